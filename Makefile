@@ -1,0 +1,48 @@
+# Entry points of the project. `make demo` and `make test` run `make setup` first when needed.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+SETUP_STAMP := $(VENV)/.stamp-setup
+export QT_QPA_PLATFORM ?= offscreen
+export PYTHONDONTWRITEBYTECODE := 1
+
+CONFIG ?= lite
+TASKS := dehaze desand decloud derain_fuse fill_gaps
+
+.PHONY: setup test lint demo bench package install clean $(addprefix train-,$(TASKS)) $(addprefix eval-,$(TASKS))
+
+setup: $(SETUP_STAMP)
+
+$(SETUP_STAMP): requirements.txt scripts/setup_system.sh
+	bash scripts/setup_system.sh
+	test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -c "from osgeo import gdal_array; import onnxruntime, torch"
+	touch $@
+
+test: setup
+	$(PY) -m pytest -q tests
+
+lint: setup
+	$(PY) -m ruff check .
+
+demo: setup
+	bash scripts/demo.sh
+
+bench: setup
+	$(PY) -m benchmarks
+
+package: setup
+	$(PY) scripts/package_plugin.py --out dist
+
+install: package
+	bash scripts/install_plugin.sh dist/qgis_restore_plugin.zip
+
+$(addprefix train-,$(TASKS)): train-%: setup
+	$(PY) -m training train --task $* --config $(CONFIG)
+
+$(addprefix eval-,$(TASKS)): eval-%: setup
+	$(PY) -m training evaluate --task $*
+
+clean:
+	rm -rf dist build out .pytest_cache

@@ -1,0 +1,226 @@
+"""The model card: what a model package promises about its inputs, outputs, tiling and provenance.
+
+A model package is an ONNX file whose metadata entry ``restore_model_card`` holds this card as JSON.
+This module is the only definition of the schema: the backend validates cards with it when loading,
+and the training package builds and validates cards with it when exporting.
+
+Value normalisation maps raster values to what the network sees:
+
+* ``fixed``: ``x_model = x * scale + offset`` (e.g. uint8 photos: ``scale = 1/255``).
+* ``percentile``: a robust stretch; the ``low``/``high`` percentiles of the *whole raster* (never a
+  tile: that makes seams) are mapped to ``range``. ``per_band`` stretches each band on its own,
+  otherwise one joint stretch keeps the colour balance.
+
+An output is mapped back to raster values by the inverse of the normalisation of the input named in
+its ``like`` field, after its ``range`` is mapped onto that input's ``range``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .errors import ModelCardError
+from .tasks import BAND_NAMES, ROLES, TASKS
+
+SCHEMA_VERSION = 1
+#: The ONNX metadata key that holds the card.
+METADATA_KEY = "restore_model_card"
+NORMALIZATION_MODES = ("fixed", "percentile")
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How raster values of one input are mapped to the network's value range."""
+
+    mode: str = "fixed"
+    scale: float = 1.0
+    offset: float = 0.0
+    low: float = 0.5
+    high: float = 99.5
+    per_band: bool = False
+    range: tuple[float, float] = (0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One network input or output: ONNX tensor name, role, ordered band names."""
+
+    name: str
+    role: str
+    bands: tuple[str, ...]
+    normalization: Normalization | None = None
+    #: Outputs only: the value range the network produces, and the input whose normalisation
+    #: maps it back to raster values (``None`` for masks, which are written as 0..1 floats or 0/1).
+    range: tuple[float, float] = (0.0, 1.0)
+    like: str | None = None
+    #: Inputs only: a model that can run without this input (e.g. SAR for decloud).
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class TileSpec:
+    """How the engine should tile: sizes are multiples of ``multiple``; overlap is the halo."""
+
+    multiple: int = 8
+    default_size: int = 512
+    overlap: int = 32
+    receptive_field: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Everything the backend and the user need to know about a model package."""
+
+    task: str
+    name: str
+    version: str
+    architecture: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    tile: TileSpec = field(default_factory=TileSpec)
+    citation: str = ""
+    description: str = ""
+    training_data: tuple[str, ...] = ()
+    training_recipe: str = ""
+    licence: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    parameters: int | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    # -- views ---------------------------------------------------------------------------------
+    def input(self, role: str) -> TensorSpec | None:
+        """The first input with ``role``, or ``None``."""
+        return next((spec for spec in self.inputs if spec.role == role), None)
+
+    def output(self, role: str) -> TensorSpec | None:
+        """The first output with ``role``, or ``None``."""
+        return next((spec for spec in self.outputs if spec.role == role), None)
+
+    # -- (de)serialisation ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelCard:
+        """Build and validate a card from parsed JSON; raises ``ModelCardError`` naming the field."""
+        if not isinstance(data, dict):
+            raise ModelCardError("model card must be a JSON object")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ModelCardError(
+                f"model card schema_version {version!r} is not supported (expected {SCHEMA_VERSION})"
+            )
+        try:
+            card = cls(
+                task=data["task"],
+                name=data["name"],
+                version=str(data["version"]),
+                architecture=data["architecture"],
+                inputs=tuple(_tensor_from_dict(d) for d in data["inputs"]),
+                outputs=tuple(_tensor_from_dict(d) for d in data["outputs"]),
+                tile=TileSpec(**data.get("tile", {})),
+                citation=data.get("citation", ""),
+                description=data.get("description", ""),
+                training_data=tuple(data.get("training_data", ())),
+                training_recipe=data.get("training_recipe", ""),
+                licence=data.get("licence", ""),
+                metrics=dict(data.get("metrics", {})),
+                parameters=data.get("parameters"),
+                schema_version=version,
+            )
+        except KeyError as exc:
+            raise ModelCardError(f"model card is missing the field {exc.args[0]!r}") from None
+        except TypeError as exc:
+            raise ModelCardError(f"model card has an unexpected field: {exc}") from None
+        validate(card)
+        return card
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelCard:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelCardError(f"model card is not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+def _tensor_from_dict(data: dict[str, Any]) -> TensorSpec:
+    norm = data.get("normalization")
+    if norm is not None:
+        norm = dict(norm)
+        if "range" in norm:
+            norm["range"] = tuple(norm["range"])
+        norm = Normalization(**norm)
+    fields = dict(data)
+    fields["normalization"] = norm
+    fields["bands"] = tuple(data.get("bands", ()))
+    if "range" in fields:
+        fields["range"] = tuple(fields["range"])
+    return TensorSpec(**fields)
+
+
+def validate(card: ModelCard) -> None:
+    """Check the card's internal consistency; raise ``ModelCardError`` naming the first problem."""
+    if card.task not in TASKS:
+        raise ModelCardError(f"model card task {card.task!r} is not one of {', '.join(TASKS)}")
+    if not card.name or not card.version:
+        raise ModelCardError("model card needs a non-empty name and version")
+    if not card.inputs or not card.outputs:
+        raise ModelCardError("model card needs at least one input and one output")
+    names = [spec.name for spec in card.inputs + card.outputs]
+    if len(set(names)) != len(names):
+        raise ModelCardError(f"model card tensor names are not unique: {names}")
+    input_names = {spec.name for spec in card.inputs}
+    for spec in card.inputs + card.outputs:
+        where = f"tensor {spec.name!r}"
+        if spec.role not in ROLES:
+            raise ModelCardError(f"{where}: role {spec.role!r} is not one of {', '.join(ROLES)}")
+        if not spec.bands:
+            raise ModelCardError(f"{where}: needs at least one band name")
+        unknown = [b for b in spec.bands if b not in BAND_NAMES]
+        if unknown:
+            raise ModelCardError(f"{where}: unknown band names {unknown}")
+        lo, hi = spec.range
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ModelCardError(f"{where}: range must be two finite increasing numbers")
+    for spec in card.inputs:
+        if spec.role != "mask" and spec.normalization is None:
+            raise ModelCardError(f"input {spec.name!r}: needs a normalization")
+        if spec.normalization is not None:
+            _validate_normalization(spec.name, spec.normalization)
+    for spec in card.outputs:
+        if spec.role != "mask":
+            if spec.like not in input_names:
+                raise ModelCardError(
+                    f"output {spec.name!r}: 'like' must name an input, got {spec.like!r}"
+                )
+    task_roles = {slot.role for slot in TASKS[card.task].inputs}
+    for spec in card.inputs:
+        if spec.role not in task_roles:
+            raise ModelCardError(
+                f"input {spec.name!r}: role {spec.role!r} is not an input of task {card.task!r}"
+            )
+    tile = card.tile
+    if tile.multiple < 1 or tile.default_size < tile.multiple or tile.default_size % tile.multiple:
+        raise ModelCardError("tile: default_size must be a positive multiple of 'multiple'")
+    if tile.overlap < 0 or 2 * tile.overlap >= tile.default_size:
+        raise ModelCardError("tile: overlap must be >= 0 and less than half the default size")
+
+
+def _validate_normalization(name: str, norm: Normalization) -> None:
+    where = f"input {name!r} normalization"
+    if norm.mode not in NORMALIZATION_MODES:
+        raise ModelCardError(f"{where}: mode {norm.mode!r} is not one of {NORMALIZATION_MODES}")
+    lo, hi = norm.range
+    if not lo < hi:
+        raise ModelCardError(f"{where}: range must be increasing")
+    if norm.mode == "fixed" and not (math.isfinite(norm.scale) and norm.scale != 0):
+        raise ModelCardError(f"{where}: scale must be finite and non-zero")
+    if norm.mode == "percentile" and not 0 <= norm.low < norm.high <= 100:
+        raise ModelCardError(f"{where}: percentiles need 0 <= low < high <= 100")

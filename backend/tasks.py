@@ -1,0 +1,63 @@
+"""The restoration tasks, input roles and band names: the one place these facts live.
+
+The plugin, the CLI, the engine and the training package all read task names and the inputs each
+task takes from here, so a new task or role is added once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: What an input raster stands for. A model card names one role per input.
+ROLES: tuple[str, ...] = ("optical", "infrared", "sar", "mask")
+
+#: Band names a model card may use to describe the ordered bands of an input or output.
+BAND_NAMES: tuple[str, ...] = (
+    "coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08",
+    "watervapour", "cirrus", "swir1", "swir2", "thermal1", "thermal2", "pan", "gray",
+    "vv", "vh", "hh", "hv", "mask",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class InputSlot:
+    """One input a task accepts: its role and whether the task can run without it."""
+
+    role: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Task:
+    """A restoration task: its id, its title for people, and the inputs it takes, in order."""
+
+    id: str
+    title: str
+    inputs: tuple[InputSlot, ...]
+    #: True when the task also writes a mask of the pixels it reconstructed.
+    writes_mask: bool = False
+
+
+TASKS: dict[str, Task] = {
+    task.id: task
+    for task in (
+        Task("dehaze", "Dehaze", (InputSlot("optical"),)),
+        Task("desand", "Remove sand and dust", (InputSlot("optical"),)),
+        Task("decloud", "Remove clouds", (InputSlot("optical"), InputSlot("sar", required=False))),
+        Task("derain_fuse", "De-rain and fuse visible with infrared", (InputSlot("optical"), InputSlot("infrared"))),
+        Task("fill_gaps", "Fill missing data", (InputSlot("optical"), InputSlot("mask", required=False)),
+             writes_mask=True),
+    )
+}  # fmt: skip
+
+
+def get_task(task_id: str) -> Task:
+    """Return the task named ``task_id`` or raise ``UnknownTaskError`` listing the known ones."""
+    from .errors import UnknownTaskError
+
+    try:
+        return TASKS[task_id]
+    except KeyError:
+        raise UnknownTaskError(
+            f"unknown task {task_id!r}; known tasks: {', '.join(TASKS)}"
+        ) from None
