@@ -45,3 +45,7 @@ class DeviceError(RestoreError, RuntimeError):
 
 class CancelledError(RestoreError):
     """The run was cancelled by the user; no output was left behind."""
+
+
+class InvalidOptionError(RestoreError, ValueError):
+    """An option out of range or inconsistent with the model (tile size, overlap, batch size, bands)."""

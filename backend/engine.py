@@ -1,0 +1,222 @@
+"""The streaming tiled engine: read tiles, run the model in batches, blend, write finished cells.
+
+The loop (``run_engine``) is I/O-agnostic: a ``TileSource`` turns a tile into model feeds, a
+``Model`` maps a batch of feeds to outputs and a ``CellSink`` turns blended cells into raster values
+and writes them. Progress is reported and cancellation checked between batches.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .blending import Blender, FinalCell
+from .errors import CancelledError, RestoreError
+from .model_card import Normalization, TensorSpec
+from .normalization import NormStats, denormalize, normalize
+from .raster_io import RasterReader, RasterWriter
+from .runtime import is_out_of_memory
+from .tiling import Tile, TileGrid
+
+#: Column bands are about this wide (pixels): bounds memory and the GDAL cache for any raster width.
+BAND_WIDTH = 4096
+
+
+@dataclass
+class Feed:
+    """One model input: its tensor spec, where its pixels come from and its global statistics."""
+
+    spec: TensorSpec
+    reader: RasterReader | None = None  # None: the optical reader (primary) or zeros (optional input)
+    stats: NormStats | None = None
+    primary: bool = False
+
+
+@dataclass
+class TileData:
+    tile: Tile
+    feeds: dict[str, np.ndarray]
+    invalid: np.ndarray  # (H, W): input is nodata
+    missing: np.ndarray  # (H, W): pixels a fill model reconstructs (invalid | explicit mask)
+    skipped: bool
+
+
+class TileSource:
+    """Reads every input of a tile, normalises it and derives the nodata and fill masks."""
+
+    def __init__(self, primary: RasterReader, feeds: list[Feed], mask: RasterReader | None = None,
+                 fills: bool = False) -> None:
+        self.primary = primary
+        self.feeds = feeds
+        self.mask = mask
+        self.fills = fills
+
+    def read(self, tile: Tile) -> TileData:
+        raw = self.primary.read(tile.y0, tile.x0, tile.height, tile.width)
+        invalid = self.primary.invalid(raw)
+        missing = invalid
+        if self.mask is not None:
+            missing = invalid | (self.mask.read(tile.y0, tile.x0, tile.height, tile.width)[0] != 0)
+        skipped = bool(missing.all()) if self.fills else bool(invalid.all())
+        feeds: dict[str, np.ndarray] = {}
+        if not skipped:
+            for feed in self.feeds:
+                feeds[feed.spec.name] = self._feed(feed, tile, raw, missing)
+        return TileData(tile, feeds, invalid, missing, skipped)
+
+    def _feed(self, feed: Feed, tile: Tile, raw: np.ndarray, missing: np.ndarray) -> np.ndarray:
+        spec = feed.spec
+        shape = (len(spec.bands), tile.height, tile.width)
+        if spec.role == "mask":
+            return missing.astype(np.float32)[None]
+        if feed.primary:
+            data, bad = raw, missing
+        elif feed.reader is not None:
+            data = feed.reader.read(tile.y0, tile.x0, tile.height, tile.width)
+            bad = feed.reader.invalid(data)
+        else:
+            return np.zeros(shape, dtype=np.float32)
+        norm = spec.normalization or Normalization()
+        out = normalize(data, norm, feed.stats or NormStats((0.0,), (1.0,)))
+        if bad.any():
+            # Nodata values (e.g. -9999) would bleed into neighbours through the receptive field.
+            out[:, bad] = np.float32(norm.range[0])
+        return out
+
+
+class CellSink:
+    """Maps blended cells back to raster values, applies nodata and writes them (and the fill mask)."""
+
+    def __init__(self, writer: RasterWriter, norm: Normalization, stats: NormStats,
+                 out_range: tuple[float, float], nodata: float | None, fills: bool,
+                 mask_writer: RasterWriter | None = None) -> None:
+        self.writer = writer
+        self.norm = norm
+        self.stats = stats
+        self.out_range = out_range
+        self.nodata = nodata
+        self.fills = fills
+        self.mask_writer = mask_writer
+
+    def write(self, cell: FinalCell, data: TileData) -> None:
+        values, weight = cell.values, cell.weight
+        partial = (weight != 1.0) & (weight > 0.0)
+        if partial.any():
+            values = values.copy()
+            values[:, partial] /= weight[partial]
+        out = denormalize(values, self.norm, self.stats, self.out_range, self.writer.dtype)
+        empty = weight <= 0.0
+        nodata_px = empty if self.fills else (data.invalid[cell.local] | empty)
+        if nodata_px.any():
+            fill = self.nodata if self.nodata is not None else (np.nan if out.dtype.kind == "f" else 0)
+            out[:, nodata_px] = fill
+        self.writer.write(cell.y0, cell.x0, out)
+        if self.mask_writer is not None:
+            filled = data.missing[cell.local] & ~empty
+            self.mask_writer.write(cell.y0, cell.x0, filled.astype(np.uint8)[None])
+
+
+class Model:
+    """Runs an ONNX Runtime session on batches; on GPU out-of-memory it halves the batch and retries."""
+
+    def __init__(self, session: Any, output: str, batch_size: int, log: Callable[[str], None] | None = None):
+        self.session = session
+        self.output = output
+        self.batch_size = max(1, batch_size)
+        self.log = log
+        self.seconds = 0.0
+
+    def __call__(self, batch: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
+        results: list[np.ndarray] = []
+        start = 0
+        while start < len(batch):
+            chunk = batch[start : start + self.batch_size]
+            feeds = {name: np.stack([item[name] for item in chunk]) for name in chunk[0]}
+            began = time.perf_counter()
+            try:
+                (out,) = self.session.run([self.output], feeds)
+            except Exception as exc:
+                if is_out_of_memory(exc) and self.batch_size > 1:
+                    self.batch_size //= 2
+                    if self.log:
+                        self.log(f"out of GPU memory: batch size halved to {self.batch_size}")
+                    continue
+                if isinstance(exc, RestoreError):
+                    raise
+                raise RestoreError(f"the model failed on a batch of {len(chunk)} tiles: {exc}") from None
+            finally:
+                self.seconds += time.perf_counter() - began
+            results.extend(out[k] for k in range(out.shape[0]))
+            start += len(chunk)
+        return results
+
+
+@dataclass
+class EngineStats:
+    tiles: int = 0
+    skipped_tiles: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def gdal_cache_limit(limit_bytes: int):
+    """Cap GDAL's block cache during a run (the default, 5 % of RAM, would grow with the raster)."""
+    from osgeo import gdal
+
+    previous = gdal.GetCacheMax()
+    gdal.SetCacheMax(int(min(previous, limit_bytes)) if previous > 0 else int(limit_bytes))
+    try:
+        yield
+    finally:
+        gdal.SetCacheMax(previous)
+
+
+def cache_budget(grid: TileGrid, bytes_per_pixel: int) -> int:
+    """GDAL cache for one column band: a tile row of input blocks plus a row of dirty output blocks."""
+    width = min(grid.cols.size, BAND_WIDTH + grid.cols.tile)
+    rows = grid.rows.tile + 2 * 256
+    return int(min(max(width * rows * bytes_per_pixel * 1.25, 16 << 20), 512 << 20))
+
+
+def run_engine(grid: TileGrid, source: TileSource, model: Model, sink: CellSink, channels: int,
+               margin: int = 0, progress: Callable[[float], None] | None = None,
+               cancel: Callable[[], bool] | None = None, cache_bytes: int | None = None) -> EngineStats:
+    """Process every tile of ``grid``; raise ``CancelledError`` when ``cancel()`` turns true."""
+    stats = EngineStats()
+    timing = {"read": 0.0, "blend": 0.0, "write": 0.0}
+    blender = Blender(grid, channels, margin)
+    tiles = grid.tiles(BAND_WIDTH)
+    total = len(tiles)
+    began = time.perf_counter()
+    with gdal_cache_limit(cache_bytes or cache_budget(grid, 16)):
+        for start in range(0, total, model.batch_size):
+            if cancel is not None and cancel():
+                raise CancelledError("cancelled by the user; no output was written")
+            batch_tiles = tiles[start : start + model.batch_size]
+            t0 = time.perf_counter()
+            items = [source.read(tile) for tile in batch_tiles]
+            timing["read"] += time.perf_counter() - t0
+            todo = [item for item in items if not item.skipped]
+            outputs = iter(model([item.feeds for item in todo]) if todo else [])
+            for item in items:
+                t0 = time.perf_counter()
+                result = None if item.skipped else next(outputs)
+                cell = blender.add(item.tile, result)
+                t1 = time.perf_counter()
+                if cell is not None:
+                    sink.write(cell, item)
+                timing["blend"] += t1 - t0
+                timing["write"] += time.perf_counter() - t1
+                stats.tiles += 1
+                stats.skipped_tiles += item.skipped
+            if progress is not None:
+                progress(min(1.0, (start + len(batch_tiles)) / total))
+    timing["model"] = model.seconds
+    timing["engine"] = time.perf_counter() - began
+    stats.seconds = timing
+    return stats

@@ -1,0 +1,173 @@
+"""Value normalisation shared by the engine and the training package.
+
+Every normalisation is a per-band *linear* map: raster value ``low[b]`` goes to ``norm.range[0]`` and
+``high[b]`` to ``norm.range[1]``. ``fixed`` mode derives ``low``/``high`` from ``scale``/``offset``;
+``percentile`` mode takes them from the statistics of the **whole raster** (overviews or sampled
+windows), never from a tile: a per-tile stretch gives every tile its own colours and so makes seams.
+Because the map is linear and exactly invertible, ``denormalize(normalize(x)) == x`` for integer
+rasters after rounding, which is what lets an identity model reproduce its input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import InputRasterError
+from .model_card import Normalization
+
+#: Pixels read for percentile statistics when the raster has no overview and is large.
+SAMPLE_WINDOWS = 64
+SAMPLE_WINDOW_SIZE = 256
+
+
+@dataclass(frozen=True)
+class NormStats:
+    """Per-band raster values that map to the two ends of ``Normalization.range``."""
+
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+
+    def arrays(self, bands: int) -> tuple[np.ndarray, np.ndarray]:
+        """``low``/``high`` as float64 (bands, 1, 1) arrays (a joint stretch is broadcast)."""
+        low = np.asarray(self.low, dtype=np.float64)
+        high = np.asarray(self.high, dtype=np.float64)
+        if low.size == 1 and bands != 1:
+            low, high = np.repeat(low, bands), np.repeat(high, bands)
+        if low.size != bands:
+            raise ValueError(f"statistics for {low.size} bands cannot normalise {bands} bands")
+        return low.reshape(-1, 1, 1), high.reshape(-1, 1, 1)
+
+
+class SampleSource(Protocol):
+    """What ``compute_stats`` needs from a raster reader: a representative sample of the bands."""
+
+    def sample(self) -> np.ndarray:
+        """A (C, N) or (C, H, W) array of valid-looking pixels drawn from the whole raster."""
+        ...
+
+    @property
+    def nodata(self) -> float | None: ...
+
+
+def fixed_stats(norm: Normalization, bands: int) -> NormStats:
+    """The ``low``/``high`` implied by ``x * scale + offset`` for ``fixed`` normalisation."""
+    lo_r, hi_r = norm.range
+    low = (lo_r - norm.offset) / norm.scale
+    high = (hi_r - norm.offset) / norm.scale
+    return NormStats((low,) * bands, (high,) * bands)
+
+
+def compute_stats(
+    reader_or_array: Any, norm: Normalization, nodata: float | None = None
+) -> NormStats:
+    """Global statistics for ``norm`` from a (C, H, W) array or a reader with ``sample()``.
+
+    ``fixed`` needs no data. ``percentile`` takes the ``low``/``high`` percentiles over valid pixels
+    (not nodata, finite), per band or jointly. A band with no valid pixel, or a constant band, gets
+    a unit-wide interval so the map stays invertible.
+    """
+    if isinstance(reader_or_array, np.ndarray):
+        data = reader_or_array
+    else:
+        data = reader_or_array.sample()
+        if nodata is None:
+            nodata = getattr(reader_or_array, "nodata", None)
+    if data.ndim == 2:
+        data = data[None]
+    bands = data.shape[0]
+    if norm.mode == "fixed":
+        return fixed_stats(norm, bands)
+    flat = data.reshape(bands, -1).astype(np.float64)
+    valid = np.isfinite(flat)
+    if nodata is not None and np.isfinite(nodata):
+        valid &= flat != nodata
+    # A pixel counts only where every band is valid: statistics stay consistent across bands.
+    valid_px = valid.all(axis=0)
+    if norm.per_band:
+        lows, highs = [], []
+        for b in range(bands):
+            lo, hi = _percentiles(flat[b][valid_px], norm)
+            lows.append(lo)
+            highs.append(hi)
+        return NormStats(tuple(lows), tuple(highs))
+    lo, hi = _percentiles(flat[:, valid_px].ravel(), norm)
+    return NormStats((lo,) * bands, (hi,) * bands)
+
+
+def _percentiles(values: np.ndarray, norm: Normalization) -> tuple[float, float]:
+    if values.size == 0:
+        return 0.0, 1.0
+    lo, hi = np.percentile(values, [norm.low, norm.high])
+    lo, hi = float(lo), float(hi)
+    if not hi > lo:
+        hi = lo + 1.0
+    return lo, hi
+
+
+def normalize(array: np.ndarray, norm: Normalization, stats: NormStats) -> np.ndarray:
+    """Map raster values (C, H, W) to the network's range as float32 (no clipping: invertible)."""
+    if array.ndim != 3:
+        raise InputRasterError(f"normalize expects a (bands, rows, cols) array, got shape {array.shape}")
+    lo_r, hi_r = norm.range
+    if norm.mode == "fixed":
+        # Exactly x * scale + offset: with scale 1 and offset 0 a float raster passes through bit-exact.
+        out = array.astype(np.float32, copy=True)
+        if norm.scale != 1.0:
+            out *= np.float32(norm.scale)
+        if norm.offset != 0.0:
+            out += np.float32(norm.offset)
+        return out
+    low, high = stats.arrays(array.shape[0])
+    gain = ((hi_r - lo_r) / (high - low)).astype(np.float32)
+    out = array.astype(np.float32, copy=True)
+    out -= low.astype(np.float32)
+    out *= gain
+    if lo_r != 0.0:
+        out += np.float32(lo_r)
+    return out
+
+
+def denormalize(
+    array: np.ndarray,
+    norm: Normalization,
+    stats: NormStats,
+    out_range: tuple[float, float] = (0.0, 1.0),
+    dtype: Any = np.float32,
+) -> np.ndarray:
+    """Map a model output (C, H, W) in ``out_range`` back to raster values of ``dtype``.
+
+    ``out_range`` is first mapped onto ``norm.range``, then the inverse of the input normalisation is
+    applied. Integer results are rounded and clipped to the dtype's limits.
+    """
+    dtype = np.dtype(dtype)
+    x = array.astype(np.float64, copy=False)
+    lo_r, hi_r = norm.range
+    lo_o, hi_o = out_range
+    if (lo_o, hi_o) != (lo_r, hi_r):
+        x = (x - lo_o) * ((hi_r - lo_r) / (hi_o - lo_o)) + lo_r
+    if norm.mode == "fixed":
+        if norm.offset != 0.0:
+            x = x - norm.offset
+        if norm.scale != 1.0:
+            x = x / norm.scale
+    else:
+        low, high = stats.arrays(x.shape[0])
+        x = (x - lo_r) * ((high - low) / (hi_r - lo_r)) + low
+    return cast_to(x, dtype)
+
+
+def cast_to(x: np.ndarray, dtype: Any) -> np.ndarray:
+    """Round (integers) and clip to the limits of ``dtype``; NaN becomes 0 for integers."""
+    dtype = np.dtype(dtype)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        x = np.rint(x)
+        x = np.nan_to_num(x, nan=0.0, posinf=info.max, neginf=info.min)
+        return np.clip(x, info.min, info.max).astype(dtype)
+    if dtype == np.float32:
+        info32 = np.finfo(np.float32)
+        return np.clip(x, info32.min, info32.max).astype(np.float32)
+    return x.astype(dtype)

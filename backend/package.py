@@ -1,0 +1,131 @@
+"""Model package I/O: an ONNX file whose metadata entry ``restore_model_card`` holds the model card.
+
+``read_card`` parses only the ONNX protobuf header fields it needs (weights stored in the file are
+still read by protobuf, but nothing is handed to a runtime). ``validate_package`` is the full check
+a user runs before trusting a model: card valid, tensor names and channel counts match, and ONNX
+Runtime can build a session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelCardError, ModelIntegrityError
+from .model_card import METADATA_KEY, ModelCard, validate
+
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _load_proto(path: Path, load_weights: bool = False) -> Any:
+    import onnx
+
+    if not path.is_file():
+        raise ModelIntegrityError(f"model file {path} does not exist")
+    try:
+        return onnx.load(str(path), load_external_data=load_weights)
+    except Exception as exc:  # protobuf raises DecodeError, onnx raises others
+        raise ModelIntegrityError(
+            f"model file {path} is not a readable ONNX model ({type(exc).__name__}: {exc}); "
+            "re-download or re-export it"
+        ) from None
+
+
+def card_from_proto(proto: Any, where: str) -> ModelCard:
+    """The validated card stored in an ``onnx.ModelProto``'s metadata."""
+    entries = {p.key: p.value for p in proto.metadata_props}
+    text = entries.get(METADATA_KEY)
+    if text is None:
+        raise ModelCardError(
+            f"{where} has no '{METADATA_KEY}' metadata entry: it is not a restore model package "
+            "(embed a card with backend.package.embed_card)"
+        )
+    try:
+        return ModelCard.from_json(text)
+    except ModelCardError as exc:
+        raise ModelCardError(f"{where}: {exc}") from None
+
+
+def read_card(path: str | os.PathLike[str]) -> ModelCard:
+    """Read and validate the model card of the package at ``path``."""
+    path = Path(path)
+    return card_from_proto(_load_proto(path), str(path))
+
+
+def embed_card(onnx_model_or_path: Any, card: ModelCard, out_path: str | os.PathLike[str]) -> Path:
+    """Write ``card`` (validated) into the model's metadata and save the package to ``out_path``."""
+    import onnx
+
+    validate(card)
+    if isinstance(onnx_model_or_path, (str, os.PathLike)):
+        proto = onnx.load(str(onnx_model_or_path))
+    else:
+        proto = onnx_model_or_path
+    kept = [p for p in proto.metadata_props if p.key != METADATA_KEY]
+    del proto.metadata_props[:]
+    for entry in kept:
+        proto.metadata_props.append(entry)
+    prop = proto.metadata_props.add()
+    prop.key = METADATA_KEY
+    prop.value = card.to_json()
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, str(out_path))
+    return out_path
+
+
+def _tensor_channels(value_info: Any) -> int | str | None:
+    dims = value_info.type.tensor_type.shape.dim
+    if len(dims) != 4:
+        return None
+    dim = dims[1]
+    return dim.dim_value if dim.HasField("dim_value") else (dim.dim_param or None)
+
+
+def validate_package(path: str | os.PathLike[str]) -> ModelCard:
+    """Check a package end to end and return its card; raise a ``RestoreError`` naming the problem."""
+    import onnx
+
+    path = Path(path)
+    proto = _load_proto(path, load_weights=True)
+    card = card_from_proto(proto, str(path))
+    try:
+        onnx.checker.check_model(proto)
+    except Exception as exc:
+        raise ModelIntegrityError(f"{path} fails the ONNX checker: {exc}") from None
+    graph_inputs = {vi.name: vi for vi in proto.graph.input}
+    initializers = {init.name for init in proto.graph.initializer}
+    graph_inputs = {k: v for k, v in graph_inputs.items() if k not in initializers}
+    graph_outputs = {vi.name: vi for vi in proto.graph.output}
+    checks = (("input", card.inputs, graph_inputs), ("output", card.outputs, graph_outputs))
+    for kind, specs, tensors in checks:
+        declared = {spec.name for spec in specs}
+        if set(tensors) != declared:
+            raise ModelCardError(
+                f"{path}: card {kind}s {sorted(declared)} do not match the ONNX graph "
+                f"{kind}s {sorted(tensors)}"
+            )
+        for spec in specs:
+            channels = _tensor_channels(tensors[spec.name])
+            if channels is None:
+                raise ModelCardError(f"{path}: {kind} {spec.name!r} is not a 4-D (N, C, H, W) tensor")
+            if isinstance(channels, int) and channels != len(spec.bands):
+                raise ModelCardError(
+                    f"{path}: {kind} {spec.name!r} has {channels} channels but the card lists "
+                    f"{len(spec.bands)} bands {list(spec.bands)}"
+                )
+    from .runtime import create_session
+
+    create_session(path, "cpu")
+    return card

@@ -1,0 +1,263 @@
+"""``restore()``: the one call the QGIS plugin, the CLI and training evaluation make.
+
+It checks the request (task, roles, paths, bands, grids), resolves the model, computes global
+normalisation statistics, opens a session on the requested device and runs the streaming engine.
+The output appears only when the run succeeded; the provider that ran is returned and written into
+the output's metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .engine import CellSink, Feed, Model, TileSource, cache_budget, run_engine
+from .errors import InputRasterError, InvalidOptionError, OutputRasterError
+from .model_card import ModelCard, Normalization, TensorSpec
+from .normalization import NormStats, compute_stats
+from .raster_io import RasterReader, RasterWriter, open_raster, same_grid, warp_onto
+from .registry import ModelInfo, resolve_model
+from .runtime import create_session, gpu_free_bytes, parse_device
+from .tasks import ROLES, get_task
+
+CPU_BATCH = 4
+GPU_MAX_BATCH = 64
+
+
+@dataclass
+class RestoreResult:
+    """What ran and where the result is."""
+
+    output: Path
+    mask_output: Path | None
+    model: str
+    model_path: Path
+    provider: str
+    device: str
+    tiles: int
+    skipped_tiles: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _check_roles(task_id: str, inputs: Mapping[str, str | os.PathLike[str]]) -> None:
+    task = get_task(task_id)
+    accepted = {slot.role for slot in task.inputs}
+    for role in inputs:
+        if role not in ROLES:
+            raise InputRasterError(f"unknown input role {role!r}; roles are {', '.join(ROLES)}")
+        if role not in accepted:
+            raise InputRasterError(
+                f"task {task_id!r} does not take a {role!r} input (it takes {', '.join(sorted(accepted))})")
+    for slot in task.inputs:
+        if slot.required and slot.role not in inputs:
+            raise InputRasterError(f"task {task_id!r} needs a {slot.role!r} input raster")
+
+
+def _check_output(output: Path, inputs: Mapping[str, str | os.PathLike[str]], what: str = "output") -> None:
+    resolved = output.resolve()
+    for role, path in inputs.items():
+        if Path(path).resolve() == resolved:
+            raise OutputRasterError(
+                f"the {what} path {output} is the {role} input: choose another file name (inputs are never "
+                "overwritten)")
+    if output.is_dir():
+        raise OutputRasterError(f"the {what} path {output} is a folder; give a file name such as result.tif")
+
+
+def _tile_options(card: ModelCard, tile_size: int | None, overlap: int | None) -> tuple[int, int, int]:
+    multiple = card.tile.multiple
+    size = card.tile.default_size if tile_size is None else int(tile_size)
+    if size < 1:
+        raise InvalidOptionError(f"tile size must be positive, got {size}")
+    size = -(-size // multiple) * multiple
+    lap = card.tile.overlap if overlap is None else int(overlap)
+    if lap < 0 or 2 * lap >= size:
+        raise InvalidOptionError(
+            f"overlap {lap} must be >= 0 and less than half the tile size {size}; lower --overlap or raise "
+            "--tile-size")
+    rf = card.tile.receptive_field
+    margin = min(rf // 2, lap // 2) if rf else lap // 4
+    return size, lap, margin
+
+
+def _batch_size(requested: int | None, device: str, tile: int, channels: int) -> int:
+    if requested is not None:
+        if requested < 1:
+            raise InvalidOptionError(f"batch size must be at least 1, got {requested}")
+        return int(requested)
+    parsed = parse_device(device)
+    if not parsed.is_gpu and parsed.kind != "auto":
+        return CPU_BATCH
+    free = gpu_free_bytes(parsed.index)
+    if free is None:
+        return CPU_BATCH
+    # Rough activation budget: 64 float32 feature maps per input channel per pixel, half the free memory.
+    per_tile = tile * tile * max(channels, 1) * 4 * 64
+    return int(max(1, min(GPU_MAX_BATCH, (free // 2) // per_tile)))
+
+
+def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]],
+                 bands: Sequence[int] | None, resample: bool) -> dict[str, RasterReader]:
+    readers: dict[str, RasterReader] = {}
+    optical_path = inputs["optical"]
+    readers["optical"] = RasterReader(optical_path, list(bands) if bands else None, role="optical")
+    reference = readers["optical"].grid
+    for role, path in inputs.items():
+        if role == "optical":
+            continue
+        reader = RasterReader(path, role=role)
+        if not same_grid(reader.grid, reference):
+            if not resample:
+                raise InputRasterError(
+                    f"{path} ({role}) is not on the pixel grid of {optical_path}: size "
+                    f"{reader.grid.width}x{reader.grid.height} vs {reference.width}x{reference.height}, or a "
+                    "different geotransform/CRS; align it first or ask for resampling (--resample)")
+            reader = RasterReader(path, role=role, dataset=warp_onto(path, reference, nearest=role == "mask"))
+        readers[role] = reader
+    for spec in card.inputs:
+        reader = readers.get(spec.role)
+        if reader is None or spec.role == "mask":
+            continue
+        if reader.count != len(spec.bands):
+            hint = " (pick bands with --bands)" if spec.role == "optical" else ""
+            raise InputRasterError(
+                f"{reader.path} has {reader.count} band(s) but model {card.name!r} expects {len(spec.bands)} "
+                f"for its {spec.role!r} input ({', '.join(spec.bands)}){hint}")
+    if "mask" in readers and readers["mask"].count != 1:
+        raise InputRasterError(f"{readers['mask'].path}: a mask raster must have one band (1 = missing)")
+    return readers
+
+
+def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str], None]) -> list[Feed]:
+    feeds = []
+    for spec in card.inputs:
+        reader = readers.get(spec.role)
+        if spec.role == "mask":
+            feeds.append(Feed(spec))
+            continue
+        if reader is None:
+            if not spec.optional:
+                raise InputRasterError(f"model {card.name!r} needs a {spec.role!r} input raster")
+            log(f"no {spec.role} input given: model {card.name!r} runs without it (zeros)")
+            feeds.append(Feed(spec))
+            continue
+        norm = spec.normalization or Normalization()
+        stats = compute_stats(reader, norm, reader.nodata)
+        primary = spec.role == "optical"
+        feeds.append(Feed(spec, None if primary else reader, stats, primary=primary))
+    return feeds
+
+
+def _main_output(card: ModelCard) -> TensorSpec:
+    spec = next((s for s in card.outputs if s.role != "mask"), None)
+    if spec is None:
+        raise InputRasterError(f"model {card.name!r} has no raster output")
+    return spec
+
+
+def _output_nodata(reader: RasterReader, dtype: np.dtype) -> float | None:
+    nodata = reader.nodata
+    if nodata is None:
+        return None
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return nodata if float(nodata).is_integer() and info.min <= nodata <= info.max else None
+    return nodata
+
+
+def restore(
+    task: str,
+    inputs: Mapping[str, str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    *,
+    model: str | os.PathLike[str] | None = None,
+    device: str = "auto",
+    tile_size: int | None = None,
+    overlap: int | None = None,
+    batch_size: int | None = None,
+    bands: Sequence[int] | None = None,
+    mask_output: str | os.PathLike[str] | None = None,
+    resample: bool = False,
+    float_output: bool = False,
+    progress: Callable[[float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> RestoreResult:
+    """Restore ``inputs`` (role -> raster path) with a ``task`` model into ``output`` (GeoTIFF)."""
+    began = time.perf_counter()
+    say = log or (lambda message: None)
+    _check_roles(task, inputs)
+    output = Path(output)
+    _check_output(output, inputs)
+    mask_path = Path(mask_output) if mask_output else None
+    if mask_path is not None:
+        _check_output(mask_path, inputs, "mask output")
+        if mask_path.resolve() == output.resolve():
+            raise OutputRasterError(f"the mask output {mask_path} cannot be the restored output too")
+    for path in inputs.values():
+        open_raster(path)  # missing file / not a raster: fail before loading a model
+    info: ModelInfo = resolve_model(task, model)
+    card = info.card
+    roles = {spec.role for spec in card.inputs}
+    extra = [role for role in inputs if role not in roles]
+    if extra:
+        raise InputRasterError(f"model {info.name!r} takes no {', '.join(extra)} input; leave it out or pick "
+                               "another model")
+    readers = _open_inputs(card, inputs, bands, resample)
+    optical = readers["optical"]
+    fills = card.input("mask") is not None
+    if mask_path is not None and not fills:
+        raise InvalidOptionError(f"model {info.name!r} does not fill gaps, so it has no mask output")
+    size, lap, margin = _tile_options(card, tile_size, overlap)
+    out_spec = _main_output(card)
+    like = next((s for s in card.inputs if s.name == out_spec.like), card.inputs[0])
+    feeds = _feeds(card, readers, say)
+    like_feed = next(f for f in feeds if f.spec.name == like.name)
+    like_stats = like_feed.stats or NormStats((0.0,), (1.0,))
+
+    session, provider = create_session(info.path, device)
+    batch = _batch_size(batch_size, device if provider != "CPUExecutionProvider" else "cpu", size,
+                        sum(len(s.bands) for s in card.inputs))
+    say(f"model {info.name} on {provider}; tiles {size}px, overlap {lap}px, batch {batch}")
+
+    from .tiling import plan_grid
+
+    grid = plan_grid(optical.grid.height, optical.grid.width, size, lap, card.tile.multiple)
+    out_dtype = np.dtype(np.float32) if float_output else optical.dtype
+    nodata = _output_nodata(optical, out_dtype)
+    if nodata is None and out_dtype.kind == "f" and not fills:
+        nodata = float("nan")
+    metadata = {"RESTORE_TASK": task, "RESTORE_MODEL": info.name, "RESTORE_MODEL_VERSION": card.version,
+                "RESTORE_PROVIDER": provider, "RESTORE_DEVICE": device}
+    descriptions = list(out_spec.bands)
+    channels = len(out_spec.bands)
+    writer = RasterWriter(output, optical.grid, channels, out_dtype, nodata, descriptions, metadata)
+    mask_writer = None
+    try:
+        if mask_path is not None:
+            mask_writer = RasterWriter(mask_path, optical.grid, 1, np.uint8, None, ["reconstructed"],
+                                       metadata)
+        source = TileSource(optical, feeds, readers.get("mask"), fills)
+        sink = CellSink(writer, like.normalization or Normalization(), like_stats, out_spec.range, nodata,
+                        fills, mask_writer)
+        engine_model = Model(session, out_spec.name, batch, say)
+        per_pixel = sum(r.block_bytes_per_pixel for r in readers.values()) + channels * out_dtype.itemsize
+        stats = run_engine(grid, source, engine_model, sink, channels, margin, progress, cancel,
+                           cache_budget(grid, per_pixel + (1 if mask_writer else 0)))
+        final = writer.commit()
+        final_mask = mask_writer.commit() if mask_writer is not None else None
+    except BaseException:
+        writer.abort()
+        if mask_writer is not None:
+            mask_writer.abort()
+        raise
+    seconds = dict(stats.seconds)
+    seconds["total"] = time.perf_counter() - began
+    return RestoreResult(output=final, mask_output=final_mask, model=info.name, model_path=info.path,
+                         provider=provider, device=device, tiles=stats.tiles,
+                         skipped_tiles=stats.skipped_tiles, seconds=seconds)

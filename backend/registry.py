@@ -1,0 +1,220 @@
+"""Where installed models are found, and which one a task uses.
+
+Search path, in order: the ``resources/models`` folder beside ``backend/`` (shipped models; this also
+holds inside the plugin zip, which vendors ``backend/`` and ``resources/`` side by side), the folders
+in ``RESTORE_MODELS_PATH`` (``os.pathsep`` separated), folders added with ``add_search_path``, and the
+per-user folder. Each folder may hold an ``index.json``:
+
+    {"models": [{"file": "dehaze-hsmr-lite.onnx", "task": "dehaze", "name": "dehaze-hsmr-lite",
+                 "sha256": "...", "default": true}]}
+
+A listed model whose file does not hash to its ``sha256`` refuses to load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelIntegrityError, ModelNotFoundError, ModelTaskMismatchError
+from .model_card import ModelCard
+from .package import read_card, sha256_file
+from .tasks import get_task
+
+INDEX_NAME = "index.json"
+ENV_VAR = "RESTORE_MODELS_PATH"
+_extra_paths: list[Path] = []
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One installed model: its index entry and its card."""
+
+    name: str
+    task: str
+    path: Path
+    sha256: str | None
+    default: bool
+    card: ModelCard
+
+
+def shipped_models_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "resources" / "models"
+
+
+def user_models_dir() -> Path:
+    """The per-user model folder (XDG on Linux, AppData on Windows, Application Support on macOS)."""
+    if sys.platform.startswith("win"):
+        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "qgis-restore" / "models"
+
+
+def add_search_path(path: str | os.PathLike[str]) -> None:
+    """Also look for models in ``path`` (searched after the env var, before the per-user folder)."""
+    resolved = Path(path).resolve()
+    if resolved not in _extra_paths:
+        _extra_paths.append(resolved)
+
+
+def search_paths() -> list[Path]:
+    env = [Path(p) for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
+    paths: list[Path] = []
+    for path in [shipped_models_dir(), *env, *_extra_paths, user_models_dir()]:
+        if path not in paths:
+            paths.append(path)
+    return paths
+
+
+def read_index(folder: Path) -> list[dict]:
+    """The entries of ``folder/index.json`` (empty when absent); a malformed index is an error."""
+    index = folder / INDEX_NAME
+    if not index.is_file():
+        return []
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+        entries = data["models"]
+        if not isinstance(entries, list):
+            raise TypeError("'models' is not a list")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelIntegrityError(f"model index {index} is malformed ({exc}); regenerate it with "
+                                  "scripts/update_model_index.py") from None
+    return entries
+
+
+def list_models(task: str | None = None) -> list[ModelInfo]:
+    """Installed models (from every index on the search path), optionally for one task.
+
+    Entries whose file is missing or whose card cannot be read are left out; checksums are not
+    verified here (that is ``resolve_model``'s job, and ``diagnose`` reports them).
+    """
+    if task is not None:
+        get_task(task)
+    found: list[ModelInfo] = []
+    seen: set[str] = set()
+    for folder in search_paths():
+        try:
+            entries = read_index(folder)
+        except ModelIntegrityError:
+            continue
+        for entry in entries:
+            info = _info_from_entry(folder, entry)
+            if info is None or info.name in seen:
+                continue
+            if task is None or info.task == task:
+                seen.add(info.name)
+                found.append(info)
+    return found
+
+
+def _info_from_entry(folder: Path, entry: dict) -> ModelInfo | None:
+    try:
+        path = folder / entry["file"]
+        card = read_card(path)
+    except (KeyError, TypeError, OSError, ValueError, ModelIntegrityError):
+        return None
+    except Exception:  # a broken card must not hide the other models
+        return None
+    return ModelInfo(
+        name=str(entry.get("name") or card.name),
+        task=str(entry.get("task") or card.task),
+        path=path,
+        sha256=entry.get("sha256"),
+        default=bool(entry.get("default", False)),
+        card=card,
+    )
+
+
+def _index_entry_for(path: Path) -> dict | None:
+    try:
+        entries = read_index(path.parent)
+    except ModelIntegrityError:
+        return None
+    return next((e for e in entries if e.get("file") == path.name), None)
+
+
+def _indexed_entries() -> list[tuple[Path, dict]]:
+    """Every index entry on the search path (first one wins for a name), without opening the models."""
+    found: list[tuple[Path, dict]] = []
+    names: set[str] = set()
+    for folder in search_paths():
+        try:
+            entries = read_index(folder)
+        except ModelIntegrityError:
+            continue
+        for entry in entries:
+            if not isinstance(entry, dict) or "file" not in entry:
+                continue
+            name = str(entry.get("name") or Path(entry["file"]).stem)
+            if name not in names:
+                names.add(name)
+                found.append((folder, entry))
+    return found
+
+
+def _load_entry(folder: Path, entry: dict) -> ModelInfo:
+    """Open a listed model: the checksum is verified before anything else reads the file."""
+    path = folder / entry["file"]
+    name = str(entry.get("name") or path.stem)
+    if not path.is_file():
+        raise ModelNotFoundError(f"model {name!r} is listed in {folder / INDEX_NAME} but {path} is missing")
+    sha = entry.get("sha256")
+    if sha:
+        actual = sha256_file(path)
+        if actual != sha:
+            raise ModelIntegrityError(
+                f"model {name!r} ({path}) has sha256 {actual[:12]}..., but its index says {sha[:12]}...: "
+                "the file is corrupt or was replaced; reinstall it or regenerate the index with "
+                "scripts/update_model_index.py")
+    card = read_card(path)
+    return ModelInfo(name=name, task=str(entry.get("task") or card.task), path=path, sha256=sha,
+                     default=bool(entry.get("default", False)), card=card)
+
+
+def resolve_model(task: str, model: str | os.PathLike[str] | None = None) -> ModelInfo:
+    """The model to run for ``task``: the default (``None``), a name from an index, or an .onnx path."""
+    get_task(task)
+    if model is None:
+        candidates = [(f, e) for f, e in _indexed_entries() if e.get("task") == task]
+        if not candidates:
+            raise ModelNotFoundError(
+                f"no model is installed for task {task!r}; put a model package (.onnx) and an index.json "
+                f"in {user_models_dir()} or a folder listed in {ENV_VAR}"
+            )
+        folder, entry = next(((f, e) for f, e in candidates if e.get("default")), candidates[0])
+        info = _load_entry(folder, entry)
+    else:
+        text = os.fspath(model)
+        path = Path(text).expanduser()
+        if path.suffix.lower() == ".onnx" or os.sep in text or path.exists():
+            if not path.is_file():
+                raise ModelNotFoundError(f"model file {path} does not exist")
+            path = path.resolve()
+            entry = _index_entry_for(path)
+            if entry is not None:
+                info = _load_entry(path.parent, entry)
+            else:
+                card = read_card(path)
+                info = ModelInfo(name=card.name, task=card.task, path=path, sha256=None, default=False,
+                                 card=card)
+        else:
+            everything = _indexed_entries()
+            match = next(((f, e) for f, e in everything
+                          if str(e.get("name") or Path(e["file"]).stem) == text), None)
+            if match is None:
+                names = ", ".join(str(e.get("name")) for _, e in everything if e.get("task") == task)
+                raise ModelNotFoundError(
+                    f"no installed model is named {text!r}; models for {task!r}: {names or 'none'}"
+                )
+            info = _load_entry(*match)
+    if info.card.task != task:
+        raise ModelTaskMismatchError(
+            f"model {info.name!r} ({info.path}) is a {info.card.task!r} model, not a {task!r} model"
+        )
+    return info

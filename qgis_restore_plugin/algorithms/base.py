@@ -1,0 +1,296 @@
+"""The shared restoration algorithm: parameters -> one ``backend.pipeline.restore`` call.
+
+Subclasses only name their task and describe it. The raster inputs each task takes (and whether they
+are optional) come from ``backend.tasks``; this class maps them to parameters, builds a
+:class:`RestoreJob` (pure, unit-tested), runs it with Processing's progress and cancel, turns backend
+errors into ``QgsProcessingException`` and asks for the output to be styled like the input.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+    QgsRasterLayer,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+
+from .. import _backend, dependencies, help_text
+from .._compat import ADVANCED, INTEGER
+from ..styling import RendererCopier, renumbered_renderer
+
+#: Values of the DEVICE enum, in order (the backend's device names).
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
+
+#: Parameter name of each input role, unless a task overrides it (derain_fuse: VISIBLE).
+ROLE_PARAMETERS: dict[str, str] = {"optical": "INPUT", "infrared": "INFRARED", "sar": "SAR", "mask": "MASK"}
+ROLE_DESCRIPTIONS: dict[str, str] = {
+    "optical": "Input raster",
+    "infrared": "Infrared raster (same grid as the visible one)",
+    "sar": "SAR raster (same grid as the input)",
+    "mask": "Mask of the pixels to fill (non-zero = missing)",
+}
+
+
+#: The backend's messages name command-line options; in QGIS the same choice is a parameter.
+CLI_HINTS: tuple[tuple[str, str], ...] = (
+    ("--bands", "the BANDS parameter"),
+    ("--tile-size", "TILE_SIZE"),
+    ("--overlap", "OVERLAP"),
+    ("--batch-size", "BATCH_SIZE"),
+    ("--device", "DEVICE"),
+    ("--model", "MODEL"),
+    ("ask for resampling (--resample)", "resample it onto that grid (Raster > Projections > Warp)"),
+)
+
+
+def user_message(message: str) -> str:
+    """A backend error message with command-line options replaced by this algorithm's parameters."""
+    for cli, parameter in CLI_HINTS:
+        message = message.replace(cli, parameter)
+    return message
+
+
+@dataclass(frozen=True)
+class RestoreJob:
+    """Everything one backend call needs, built from the algorithm's parameters."""
+
+    task: str
+    inputs: dict[str, str]
+    output: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class RestoreAlgorithmBase(QgsProcessingAlgorithm):
+    """One restoration task as a Processing algorithm."""
+
+    BANDS = "BANDS"
+    MODEL = "MODEL"
+    DEVICE = "DEVICE"
+    TILE_SIZE = "TILE_SIZE"
+    OVERLAP = "OVERLAP"
+    BATCH_SIZE = "BATCH_SIZE"
+    OUTPUT = "OUTPUT"
+
+    #: The ``backend.tasks`` id; also the algorithm's name (``restore:<TASK>``).
+    TASK = ""
+    #: Help: what the algorithm does, and which input it expects.
+    WHAT = ""
+    INPUTS = ""
+    #: Role -> parameter name overrides for this task.
+    PARAMETER_NAMES: dict[str, str] = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._renderer = None
+        self._output_path = ""
+        self._bands: list[int] | None = None
+
+    # -- identity ------------------------------------------------------------------------------
+    def name(self) -> str:
+        return self.TASK
+
+    def displayName(self) -> str:
+        return self.tr(_backend.tasks.get_task(self.TASK).title)
+
+    def group(self) -> str:
+        return self.tr("Restoration")
+
+    def groupId(self) -> str:
+        return "restoration"
+
+    def shortHelpString(self) -> str:
+        return help_text.algorithm_help(self.TASK, self.WHAT, self.INPUTS)
+
+    def tags(self) -> list[str]:
+        return ["restoration", "deep learning", "onnx", self.TASK]
+
+    def createInstance(self) -> RestoreAlgorithmBase:
+        return type(self)()
+
+    def tr(self, text: str) -> str:
+        return QCoreApplication.translate("RestoreAlgorithm", text)
+
+    # -- parameters ----------------------------------------------------------------------------
+    def raster_parameters(self) -> list[tuple[str, str, bool]]:
+        """``(parameter name, role, optional)`` of each raster input of the task, in task order."""
+        task = _backend.tasks.get_task(self.TASK)
+        return [
+            (self.PARAMETER_NAMES.get(slot.role, ROLE_PARAMETERS[slot.role]), slot.role, not slot.required)
+            for slot in task.inputs
+        ]
+
+    def optical_parameter(self) -> str:
+        return next(name for name, role, _ in self.raster_parameters() if role == "optical")
+
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        for name, role, optional in self.raster_parameters():
+            description = ROLE_DESCRIPTIONS[role]
+            if name == "VISIBLE":
+                description = "Visible raster"
+            self.addParameter(
+                QgsProcessingParameterRasterLayer(name, self.tr(description), optional=optional)
+            )
+        self.addParameter(
+            QgsProcessingParameterBand(
+                self.BANDS,
+                self.tr("Bands to restore, in the model's order (empty: all)"),
+                parentLayerParameterName=self.optical_parameter(),
+                optional=True,
+                allowMultiple=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.MODEL, self.tr("Model name or .onnx file (empty: the task's default model)"),
+                defaultValue="", optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.DEVICE, self.tr("Device"), options=list(DEVICES), defaultValue=0
+            )
+        )
+        advanced = (
+            QgsProcessingParameterNumber(
+                self.TILE_SIZE, self.tr("Tile size in pixels (0: the model's default)"),
+                type=INTEGER, defaultValue=0, minValue=0,
+            ),
+            QgsProcessingParameterNumber(
+                self.OVERLAP, self.tr("Tile overlap in pixels (-1: the model's default halo)"),
+                type=INTEGER, defaultValue=-1, minValue=-1,
+            ),
+            QgsProcessingParameterNumber(
+                self.BATCH_SIZE, self.tr("Tiles per batch (0: automatic)"),
+                type=INTEGER, defaultValue=0, minValue=0,
+            ),
+        )  # fmt: skip
+        for param in advanced:
+            param.setFlags(param.flags() | ADVANCED)
+            self.addParameter(param)
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Restored raster")))
+        self.add_extra_outputs()
+
+    def add_extra_outputs(self) -> None:
+        """Hook for tasks with more outputs (fill_gaps: the mask of filled pixels)."""
+
+    def extra_options(
+        self, parameters: dict[str, Any], context: QgsProcessingContext
+    ) -> dict[str, Any]:
+        """Hook: more keyword arguments for ``restore`` (fill_gaps: ``mask_output``)."""
+        return {}
+
+    # -- the job -------------------------------------------------------------------------------
+    def build_job(self, parameters: dict[str, Any], context: QgsProcessingContext) -> RestoreJob:
+        """Turn parameter values into one backend call, without running anything."""
+        inputs = {}
+        for name, role, optional in self.raster_parameters():
+            layer = self.parameterAsRasterLayer(parameters, name, context)
+            if layer is None:
+                if optional:
+                    continue
+                raise QgsProcessingException(self.invalidRasterError(parameters, name))
+            inputs[role] = layer_path(layer, name)
+        bands = self.parameterAsInts(parameters, self.BANDS, context) or None
+        overlap = self.parameterAsInt(parameters, self.OVERLAP, context)
+        options = {
+            "model": self.parameterAsString(parameters, self.MODEL, context).strip() or None,
+            "device": DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
+            "tile_size": self.parameterAsInt(parameters, self.TILE_SIZE, context) or None,
+            "overlap": None if overlap < 0 else overlap,
+            "batch_size": self.parameterAsInt(parameters, self.BATCH_SIZE, context) or None,
+            "bands": bands,
+        }
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        options.update(self.extra_options(parameters, context))
+        return RestoreJob(self.TASK, inputs, output, options)
+
+    def prepareAlgorithm(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> bool:
+        # Main thread: the only safe place to read the input layer's renderer for the GUI styling.
+        layer = self.parameterAsRasterLayer(parameters, self.optical_parameter(), context)
+        renderer = layer.renderer() if layer is not None else None
+        self._renderer = renderer.clone() if renderer is not None else None
+        return True
+
+    def processAlgorithm(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict[str, Any]:
+        missing = dependencies.check()
+        if missing:
+            raise QgsProcessingException(dependencies.instructions(missing))
+        job = self.build_job(parameters, context)
+        self._output_path, self._bands = job.output, job.options.get("bands")
+        result = run_job(job, feedback)
+        report(result, feedback)
+        return self.outputs_of(result)
+
+    def outputs_of(self, result: Any) -> dict[str, Any]:
+        return {self.OUTPUT: str(result.output)}
+
+    def postProcessAlgorithm(
+        self, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict[str, Any]:
+        if self._renderer is not None and context.willLoadLayerOnCompletion(self._output_path):
+            renderer = renumbered_renderer(self._renderer, self._bands)
+            if renderer is not None:
+                details = context.layerToLoadOnCompletionDetails(self._output_path)
+                details.setPostProcessor(RendererCopier.create(renderer))
+        return {}
+
+
+def layer_path(layer: QgsRasterLayer, parameter: str) -> str:
+    """The GDAL dataset name of a raster layer; only file-like (GDAL) layers can be restored."""
+    if layer.providerType() != "gdal":
+        raise QgsProcessingException(
+            f"{parameter}: layer '{layer.name()}' comes from the '{layer.providerType()}' provider; "
+            "restoration reads rasters with GDAL: save it as a GeoTIFF first (Raster > Conversion > "
+            "Translate) and use that."
+        )
+    return layer.source()
+
+
+def run_job(job: RestoreJob, feedback: QgsProcessingFeedback) -> Any:
+    """The single backend call, with progress, cancel and log wired to Processing's feedback."""
+    pipeline = _backend.module("pipeline")
+    try:
+        return pipeline.restore(
+            job.task,
+            job.inputs,
+            job.output,
+            **job.options,
+            progress=lambda fraction: feedback.setProgress(100.0 * fraction),
+            cancel=feedback.isCanceled,
+            log=feedback.pushInfo,
+        )
+    except _backend.errors.RestoreError as err:
+        raise QgsProcessingException(user_message(str(err))) from None
+    except Exception as exc:  # not a RestoreError: a bug, reported as one with its traceback
+        feedback.reportError(traceback.format_exc())
+        raise QgsProcessingException(
+            f"Unexpected error in Raster Restoration ({type(exc).__name__}: {exc}). This is a bug: "
+            "please report it with the log above and the output of restore:diagnostics."
+        ) from exc
+
+
+def report(result: Any, feedback: QgsProcessingFeedback) -> None:
+    """Model, device, execution provider, tiles and timings of a finished run, for the log."""
+    feedback.pushInfo(f"Model: {result.model} ({result.model_path})")
+    feedback.pushInfo(f"Device: {result.device}; ONNX Runtime execution provider: {result.provider}")
+    feedback.pushInfo(f"Tiles: {result.tiles} ({result.skipped_tiles} skipped: no valid pixels)")
+    seconds = getattr(result, "seconds", None) or {}
+    if seconds:
+        feedback.pushInfo("Timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items()))

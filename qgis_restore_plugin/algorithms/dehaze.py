@@ -1,0 +1,17 @@
+"""restore:dehaze: remove haze and thin fog from optical imagery."""
+
+from __future__ import annotations
+
+from .base import RestoreAlgorithmBase
+
+
+class DehazeAlgorithm(RestoreAlgorithmBase):
+    TASK = "dehaze"
+    WHAT = (
+        "Removes haze and thin fog from an optical image: contrast and colour are restored where haze "
+        "veils the ground; clear areas stay as they are."
+    )
+    INPUTS = (
+        "A hazy optical raster (e.g. Sentinel-2 or Landsat true-colour bands, or an aerial RGB image) of "
+        "any data type; pick with Bands the bands the model expects (see its card, e.g. red, green, blue)."
+    )

@@ -1,0 +1,78 @@
+"""Help strings of the algorithms: what each does, what input it expects, the model and its citation.
+
+Titles come from ``backend.tasks``; models, versions and citations from the installed model cards
+(``backend.registry``), so the help never disagrees with what will run. The registry is read once per
+provider load (``refresh()`` clears the cache); when it cannot be read, the help says why.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+from typing import Any
+
+from . import _backend
+
+COMMON_PARAMETERS = (
+    "<p><b>Parameters.</b> <i>Bands</i>: the bands of the input to restore, in the order the model "
+    "expects (empty: all of them). <i>Model</i>: the name of an installed model for this task (empty: "
+    "the default one). <i>Device</i>: auto picks the fastest execution provider that really works and "
+    "reports it; cpu, cuda and tensorrt fail clearly when unavailable. Advanced: <i>Tile size</i> "
+    "(0: the model's default), <i>Overlap</i> (-1: the model's default halo), <i>Batch size</i> "
+    "(0: automatic).</p>"
+    "<p>The output keeps the input's pixel grid, CRS and nodata.</p>"
+)
+
+
+@cache
+def installed_models(task_id: str) -> tuple[Any, ...] | str:
+    """The installed models of ``task_id`` (``ModelInfo``), or a sentence saying why none can be listed."""
+    try:
+        registry = _backend.module("registry")
+        return tuple(registry.list_models(task_id))
+    except Exception as exc:  # missing dependencies or a broken model folder: help must still render
+        return f"The installed models could not be listed ({type(exc).__name__}: {exc})."
+
+
+def refresh() -> None:
+    """Forget the cached model lists (after models were installed or removed)."""
+    installed_models.cache_clear()
+
+
+def models_html(task_id: str, models: tuple[Any, ...] | str) -> str:
+    """The model section: default model, version, citation; other installed models by name."""
+    if isinstance(models, str):
+        return f"<p><b>Model.</b> {html.escape(models)}</p>"
+    if not models:
+        return (
+            f"<p><b>Model.</b> No model is installed for the task '{task_id}' yet: the algorithm fails "
+            "naming the missing model until one is installed (into the plugin's resources/models folder, "
+            "or a folder named by the RESTORE_MODELS_PATH environment variable).</p>"
+        )
+    default = next((m for m in models if getattr(m, "default", False)), models[0])
+    card = default.card
+    parts = [
+        f"<p><b>Model.</b> {html.escape(card.name)} {html.escape(str(card.version))} "
+        f"({html.escape(card.architecture)})"
+    ]
+    if card.description:
+        parts.append(f": {html.escape(card.description)}")
+    parts.append("</p>")
+    if card.citation:
+        parts.append(f"<p><b>Citation.</b> {html.escape(card.citation)}</p>")
+    if card.licence:
+        parts.append(f"<p><b>Licence.</b> {html.escape(card.licence)}</p>")
+    others = [m.name for m in models if m is not default]
+    if others:
+        parts.append(f"<p>Other installed models: {html.escape(', '.join(others))}.</p>")
+    return "".join(parts)
+
+
+def algorithm_help(task_id: str, what: str, inputs: str) -> str:
+    """The full help of a restoration algorithm, as the small HTML subset the Processing panel shows."""
+    return (
+        f"<p>{html.escape(what)}</p>"
+        f"<p><b>Input.</b> {html.escape(inputs)}</p>"
+        f"{COMMON_PARAMETERS}"
+        f"{models_html(task_id, installed_models(task_id))}"
+    )

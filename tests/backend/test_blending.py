@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.blending import Blender
+from backend.tiling import plan_grid
+
+
+def _run(height: int, width: int, tile: int, overlap: int, band_width: int | None,
+         value: np.ndarray, skip: set[tuple[int, int]] = frozenset()) -> tuple[np.ndarray, np.ndarray, int]:
+    grid = plan_grid(height, width, tile, overlap, 8)
+    blender = Blender(grid, value.shape[0], margin=2)
+    out = np.full(value.shape, np.nan)
+    weight = np.full((height, width), np.nan)
+    writes = 0
+    for t in grid.tiles(band_width):
+        rows = np.clip(np.arange(t.y0, t.y0 + t.height), 0, height - 1)
+        cols = np.clip(np.arange(t.x0, t.x0 + t.width), 0, width - 1)
+        data = None if (t.row, t.col) in skip else value[:, rows][:, :, cols].astype(np.float32)
+        cell = blender.add(t, data)
+        if cell is None:
+            continue
+        h, w = cell.weight.shape
+        region = (slice(cell.y0, cell.y0 + h), slice(cell.x0, cell.x0 + w))
+        assert np.isnan(weight[region]).all(), "a pixel was written twice"
+        out[:, region[0], region[1]] = cell.values
+        weight[region] = cell.weight
+        writes += 1
+    return out, weight, writes
+
+
+@pytest.mark.parametrize("band_width", [None, 100])
+def test_constant_tiles_blend_back_to_the_input(band_width: int | None) -> None:
+    rng = np.random.default_rng(3)
+    value = rng.normal(size=(2, 203, 331)).astype(np.float32)
+    out, weight, _ = _run(203, 331, 48, 12, band_width, value)
+    assert (weight == 1.0).all()
+    assert np.array_equal(out.astype(np.float32), value)
+
+
+def test_skipped_tile_leaves_zero_weight_and_partial_neighbours() -> None:
+    value = np.ones((1, 150, 150), np.float32)
+    out, weight, _ = _run(150, 150, 48, 12, None, value, skip={(1, 1)})
+    assert (weight == 0).any() and ((weight > 0) & (weight < 1)).any()
+    assert np.allclose(out[0][weight > 0] / weight[weight > 0], 1.0)

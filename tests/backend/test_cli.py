@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backend.cli import main
+from tests.support.rasters import make_raster, read_raster
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_restore_with_json_progress(tmp_path: Path, models: dict[str, Path],
+                                    capsys: pytest.CaptureFixture) -> None:
+    data = np.random.default_rng(0).integers(0, 255, (3, 90, 90)).astype(np.uint8)
+    make_raster(tmp_path / "in.tif", data)
+    code = main(["restore", "--task", "dehaze", "--model", str(models["identity"]), "--tile-size", "32",
+                 "--overlap", "8", "--json", str(tmp_path / "in.tif"), str(tmp_path / "out.tif")])
+    assert code == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    fractions = [e["fraction"] for e in events if e["event"] == "progress"]
+    assert fractions[-1] == 1.0
+    assert events[-1]["event"] == "done" and events[-1]["provider"] == "CPUExecutionProvider"
+    assert np.array_equal(read_raster(tmp_path / "out.tif"), data)
+
+
+def test_two_inputs_map_to_the_task_roles(tmp_path: Path, models: dict[str, Path]) -> None:
+    make_raster(tmp_path / "vis.tif", np.ones((3, 20, 20), np.float32))
+    make_raster(tmp_path / "ir.tif", np.zeros((1, 20, 20), np.float32))
+    code = main(["restore", "--task", "derain_fuse", "--model", str(models["fuse"]),
+                 str(tmp_path / "vis.tif"), str(tmp_path / "ir.tif"), str(tmp_path / "out.tif")])
+    assert code == 0 and np.allclose(read_raster(tmp_path / "out.tif"), 0.5)
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["restore", "--task", "dehaze", str(tmp_path / "missing.tif"), str(tmp_path / "o.tif")])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.startswith("error: ") and "missing.tif" in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert main(["restore", "--task", "nope", "a.tif", "b.tif"]) == 1
+
+
+def test_models_and_validate(models: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
+    assert main(["models"]) == 0
+    assert "fill_gaps:" in capsys.readouterr().out
+    assert main(["validate", str(models["fill"])]) == 0
+    assert "valid fill_gaps model test-mask-fill" in capsys.readouterr().out
+
+
+def test_validate_corrupt_model_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"junk")
+    assert main(["validate", str(bad)]) == 1
+    assert "bad.onnx" in capsys.readouterr().err
+
+
+def test_module_entry_point_and_debug_traceback(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "backend", "--debug", "restore", "--task", "dehaze",
+           str(tmp_path / "missing.tif"), str(tmp_path / "o.tif")]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr and "InputRasterError" in proc.stderr

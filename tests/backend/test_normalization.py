@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.model_card import Normalization
+from backend.normalization import NormStats, compute_stats, denormalize, normalize
+
+PERCENTILE = Normalization(mode="percentile", low=2.0, high=98.0, range=(0.0, 1.0))
+
+
+def test_fixed_roundtrip_uint8_is_exact() -> None:
+    norm = Normalization(scale=1 / 255)
+    data = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    stats = compute_stats(data, norm)
+    model = normalize(data, norm, stats)
+    assert model.dtype == np.float32
+    assert model.min() == 0.0 and model.max() == pytest.approx(1.0)
+    assert np.array_equal(denormalize(model, norm, stats, dtype=np.uint8), data)
+
+
+def test_percentile_roundtrip_uint16_is_exact() -> None:
+    rng = np.random.default_rng(1)
+    data = rng.integers(0, 65535, size=(3, 40, 30), dtype=np.uint16)
+    stats = compute_stats(data, PERCENTILE)
+    back = denormalize(normalize(data, PERCENTILE, stats), PERCENTILE, stats, dtype=np.uint16)
+    assert np.array_equal(back, data)
+
+
+def test_percentile_stats_are_global_and_ignore_nodata() -> None:
+    data = np.full((1, 10, 10), -9999.0, dtype=np.float32)
+    data[0, :5] = np.linspace(100, 200, 50).reshape(5, 10)
+    stats = compute_stats(data, Normalization(mode="percentile", low=0, high=100), nodata=-9999.0)
+    assert stats.low == (100.0,) and stats.high == (200.0,)
+
+
+def test_joint_stretch_keeps_band_ratios() -> None:
+    data = np.stack([np.full((4, 4), 10.0), np.full((4, 4), 20.0)]).astype(np.float32)
+    joint = compute_stats(data, Normalization(mode="percentile", low=0, high=100))
+    per_band = compute_stats(data, Normalization(mode="percentile", low=0, high=100, per_band=True))
+    assert joint.low == (10.0, 10.0) and joint.high == (20.0, 20.0)
+    # Constant bands get a unit-wide interval so the map stays invertible.
+    assert per_band.low == (10.0, 20.0) and per_band.high == (11.0, 21.0)
+
+
+def test_denormalize_maps_output_range_and_clips() -> None:
+    norm = Normalization(scale=1 / 255, range=(0.0, 1.0))
+    stats = compute_stats(np.zeros((1, 1, 1), np.uint8), norm)
+    model_out = np.array([[[-1.0, 0.0, 1.0, 2.0]]], dtype=np.float32)  # a tanh-style (-1, 1) output
+    out = denormalize(model_out, norm, stats, out_range=(-1.0, 1.0), dtype=np.uint8)
+    assert out.tolist() == [[[0, 128, 255, 255]]]
+
+
+def test_float_output_is_not_rounded() -> None:
+    norm = Normalization(scale=0.5)
+    stats = NormStats((0.0,), (2.0,))
+    out = denormalize(np.array([[[0.25]]], np.float32), norm, stats, dtype=np.float32)
+    assert out.dtype == np.float32 and out[0, 0, 0] == pytest.approx(0.5)

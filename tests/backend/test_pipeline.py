@@ -1,0 +1,311 @@
+"""End-to-end behaviour of ``restore()`` with tiny exact models."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from osgeo import gdal, osr
+
+from backend import registry
+from backend.errors import (
+    CancelledError,
+    DeviceError,
+    InputRasterError,
+    InvalidOptionError,
+    ModelIntegrityError,
+    OutputRasterError,
+    UnknownTaskError,
+)
+from backend.model_card import Normalization, TileSpec
+from backend.pipeline import restore
+from tests.backend.conftest import write_index
+from tests.support import tiny_models
+from tests.support.rasters import make_raster, read_raster
+
+RNG = np.random.default_rng(42)
+PERCENTILE = Normalization(mode="percentile", low=1.0, high=99.0)
+
+
+def random_raster(bands: int, height: int, width: int, dtype: type) -> np.ndarray:
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return RNG.integers(info.min, int(info.max) + 1, size=(bands, height, width)).astype(dtype)
+    return RNG.normal(100.0, 50.0, size=(bands, height, width)).astype(dtype)
+
+
+def files_in(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+# -- identity: exact reproduction -----------------------------------------------------------------
+
+IDENTITY_CASES = [
+    # bands, height, width, dtype, tile, overlap, normalisation
+    (3, 1, 1, np.uint8, 64, 8, Normalization(scale=1 / 255)),
+    (3, 1001, 777, np.uint16, 128, 16, PERCENTILE),
+    (1, 37, 53, np.float32, 16, 4, Normalization()),
+    (13, 45, 61, np.uint16, 32, 0, Normalization(scale=1 / 10000)),
+    (3, 2, 300, np.uint8, 24, 8, Normalization(scale=1 / 255)),
+    (3, 129, 64, np.float32, 64, 24, Normalization()),
+]
+
+
+@pytest.mark.parametrize("bands, height, width, dtype, tile, overlap, norm", IDENTITY_CASES)
+def test_identity_reproduces_input_exactly(tmp_path: Path, bands: int, height: int, width: int, dtype: type,
+                                           tile: int, overlap: int, norm: Normalization) -> None:
+    model = tiny_models.identity_model(tmp_path / "id.onnx", bands=bands, normalization=norm,
+                                       tile=TileSpec(multiple=8, default_size=64, overlap=8))
+    data = random_raster(bands, height, width, dtype)
+    make_raster(tmp_path / "in.tif", data)
+    result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model,
+                     tile_size=tile, overlap=overlap, batch_size=3)
+    out = read_raster(result.output)
+    assert out.dtype == data.dtype
+    assert np.array_equal(out, data)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(height=st.integers(1, 90), width=st.integers(1, 90), tile=st.sampled_from([8, 16, 24, 40]),
+       overlap_frac=st.floats(0.0, 0.49), bands=st.sampled_from([1, 2, 3, 4]),
+       dtype=st.sampled_from([np.uint8, np.uint16, np.float32]))
+def test_identity_exact_for_any_tiling(tmp_path: Path, height: int, width: int, tile: int,
+                                       overlap_frac: float, bands: int, dtype: type) -> None:
+    model = tmp_path / f"id{bands}.onnx"
+    if not model.exists():
+        tiny_models.identity_model(model, bands=bands)
+    data = random_raster(bands, height, width, dtype)
+    make_raster(tmp_path / "in.tif", data)
+    restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model,
+            tile_size=tile, overlap=int(overlap_frac * tile))
+    assert np.array_equal(read_raster(tmp_path / "out.tif"), data)
+
+
+# -- seams --------------------------------------------------------------------------------------
+
+
+def test_convolution_tiled_equals_whole_image(tmp_path: Path) -> None:
+    model = tiny_models.conv3x3_model(tmp_path / "conv.onnx", layers=3,
+                                      tile=TileSpec(multiple=8, default_size=64, overlap=16,
+                                                    receptive_field=7))
+    data = RNG.random((3, 301, 257)).astype(np.float32)
+    make_raster(tmp_path / "in.tif", data)
+    result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model)
+    assert result.tiles > 20
+    tiled = read_raster(result.output)
+    session = ort.InferenceSession(str(model))
+    halo = 16
+    padded = np.pad(data, ((0, 0), (halo, halo), (halo, halo)), mode="reflect")
+    whole = session.run(None, {"optical": padded[None]})[0][0][:, halo:-halo, halo:-halo]
+    assert np.abs(tiled - whole).max() < 1e-4
+
+
+# -- nodata, georeferencing, metadata ---------------------------------------------------------------
+
+
+def test_nodata_georeferencing_and_metadata_preserved(tmp_path: Path, models: dict[str, Path]) -> None:
+    data = random_raster(3, 150, 170, np.uint16)
+    data[data == 0] = 1
+    data[:, 10:30, 40:90] = 0
+    data[:, :, :70] = 0  # whole tiles of nodata get skipped
+    gt = (345000.5, 30.0, 0.0, 4100000.25, 0.0, -30.0)
+    make_raster(tmp_path / "in.tif", data, nodata=0, epsg=32616, geotransform=gt)
+    result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
+                     model=models["identity"], tile_size=32, overlap=8)
+    assert result.skipped_tiles > 0
+    ds = gdal.Open(str(result.output))
+    src = gdal.Open(str(tmp_path / "in.tif"))
+    assert ds.GetGeoTransform() == gt
+    assert ds.GetProjection() == src.GetProjection() and "PROJCS" in ds.GetProjection()
+    assert osr.SpatialReference(wkt=ds.GetProjection()).IsSame(osr.SpatialReference(wkt=src.GetProjection()))
+    assert [ds.GetRasterBand(b).GetDescription() for b in (1, 2, 3)] == ["red", "green", "blue"]
+    assert ds.GetRasterBand(1).GetNoDataValue() == 0
+    meta = ds.GetMetadata()
+    assert meta["RESTORE_PROVIDER"] == "CPUExecutionProvider" == result.provider
+    assert meta["RESTORE_MODEL"] == "test-identity" and meta["RESTORE_TASK"] == "dehaze"
+    assert meta["RESTORE_DEVICE"] == "auto"
+    structure = ds.GetMetadata("IMAGE_STRUCTURE")
+    assert structure["COMPRESSION"] in ("ZSTD", "DEFLATE")
+    assert ds.GetRasterBand(1).GetBlockSize() == [256, 256]
+    assert np.array_equal(read_raster(result.output), data)
+
+
+def test_float_output_and_band_selection(tmp_path: Path, models: dict[str, Path]) -> None:
+    data = random_raster(5, 40, 50, np.uint16)
+    make_raster(tmp_path / "in.tif", data)
+    result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
+                     model=models["identity"], bands=[4, 2, 1], float_output=True)
+    out = read_raster(result.output)
+    assert out.dtype == np.float32
+    assert np.array_equal(out, data[[3, 1, 0]].astype(np.float32))
+
+
+# -- several inputs -------------------------------------------------------------------------------
+
+
+def test_fuse_two_inputs(tmp_path: Path, models: dict[str, Path]) -> None:
+    vis = RNG.random((3, 70, 90)).astype(np.float32)
+    ir = RNG.random((1, 70, 90)).astype(np.float32)
+    make_raster(tmp_path / "vis.tif", vis)
+    make_raster(tmp_path / "ir.tif", ir)
+    result = restore("derain_fuse", {"optical": tmp_path / "vis.tif", "infrared": tmp_path / "ir.tif"},
+                     tmp_path / "out.tif", model=models["fuse"])
+    assert np.allclose(read_raster(result.output), (vis + ir) / 2, atol=1e-6)
+
+
+def test_inputs_on_different_grids_error_or_resample(tmp_path: Path, models: dict[str, Path]) -> None:
+    vis = RNG.random((3, 60, 80)).astype(np.float32)
+    make_raster(tmp_path / "vis.tif", vis)
+    shifted = (600000.0 + 20.0, 10.0, 0.0, 4500000.0, 0.0, -10.0)
+    make_raster(tmp_path / "ir.tif", np.ones((1, 60, 80), np.float32), geotransform=shifted)
+    inputs = {"optical": tmp_path / "vis.tif", "infrared": tmp_path / "ir.tif"}
+    with pytest.raises(InputRasterError, match="ir.tif.*not on the pixel grid.*--resample"):
+        restore("derain_fuse", inputs, tmp_path / "out.tif", model=models["fuse"])
+    assert not (tmp_path / "out.tif").exists()
+    result = restore("derain_fuse", inputs, tmp_path / "out.tif", model=models["fuse"], resample=True)
+    out = read_raster(result.output)
+    # Where the shifted infrared covers the grid it is 1; the first 2 columns fall outside it (0).
+    assert np.allclose(out[:, :, 3:], (vis[:, :, 3:] + 1) / 2, atol=1e-6)
+
+
+def test_optional_sar_input(tmp_path: Path, models: dict[str, Path]) -> None:
+    opt = RNG.random((3, 40, 40)).astype(np.float32)
+    sar = RNG.random((2, 40, 40)).astype(np.float32)
+    make_raster(tmp_path / "opt.tif", opt)
+    make_raster(tmp_path / "sar.tif", sar)
+    alone = restore("decloud", {"optical": tmp_path / "opt.tif"}, tmp_path / "a.tif", model=models["sar"])
+    assert np.array_equal(read_raster(alone.output), opt)
+    both = restore("decloud", {"optical": tmp_path / "opt.tif", "sar": tmp_path / "sar.tif"},
+                   tmp_path / "b.tif", model=models["sar"])
+    assert np.allclose(read_raster(both.output), opt + 0.25 * sar.mean(axis=0), atol=1e-6)
+
+
+# -- gap filling ----------------------------------------------------------------------------------
+
+
+def test_fill_gaps_fills_nodata_and_writes_the_mask(tmp_path: Path, models: dict[str, Path]) -> None:
+    data = RNG.random((3, 80, 100)).astype(np.float32) + 1.0
+    data[:, 20:24, :] = -999.0  # scan-line gaps
+    make_raster(tmp_path / "in.tif", data, nodata=-999.0)
+    result = restore("fill_gaps", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
+                     model=models["fill"], mask_output=tmp_path / "mask.tif")
+    out = read_raster(result.output)
+    mask = read_raster(result.mask_output)[0]
+    assert mask.dtype == np.uint8
+    assert mask[20:24].all() and mask.sum() == 4 * 100
+    assert np.allclose(out[:, 20:24], 0.5)  # the tiny model fills with 0.5
+    keep = mask == 0
+    assert np.array_equal(out[:, keep], data[:, keep])
+
+
+def test_fill_gaps_with_explicit_mask(tmp_path: Path, models: dict[str, Path]) -> None:
+    data = RNG.random((3, 50, 50)).astype(np.float32)
+    holes = np.zeros((1, 50, 50), np.uint8)
+    holes[0, 5:9, 10:40] = 1
+    make_raster(tmp_path / "in.tif", data)
+    make_raster(tmp_path / "mask.tif", holes)
+    result = restore("fill_gaps", {"optical": tmp_path / "in.tif", "mask": tmp_path / "mask.tif"},
+                     tmp_path / "out.tif", model=models["fill"])
+    out = read_raster(result.output)
+    assert np.allclose(out[:, holes[0] == 1], 0.5)
+    assert np.array_equal(out[:, holes[0] == 0], data[:, holes[0] == 0])
+
+
+# -- progress and cancel --------------------------------------------------------------------------
+
+
+def test_progress_reaches_one_and_cancel_leaves_nothing(tmp_path: Path, models: dict[str, Path]) -> None:
+    make_raster(tmp_path / "in.tif", random_raster(3, 200, 200, np.uint8))
+    seen: list[float] = []
+    restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "done.tif", model=models["identity"],
+            tile_size=32, overlap=8, batch_size=4, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 5
+    before = files_in(tmp_path)
+    calls = iter(range(1000))
+    with pytest.raises(CancelledError):
+        restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "cancelled.tif",
+                model=models["identity"], tile_size=32, overlap=8, batch_size=2,
+                cancel=lambda: next(calls) >= 3)
+    assert files_in(tmp_path) == before
+
+
+# -- bad input gets a clear error -------------------------------------------------------------------
+
+
+@pytest.fixture()
+def rgb(tmp_path: Path) -> Path:
+    return make_raster(tmp_path / "rgb.tif", random_raster(3, 20, 20, np.uint8))
+
+
+def test_missing_file(tmp_path: Path, models: dict[str, Path]) -> None:
+    with pytest.raises(InputRasterError, match="nope.tif does not exist"):
+        restore("dehaze", {"optical": tmp_path / "nope.tif"}, tmp_path / "o.tif", model=models["identity"])
+
+
+def test_not_a_raster(tmp_path: Path, models: dict[str, Path]) -> None:
+    (tmp_path / "notes.tif").write_text("hello")
+    with pytest.raises(InputRasterError, match="notes.tif is not a raster"):
+        restore("dehaze", {"optical": tmp_path / "notes.tif"}, tmp_path / "o.tif", model=models["identity"])
+
+
+def test_band_count_not_matching_the_card(tmp_path: Path, models: dict[str, Path]) -> None:
+    make_raster(tmp_path / "two.tif", random_raster(2, 10, 10, np.uint8))
+    with pytest.raises(InputRasterError, match="two.tif has 2 band.*expects 3"):
+        restore("dehaze", {"optical": tmp_path / "two.tif"}, tmp_path / "o.tif", model=models["identity"])
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_corrupt_model(tmp_path: Path, rgb: Path) -> None:
+    (tmp_path / "broken.onnx").write_bytes(b"not an onnx file at all")
+    with pytest.raises(ModelIntegrityError, match="broken.onnx"):
+        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=tmp_path / "broken.onnx")
+
+
+def test_checksum_mismatch(tmp_path: Path, rgb: Path, models: dict[str, Path],
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(models["identity"], folder / "id.onnx")
+    write_index(folder, [{"file": "id.onnx", "task": "dehaze", "name": "id", "sha256": "0" * 64}])
+    monkeypatch.setenv(registry.ENV_VAR, str(folder))
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif")
+    with pytest.raises(ModelIntegrityError):
+        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=folder / "id.onnx")
+
+
+def test_unknown_task(tmp_path: Path, rgb: Path) -> None:
+    with pytest.raises(UnknownTaskError, match="sharpen.*dehaze"):
+        restore("sharpen", {"optical": rgb}, tmp_path / "o.tif")
+
+
+def test_output_equal_to_input_is_refused(rgb: Path, models: dict[str, Path]) -> None:
+    before = rgb.read_bytes()
+    relative = Path(os.path.relpath(rgb))
+    with pytest.raises(OutputRasterError, match="is the optical input"):
+        restore("dehaze", {"optical": rgb}, relative, model=models["identity"])
+    assert rgb.read_bytes() == before
+
+
+def test_roles_checked(tmp_path: Path, rgb: Path, models: dict[str, Path]) -> None:
+    with pytest.raises(InputRasterError, match="needs a 'infrared'"):
+        restore("derain_fuse", {"optical": rgb}, tmp_path / "o.tif", model=models["fuse"])
+    with pytest.raises(InputRasterError, match="does not take a 'sar'"):
+        restore("dehaze", {"optical": rgb, "sar": rgb}, tmp_path / "o.tif", model=models["identity"])
+
+
+def test_bad_options(tmp_path: Path, rgb: Path, models: dict[str, Path]) -> None:
+    with pytest.raises(InvalidOptionError, match="overlap"):
+        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"], tile_size=16,
+                overlap=8)
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        return
+    with pytest.raises(DeviceError, match="onnxruntime-gpu"):
+        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"], device="cuda")
+    assert not (tmp_path / "o.tif").exists()

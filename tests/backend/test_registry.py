@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from backend import registry
+from backend.errors import ModelIntegrityError, ModelNotFoundError, ModelTaskMismatchError, UnknownTaskError
+from tests.backend.conftest import write_index
+
+
+@pytest.fixture()
+def folder(tmp_path: Path, models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("identity", "conv", "fill"):
+        shutil.copy(models[name], tmp_path / f"{name}.onnx")
+    write_index(tmp_path, [
+        {"file": "identity.onnx", "task": "dehaze", "name": "id", "default": False},
+        {"file": "conv.onnx", "task": "dehaze", "name": "conv", "default": True},
+        {"file": "fill.onnx", "task": "fill_gaps", "name": "fill"},
+    ])
+    monkeypatch.setenv(registry.ENV_VAR, str(tmp_path))
+    return tmp_path
+
+
+def test_list_models_per_task(folder: Path) -> None:
+    assert [m.name for m in registry.list_models("dehaze")] == ["id", "conv"]
+    assert {m.task for m in registry.list_models()} == {"dehaze", "fill_gaps"}
+
+
+def test_resolve_default_name_and_path(folder: Path) -> None:
+    assert registry.resolve_model("dehaze").name == "conv"
+    assert registry.resolve_model("dehaze", "id").path == folder / "identity.onnx"
+    assert registry.resolve_model("dehaze", folder / "identity.onnx").name == "id"
+
+
+def test_checksum_mismatch_refuses_to_load(folder: Path) -> None:
+    with open(folder / "conv.onnx", "ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        registry.resolve_model("dehaze")
+
+
+def test_task_mismatch(folder: Path) -> None:
+    with pytest.raises(ModelTaskMismatchError, match="fill_gaps"):
+        registry.resolve_model("dehaze", "fill")
+
+
+def test_nothing_installed_says_where_to_put_a_model(isolated_models: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="no model is installed for task 'desand'.*qgis-restore"):
+        registry.resolve_model("desand")
+
+
+def test_unknown_task_and_unknown_name(folder: Path) -> None:
+    with pytest.raises(UnknownTaskError):
+        registry.resolve_model("sharpen")
+    with pytest.raises(ModelNotFoundError, match="models for 'dehaze': id, conv"):
+        registry.resolve_model("dehaze", "nope")
+
+
+def test_add_search_path_and_shipped_dir(tmp_path: Path, models: dict[str, Path]) -> None:
+    shutil.copy(models["fuse"], tmp_path / "fuse.onnx")
+    write_index(tmp_path, [{"file": "fuse.onnx", "task": "derain_fuse", "name": "fuse"}])
+    registry.add_search_path(tmp_path)
+    try:
+        assert registry.resolve_model("derain_fuse").name == "fuse"
+    finally:
+        registry._extra_paths.remove(tmp_path.resolve())
+    assert registry.shipped_models_dir().parts[-2:] == ("resources", "models")

@@ -1,0 +1,209 @@
+"""``processing.run`` of every task with tiny exact models: values, georeferencing, errors, cancel."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from tests.plugin.conftest import COLS, ROWS, build_models, make_scene
+
+qgis_core = pytest.importorskip("qgis.core", reason="QGIS Python bindings (python3-qgis) not installed")
+pytestmark = pytest.mark.qgis
+
+
+class Feedback(qgis_core.QgsProcessingFeedback):
+    """Keeps what the algorithm reports, so tests can read messages and progress."""
+
+    def __init__(self, cancel: bool = False) -> None:
+        super().__init__()
+        self.infos: list[str] = []
+        self.errors: list[str] = []
+        self.progress: list[float] = []
+        self.progressChanged.connect(self.progress.append)
+        if cancel:
+            self.cancel()
+
+    def pushInfo(self, info: str) -> None:
+        self.infos.append(info)
+
+    def reportError(self, error: str, fatalError: bool = False) -> None:
+        self.errors.append(error)
+
+
+def run(alg_id: str, params: dict, feedback: Feedback | None = None) -> tuple[dict | None, Feedback]:
+    """Run through ``processing.run``; on failure return ``None`` and the feedback with the message."""
+    import processing
+
+    feedback = feedback or Feedback()
+    try:
+        return processing.run(alg_id, params, feedback=feedback), feedback
+    except qgis_core.QgsProcessingException as exc:  # processing.run re-raises the algorithm's error
+        feedback.errors.append(str(exc))
+        return None, feedback
+
+
+def read(path) -> tuple[np.ndarray, tuple, str]:
+    from osgeo import gdal
+
+    ds = gdal.Open(str(path))
+    array = ds.ReadAsArray().reshape(ds.RasterCount, ds.RasterYSize, ds.RasterXSize)
+    return array, ds.GetGeoTransform(), ds.GetProjection()
+
+
+def assert_same_grid(output, reference) -> None:
+    out, out_gt, out_srs = read(output)
+    ref, ref_gt, ref_srs = read(reference)
+    assert out.shape[1:] == ref.shape[1:] == (ROWS, COLS)
+    assert out_gt == pytest.approx(ref_gt)
+    from osgeo import osr
+
+    assert osr.SpatialReference(out_srs).IsSame(osr.SpatialReference(ref_srs))
+
+
+@pytest.fixture()
+def scene(tmp_path):
+    return make_scene(tmp_path / "scene.tif")
+
+
+def test_dehaze_runs_the_model_and_keeps_the_grid(qgis_app, models_dir, scene, tmp_path):
+    out = tmp_path / "dehazed.tif"
+    result, fb = run("restore:dehaze", {"INPUT": str(scene), "DEVICE": 1, "OUTPUT": str(out)})
+    assert result is not None, fb.errors
+    assert result["OUTPUT"] == str(out)
+    assert_same_grid(out, scene)
+    np.testing.assert_allclose(read(out)[0], read(scene)[0], atol=1e-6)  # identity model
+    log = "\n".join(fb.infos)
+    assert "test-dehaze" in log and "CPUExecutionProvider" in log and "Timings:" in log
+    assert fb.progress and max(fb.progress) == pytest.approx(100.0)
+
+
+def test_desand_tiles_with_the_advanced_parameters(qgis_app, models_dir, scene, tmp_path):
+    out = tmp_path / "desanded.tif"
+    params = {"INPUT": str(scene), "TILE_SIZE": 16, "OVERLAP": 4, "BATCH_SIZE": 2, "OUTPUT": str(out)}
+    result, fb = run("restore:desand", params)
+    assert result is not None, fb.errors
+    assert_same_grid(out, scene)
+    restored = read(out)[0]
+    assert np.isfinite(restored).all() and not np.allclose(restored, read(scene)[0])
+    # same result as with the model's default tiling: the tile parameters only change the schedule
+    default_out = tmp_path / "desanded_default.tif"
+    assert run("restore:desand", {"INPUT": str(scene), "OUTPUT": str(default_out)})[0] is not None
+    np.testing.assert_allclose(restored, read(default_out)[0], atol=1e-4)
+
+
+def test_bands_selects_and_orders_the_input_bands(qgis_app, models_dir, tmp_path):
+    scene = make_scene(tmp_path / "four.tif", bands=4)
+    out = tmp_path / "bgr.tif"
+    result, fb = run("restore:dehaze", {"INPUT": str(scene), "BANDS": [3, 2, 1], "OUTPUT": str(out)})
+    assert result is not None, fb.errors
+    np.testing.assert_allclose(read(out)[0], read(scene)[0][[2, 1, 0]], atol=1e-6)
+
+
+def test_decloud_uses_the_optional_sar_layer(qgis_app, models_dir, scene, tmp_path):
+    from tests.support.rasters import make_raster
+
+    sar = make_raster(tmp_path / "sar.tif", np.full((2, ROWS, COLS), 0.4, np.float32))
+    with_sar, without_sar = tmp_path / "with.tif", tmp_path / "without.tif"
+    result, fb = run("restore:decloud", {"INPUT": str(scene), "SAR": str(sar), "OUTPUT": str(with_sar)})
+    assert result is not None, fb.errors
+    result, fb = run("restore:decloud", {"INPUT": str(scene), "OUTPUT": str(without_sar)})
+    assert result is not None, fb.errors
+    optical = read(scene)[0]
+    np.testing.assert_allclose(read(with_sar)[0], optical + 0.25 * 0.4, atol=1e-5)
+    np.testing.assert_allclose(read(without_sar)[0], optical, atol=1e-5)
+
+
+def test_derain_fuse_takes_visible_and_infrared(qgis_app, models_dir, scene, tmp_path):
+    from tests.support.rasters import make_raster
+
+    infrared = make_raster(tmp_path / "ir.tif", np.full((1, ROWS, COLS), 0.8, np.float32))
+    out = tmp_path / "fused.tif"
+    result, fb = run("restore:derain_fuse", {"VISIBLE": str(scene), "INFRARED": str(infrared),
+                                             "OUTPUT": str(out)})
+    assert result is not None, fb.errors
+    assert_same_grid(out, scene)
+    np.testing.assert_allclose(read(out)[0], (read(scene)[0] + 0.8) / 2, atol=1e-5)
+
+
+def test_fill_gaps_fills_nodata_and_writes_the_mask(qgis_app, models_dir, tmp_path):
+    from tests.support.rasters import make_raster
+
+    array = np.random.default_rng(1).random((3, ROWS, COLS)).astype(np.float32)
+    gaps = np.zeros((ROWS, COLS), bool)
+    gaps[:, 10:13] = True  # a scan-line gap in every band
+    array[:, gaps] = -999
+    scene = make_raster(tmp_path / "gappy.tif", array, nodata=-999)
+    out, mask_out = tmp_path / "filled.tif", tmp_path / "filled_mask.tif"
+    result, fb = run("restore:fill_gaps", {"INPUT": str(scene), "OUTPUT": str(out),
+                                           "MASK_OUTPUT": str(mask_out)})
+    assert result is not None, fb.errors
+    assert result["MASK_OUTPUT"] == str(mask_out)
+    assert_same_grid(out, scene)
+    filled = read(out)[0]
+    np.testing.assert_allclose(filled[:, gaps], 0.5, atol=1e-5)  # the test model fills with 0.5
+    np.testing.assert_allclose(filled[:, ~gaps], array[:, ~gaps], atol=1e-5)
+    mask = read(mask_out)[0][0]
+    assert_same_grid(mask_out, scene)
+    assert ((mask > 0) == gaps).all()
+
+
+def test_fill_gaps_takes_an_explicit_mask_layer(qgis_app, models_dir, scene, tmp_path):
+    from tests.support.rasters import make_raster
+
+    gaps = np.zeros((ROWS, COLS), np.uint8)
+    gaps[5:9, :] = 1
+    mask = make_raster(tmp_path / "mask.tif", gaps[None])
+    out = tmp_path / "filled.tif"
+    result, fb = run("restore:fill_gaps", {"INPUT": str(scene), "MASK": str(mask), "OUTPUT": str(out),
+                                           "MASK_OUTPUT": "TEMPORARY_OUTPUT"})
+    assert result is not None, fb.errors
+    filled, optical = read(out)[0], read(scene)[0]
+    np.testing.assert_allclose(filled[:, 5:9, :], 0.5, atol=1e-5)
+    np.testing.assert_allclose(filled[:, 9:, :], optical[:, 9:, :], atol=1e-5)
+
+
+def test_unknown_model_name_fails_naming_it(qgis_app, models_dir, scene, tmp_path):
+    out = tmp_path / "x.tif"
+    result, fb = run("restore:dehaze", {"INPUT": str(scene), "MODEL": "no-such-model", "OUTPUT": str(out)})
+    assert result is None
+    assert any("no-such-model" in e for e in fb.errors), fb.errors
+    assert not any("Traceback" in e for e in fb.errors)
+    assert not out.exists()
+
+
+def test_task_without_model_fails_then_works_once_one_is_installed(qgis_app, scene, tmp_path, monkeypatch):
+    from qgis_restore_plugin import _backend
+
+    registry = _backend.module("registry")
+    empty = tmp_path / "models"
+    empty.mkdir()
+    monkeypatch.setenv("RESTORE_MODELS_PATH", str(empty))
+    monkeypatch.setattr(registry, "shipped_models_dir", lambda: empty)
+    monkeypatch.setattr(registry, "user_models_dir", lambda: empty)
+    out = tmp_path / "desanded.tif"
+    result, fb = run("restore:desand", {"INPUT": str(scene), "OUTPUT": str(out)})
+    assert result is None
+    assert any("no model is installed for task 'desand'" in e for e in fb.errors), fb.errors
+    build_models(empty, ("desand",))  # install a model: the same algorithm instance now works
+    result, fb = run("restore:desand", {"INPUT": str(scene), "OUTPUT": str(out)})
+    assert result is not None, fb.errors
+    assert out.is_file()
+
+
+def test_cancel_stops_the_run_without_leaving_an_output(qgis_app, models_dir, scene, tmp_path):
+    out = tmp_path / "cancelled.tif"
+    result, fb = run("restore:dehaze", {"INPUT": str(scene), "OUTPUT": str(out)}, Feedback(cancel=True))
+    assert result is None
+    assert any("cancel" in e.lower() for e in fb.errors), fb.errors
+    assert not out.exists()
+
+
+def test_missing_onnxruntime_fails_with_install_instructions(qgis_app, models_dir, scene, tmp_path,
+                                                             monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` now raises ImportError
+    result, fb = run("restore:dehaze", {"INPUT": str(scene), "OUTPUT": str(tmp_path / "x.tif")})
+    assert result is None
+    message = "\n".join(fb.errors)
+    assert "onnxruntime" in message and "-m pip install" in message, message

@@ -1,0 +1,79 @@
+"""Pure parts of the plugin that need no QGIS: help text from model cards, install instructions."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend.model_card import ModelCard, Normalization, TensorSpec
+from qgis_restore_plugin import dependencies, help_text
+
+
+def card(**changes) -> ModelCard:
+    base = ModelCard(
+        task="dehaze", name="dehaze-hsmr-lite", version="1.2", architecture="HSMR-Net",
+        inputs=(TensorSpec("optical", "optical", ("red", "green", "blue"), Normalization()),),
+        outputs=(TensorSpec("restored", "optical", ("red", "green", "blue"), like="optical"),),
+        citation="Xu et al., HSMR-Net, 2023", licence="CC-BY-4.0", description="lite dehazer",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+@dataclasses.dataclass
+class Info:  # the fields of backend.registry.ModelInfo the help reads
+    name: str
+    default: bool
+    card: ModelCard
+
+
+def test_help_names_default_model_version_citation_and_the_others():
+    models = (Info("other-dehazer", False, card(name="other-dehazer", citation="")),
+              Info("dehaze-hsmr-lite", True, card()))
+    text = help_text.models_html("dehaze", models)
+    assert "dehaze-hsmr-lite 1.2 (HSMR-Net)" in text
+    assert "<b>Citation.</b> Xu et al., HSMR-Net, 2023" in text
+    assert "CC-BY-4.0" in text and "Other installed models: other-dehazer." in text
+
+
+def test_help_without_models_says_the_algorithm_fails_until_one_is_installed():
+    assert "No model is installed for the task 'desand'" in help_text.models_html("desand", ())
+    reason = "The installed models could not be listed (ImportError: onnx)"
+    assert reason in help_text.models_html("desand", reason)
+
+
+def test_install_instructions_keep_numpy_1_and_respect_pep_668(monkeypatch, tmp_path):
+    missing = [dependencies.MissingDependency("onnxruntime", "onnxruntime", "ImportError: nope")]
+    monkeypatch.setattr(dependencies, "numpy_pin", lambda: "numpy<2")
+    (tmp_path / "EXTERNALLY-MANAGED").write_text("")
+    monkeypatch.setattr(dependencies.sysconfig, "get_path", lambda name: str(tmp_path))
+    monkeypatch.setattr(sys, "platform", "linux")
+    text = dependencies.instructions(missing)
+    assert "onnxruntime (ImportError: nope)" in text
+    assert '-m pip install --user --break-system-packages onnxruntime "numpy<2"' in text
+    python = text.split("-m pip install")[0].split()[-1]
+    assert Path(python).name.startswith("python")  # an interpreter, not the QGIS binary
+    monkeypatch.setattr(sys, "platform", "win32")
+    text = dependencies.instructions(missing)
+    assert "OSGeo4W Shell" in text and 'python -m pip install onnxruntime "numpy<2"' in text
+
+
+def test_check_reports_a_module_that_cannot_be_imported(monkeypatch):
+    assert dependencies.check() == []  # the project venv has everything
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    missing = dependencies.check()
+    assert [m.name for m in missing] == ["onnxruntime"]
+    assert dependencies.versions()["onnxruntime"].startswith("missing")
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("has 4 band(s) but expects 3 (pick bands with --bands)", "(pick bands with the BANDS parameter)"),
+    ("lower --overlap or raise --tile-size", "lower OVERLAP or raise TILE_SIZE"),
+])
+def test_backend_messages_name_parameters_not_cli_options(message, expected):
+    pytest.importorskip("qgis.core", reason="QGIS Python bindings (python3-qgis) not installed")
+    from qgis_restore_plugin.algorithms.base import user_message
+
+    assert user_message(message).endswith(expected)

@@ -1,0 +1,159 @@
+"""Tiny ONNX model packages built with ``onnx.helper`` (no torch): fast, exact test doubles.
+
+Every builder writes a valid package (card embedded and validated) and returns its path. Tensors are
+``(N, C, H, W)`` with dynamic batch and size, so the engine can tile them freely.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from backend.model_card import ModelCard, Normalization, TensorSpec, TileSpec
+from backend.package import embed_card
+
+OPSET = 17
+#: Sentinel-2 order; the first ``n`` names describe an ``n``-band test raster.
+S2_BANDS = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08",
+            "watervapour", "cirrus", "swir1", "swir2")  # fmt: skip
+UNIT = Normalization()  # fixed, scale 1, offset 0: raster values pass through unchanged
+
+
+def band_names(bands: int) -> tuple[str, ...]:
+    if bands == 1:
+        return ("gray",)
+    if bands == 3:
+        return ("red", "green", "blue")
+    if bands <= len(S2_BANDS):
+        return S2_BANDS[:bands]
+    raise ValueError(f"no test band names for {bands} bands")
+
+
+def _value_info(name: str, channels: int) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", channels, "H", "W"])
+
+
+def _save(graph: onnx.GraphProto, card: ModelCard, path: str | os.PathLike[str]) -> Path:
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="tests.support.tiny_models")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return embed_card(model, card, path)
+
+
+def _card(task: str, name: str, inputs: tuple[TensorSpec, ...], outputs: tuple[TensorSpec, ...],
+          tile: TileSpec | None, architecture: str) -> ModelCard:
+    return ModelCard(task=task, name=name, version="0.0.1", architecture=architecture, inputs=inputs,
+                     outputs=outputs, tile=tile or TileSpec(multiple=8, default_size=64, overlap=8),
+                     description="test double", licence="CC0-1.0")
+
+
+def identity_model(path: str | os.PathLike[str], task: str = "dehaze", bands: int = 3,
+                   normalization: Normalization = UNIT, tile: TileSpec | None = None,
+                   name: str = "test-identity") -> Path:
+    """``restored = optical``: the engine must reproduce the input exactly."""
+    names = band_names(bands)
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["optical"], ["restored"])], "identity",
+        [_value_info("optical", bands)], [_value_info("restored", bands)],
+    )
+    card = _card(task, name, (TensorSpec("optical", "optical", names, normalization),),
+                 (TensorSpec("restored", "optical", names, like="optical",
+                             range=normalization.range),), tile, "identity")
+    return _save(graph, card, path)
+
+
+def conv3x3_weights(bands: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    weight = rng.normal(0.0, 0.3, size=(bands, bands, 3, 3)).astype(np.float32)
+    bias = rng.normal(0.0, 0.1, size=(bands,)).astype(np.float32)
+    return weight, bias
+
+
+def conv3x3_model(path: str | os.PathLike[str], task: str = "dehaze", bands: int = 3, seed: int = 0,
+                  normalization: Normalization = UNIT, tile: TileSpec | None = None,
+                  layers: int = 1, name: str = "test-conv3x3") -> Path:
+    """``layers`` fixed random 3x3 convolutions (zero padded): translation-equivariant away from edges.
+
+    Its receptive field is ``2 * layers + 1`` pixels, declared in the card so the engine discards
+    the tile border the zero padding corrupts.
+    """
+    nodes, inits = [], []
+    current = "optical"
+    for layer in range(layers):
+        weight, bias = conv3x3_weights(bands, seed + layer)
+        inits += [numpy_helper.from_array(weight, f"w{layer}"), numpy_helper.from_array(bias, f"b{layer}")]
+        out = "restored" if layer == layers - 1 else f"h{layer}"
+        nodes.append(helper.make_node("Conv", [current, f"w{layer}", f"b{layer}"], [out],
+                                      kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+        current = out
+    graph = helper.make_graph(nodes, "conv3x3", [_value_info("optical", bands)],
+                              [_value_info("restored", bands)], initializer=inits)
+    names = band_names(bands)
+    tile = tile or TileSpec(multiple=8, default_size=64, overlap=8, receptive_field=2 * layers + 1)
+    card = _card(task, name, (TensorSpec("optical", "optical", names, normalization),),
+                 (TensorSpec("restored", "optical", names, like="optical", range=normalization.range),),
+                 tile, "conv3x3")
+    return _save(graph, card, path)
+
+
+def mask_fill_model(path: str | os.PathLike[str], bands: int = 3, fill: float = 0.5,
+                    normalization: Normalization = UNIT, tile: TileSpec | None = None,
+                    name: str = "test-mask-fill") -> Path:
+    """fill_gaps: ``restored = optical * (1 - mask) + fill * mask`` (mask is 1 where data is missing)."""
+    nodes = [
+        helper.make_node("Sub", ["one", "mask"], ["keep"]),
+        helper.make_node("Mul", ["optical", "keep"], ["kept"]),
+        helper.make_node("Mul", ["mask", "fill"], ["filled"]),
+        helper.make_node("Add", ["kept", "filled"], ["restored"]),
+    ]
+    inits = [numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+             numpy_helper.from_array(np.array(fill, np.float32), "fill")]
+    graph = helper.make_graph(nodes, "mask_fill", [_value_info("optical", bands), _value_info("mask", 1)],
+                              [_value_info("restored", bands)], initializer=inits)
+    names = band_names(bands)
+    card = _card("fill_gaps", name,
+                 (TensorSpec("optical", "optical", names, normalization),
+                  TensorSpec("mask", "mask", ("mask",))),
+                 (TensorSpec("restored", "optical", names, like="optical", range=normalization.range),),
+                 tile, "mask-fill")
+    return _save(graph, card, path)
+
+
+def fuse_model(path: str | os.PathLike[str], bands: int = 3, normalization: Normalization = UNIT,
+               tile: TileSpec | None = None, name: str = "test-fuse") -> Path:
+    """derain_fuse: ``restored = (optical + infrared) / 2`` (infrared broadcast over the bands)."""
+    nodes = [helper.make_node("Add", ["optical", "infrared"], ["sum"]),
+             helper.make_node("Mul", ["sum", "half"], ["restored"])]
+    inits = [numpy_helper.from_array(np.array(0.5, np.float32), "half")]
+    graph = helper.make_graph(nodes, "fuse", [_value_info("optical", bands), _value_info("infrared", 1)],
+                              [_value_info("restored", bands)], initializer=inits)
+    names = band_names(bands)
+    card = _card("derain_fuse", name,
+                 (TensorSpec("optical", "optical", names, normalization),
+                  TensorSpec("infrared", "infrared", ("thermal1",), normalization)),
+                 (TensorSpec("restored", "optical", names, like="optical", range=normalization.range),),
+                 tile, "fuse")
+    return _save(graph, card, path)
+
+
+def sar_model(path: str | os.PathLike[str], bands: int = 3, normalization: Normalization = UNIT,
+              tile: TileSpec | None = None, name: str = "test-sar") -> Path:
+    """decloud: ``restored = optical + 0.25 * mean(sar)``; the SAR input is optional (zeros without it)."""
+    nodes = [helper.make_node("ReduceMean", ["sar"], ["sar_mean"], axes=[1], keepdims=1),
+             helper.make_node("Mul", ["sar_mean", "quarter"], ["sar_term"]),
+             helper.make_node("Add", ["optical", "sar_term"], ["restored"])]
+    inits = [numpy_helper.from_array(np.array(0.25, np.float32), "quarter")]
+    graph = helper.make_graph(nodes, "sar", [_value_info("optical", bands), _value_info("sar", 2)],
+                              [_value_info("restored", bands)], initializer=inits)
+    names = band_names(bands)
+    card = _card("decloud", name,
+                 (TensorSpec("optical", "optical", names, normalization),
+                  TensorSpec("sar", "sar", ("vv", "vh"), normalization, optional=True)),
+                 (TensorSpec("restored", "optical", names, like="optical", range=normalization.range),),
+                 tile, "sar-offset")
+    return _save(graph, card, path)

@@ -1,0 +1,143 @@
+"""HSMR-Net: the published size, the slice interaction, any-size inputs, ONNX export, tiling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from training.archs.hsmr import (
+    HSIIM,
+    HSMRConfig,
+    HSMRNet,
+    count_parameters,
+    from_slices,
+    to_slices,
+)
+
+torch.set_num_threads(1)
+
+#: sum(p.numel()) of the authors' generator (seed_models.md: 9.91 M) minus their unused fourth MLP (64).
+FULL_PARAMETERS = 9_911_696
+
+
+def _tiny(norm: str = "batch") -> HSMRNet:
+    torch.manual_seed(0)
+    return HSMRNet(HSMRConfig(ngf=8, n_blocks=1, norm=norm)).eval()
+
+
+def test_full_configuration_has_the_published_parameter_count():
+    model = HSMRNet(HSMRConfig.full())
+    assert count_parameters(model) == FULL_PARAMETERS
+    # The blocks the reference measured on their own: HSIIM 0.198 M, MDCRs 0.429 M and 0.129 M.
+    assert count_parameters(model.hsiim) == 197_568
+    assert count_parameters(model.mdcr1) == 429_489
+    assert count_parameters(model.mdcr2) == 128_753
+
+
+def test_lite_is_the_same_network_narrower():
+    full, lite = HSMRNet(HSMRConfig.full()), HSMRNet(HSMRConfig.lite())
+    assert [name for name, _ in full.named_children()] == [name for name, _ in lite.named_children()]
+    assert count_parameters(lite) < count_parameters(full) / 10
+
+
+def test_config_rejects_unknown_norm():
+    with pytest.raises(ValueError, match="norm"):
+        HSMRConfig(norm="group")
+
+
+def test_slices_round_trip_and_match_unfold_order():
+    x = torch.randn(2, 3, 6, 10)
+    slices = to_slices(x)
+    assert slices.shape == (2, 3, 3, 5, 4)
+    assert torch.equal(from_slices(slices), x)
+    # Same 2x2 slices, in the same order, as F.unfold (which the authors used).
+    unfolded = F.unfold(x, kernel_size=2, stride=2).reshape(2, 3, 4, 15).permute(0, 1, 3, 2)
+    assert torch.equal(slices.reshape(2, 3, 15, 4), unfolded)
+
+
+def test_hsiim_matches_the_per_slice_loop():
+    torch.manual_seed(1)
+    block = HSIIM(4).eval()
+    x1, x2, x3 = (torch.randn(1, 4, 4, 6) for _ in range(3))
+    out = block(x1, x2, x3)
+    a_map, b_map, c_map = block.proj1(x1), block.proj2(x2), block.proj3(x3)
+    expected = torch.zeros_like(out)
+    for ch in range(4):
+        for i in range(0, 4, 2):
+            for j in range(0, 6, 2):
+                a = block.mlp1(a_map[0, ch, i : i + 2, j : j + 2].reshape(4))
+                b = block.mlp2(b_map[0, ch, i : i + 2, j : j + 2].reshape(4))
+                c = block.mlp3(c_map[0, ch, i : i + 2, j : j + 2].reshape(4))
+                expected[0, ch, i : i + 2, j : j + 2] = (c * a.sum() * b.sum()).reshape(2, 2)
+    torch.testing.assert_close(out, expected)
+
+
+@pytest.mark.parametrize("size", [(8, 8), (37, 50), (64, 24)])
+def test_any_size_in_same_size_out(size):
+    model = _tiny()
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, *size))
+    assert out.shape == (1, 3, *size)
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_training_mode_backpropagates():
+    model = _tiny().train()
+    out = model(torch.rand(2, 3, 32, 32))
+    out.mean().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_onnx_export_with_dynamic_size_matches_torch(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model = HSMRNet(HSMRConfig.lite())
+    torch.manual_seed(0)
+    # Non-trivial BatchNorm statistics, so eval differs from a fresh model.
+    model.train()
+    with torch.no_grad():
+        model(torch.rand(2, 3, 32, 32))
+    model.eval()
+    path = tmp_path / "hsmr.onnx"
+    axes = {0: "batch", 2: "height", 3: "width"}
+    torch.onnx.export(
+        model, torch.rand(1, 3, 64, 64), str(path), dynamo=False, opset_version=17,
+        input_names=["hazy"], output_names=["clear"], dynamic_axes={"hazy": axes, "clear": axes},
+    )  # fmt: skip
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for size in [(64, 64), (48, 80), (45, 70)]:
+        x = torch.rand(1, 3, *size)
+        with torch.no_grad():
+            expected = model(x).numpy()
+        got = session.run(None, {"hazy": x.numpy()})[0]
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() < 1e-4, size
+
+
+def _tiled(model: HSMRNet, x: torch.Tensor, tile: int, halo: int) -> torch.Tensor:
+    """Run ``model`` on tiles with a ``halo`` of context each side and keep only their centres."""
+    height, width = x.shape[-2:]
+    step = tile - 2 * halo
+    out = torch.empty_like(x)
+    for y0 in range(0, height, step):
+        for x0 in range(0, width, step):
+            ya, xa = max(0, y0 - halo), max(0, x0 - halo)
+            yb, xb = min(height, y0 + step + halo), min(width, x0 + step + halo)
+            h, w = min(step, height - y0), min(step, width - x0)
+            result = model(x[..., ya:yb, xa:xb])
+            out[..., y0 : y0 + h, x0 : x0 + w] = result[..., y0 - ya : y0 - ya + h, x0 - xa : x0 - xa + w]
+    return out
+
+
+def test_batch_norm_configuration_is_tile_invariant_instance_norm_is_not():
+    """Why the shipped model uses norm="batch": per-tile instance statistics make seams."""
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 128, 128)
+    diffs = {}
+    for norm in ("batch", "instance"):
+        model = _tiny(norm)
+        with torch.no_grad():
+            diffs[norm] = (model(x) - _tiled(model, x, tile=64, halo=16)).abs().max().item()
+    assert diffs["batch"] < 1e-4
+    assert diffs["instance"] > 100 * max(diffs["batch"], 1e-6)

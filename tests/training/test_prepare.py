@@ -1,0 +1,38 @@
+"""Training inputs are normalised by the backend's function, exactly as the engine will do it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from backend.normalization import compute_stats, denormalize, normalize
+from training.data.prepare import prepare_pair
+from training.specs import get_spec
+from training.synthesis.base import Degradation
+
+
+def test_input_and_target_share_the_input_statistics():
+    rng = np.random.default_rng(0)
+    clean = rng.random((3, 16, 16)).astype(np.float32)
+    hazy = 0.5 * clean + 0.4
+    spec = get_spec("desand")
+    x, y = prepare_pair(Degradation(inputs={"optical": hazy}, target=clean), spec)
+    norm = spec.inputs[0].normalization
+    stats = compute_stats(hazy, norm)
+    np.testing.assert_allclose(x, normalize(hazy, norm, stats), atol=1e-6)
+    # Mapping the target back with the *input's* statistics gives the clean raster: what users get.
+    np.testing.assert_allclose(denormalize(y, norm, stats, spec.output_range), clean, atol=1e-5)
+
+
+def test_clamped_outputs_clip_the_target_and_gaps_become_zero():
+    rng = np.random.default_rng(1)
+    clean = rng.random((3, 16, 16)).astype(np.float32)
+    holed = clean.copy()
+    holed[:, 4:6] = np.nan
+    mask = np.isnan(holed[:1]).astype(np.float32)
+    spec = get_spec("fill_gaps")
+    x, y = prepare_pair(Degradation(inputs={"optical": holed, "mask": mask}, target=clean), spec)
+    assert x.shape == (4, 16, 16) and np.isfinite(x).all()
+    assert (x[:3, 4:6] == 0).all() and np.array_equal(x[3], mask[0])
+    hazy_spec = get_spec("dehaze")
+    _, y = prepare_pair(Degradation(inputs={"optical": 0.5 * clean + 0.5}, target=clean), hazy_spec)
+    assert y.min() >= 0.0 and y.max() <= 1.0

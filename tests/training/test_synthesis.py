@@ -1,0 +1,133 @@
+"""Synthesis keeps shapes, dtypes and physical bounds, and each degradation does what it claims."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from training.synthesis import SYNTHESES
+from training.synthesis.haze import HazeConfig, synthesize_haze
+from training.synthesis.noise import fit_pattern, smooth_noise
+
+RGB = ("red", "green", "blue")
+
+
+def _clean(seed: int, shape=(3, 40, 56)) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {"optical": rng.random(shape, dtype=np.float32), "infrared": rng.random((1, *shape[1:]), dtype=np.float32)}
+
+
+@settings(max_examples=15, deadline=None)
+@given(kind=st.sampled_from(sorted(SYNTHESES)), seed=st.integers(0, 2**31))
+def test_every_synthesis_keeps_shape_dtype_and_unit_bounds(kind, seed):
+    entry = SYNTHESES[kind]
+    clean = _clean(seed % 1000)
+    deg = entry.synth(clean, np.random.default_rng(seed), entry.config_cls(), RGB)
+    for role, array in deg.inputs.items():
+        assert array.dtype == np.float32, role
+        assert array.shape[1:] == clean["optical"].shape[1:], role
+        finite = array[np.isfinite(array)]
+        assert finite.min() >= 0.0 and finite.max() <= 1.0, role
+    assert deg.inputs["optical"].shape == clean["optical"].shape
+    assert deg.target.shape == clean["optical"].shape and deg.target.dtype == np.float32
+    assert 0.0 <= deg.target.min() and deg.target.max() <= 1.0
+
+
+def test_haze_follows_the_scattering_model_and_wavelength():
+    clean = _clean(1)
+    deg = synthesize_haze(clean, np.random.default_rng(3), HazeConfig(angstrom=(1.0, 1.0)), RGB)
+    t, airlight = deg.info["transmission"], deg.info["airlight"][:, None, None]
+    np.testing.assert_allclose(deg.inputs["optical"], clean["optical"] * t + airlight * (1 - t), atol=1e-6)
+    # Blue (short wavelength) is attenuated more than red, everywhere.
+    assert np.all(t[2] <= t[0])
+    assert 0 < t.min() and t.max() <= 1
+
+
+def test_haze_with_no_optical_depth_is_the_clean_image():
+    clean = _clean(2)
+    deg = synthesize_haze(clean, np.random.default_rng(0), HazeConfig(tau=(0.0, 0.0)), RGB)
+    np.testing.assert_allclose(deg.inputs["optical"], clean["optical"], atol=1e-7)
+
+
+def test_haze_uses_real_cirrus_patterns_when_given(shared_data):
+    folder = shared_data / "remote_sensing" / "rs_haze_sample" / "data" / "cirrus"
+    config = HazeConfig(cirrus_dir=str(folder), cirrus_probability=1.0)
+    from training.synthesis.haze import load_cirrus_patterns
+
+    assert len(load_cirrus_patterns(str(folder))) == 9
+    deg = synthesize_haze(_clean(0, (3, 64, 64)), np.random.default_rng(0), config, RGB)
+    assert deg.inputs["optical"].shape == (3, 64, 64)
+
+
+def test_gaps_are_nan_exactly_where_the_mask_says():
+    entry = SYNTHESES["gaps"]
+    for seed in range(10):
+        deg = entry.synth(_clean(seed), np.random.default_rng(seed), entry.config_cls(), RGB)
+        mask = deg.inputs["mask"][0] > 0
+        assert 0 < mask.mean() < 1
+        assert np.array_equal(np.isnan(deg.inputs["optical"]).any(0), mask)
+        np.testing.assert_array_equal(deg.mask, deg.inputs["mask"])
+
+
+def test_slc_off_gaps_widen_away_from_nadir():
+    from training.synthesis.gaps import GapConfig, slc_off_mask
+
+    config = GapConfig(tilt_deg=(0.0, 0.0))
+    rng = np.random.default_rng(5)
+    mask = slc_off_mask((256, 512), rng, config)
+    widths = mask.mean(0)  # gap share per column: 0 at nadir, growing outwards
+    assert widths.max() > 0.1 and widths.min() < widths.max() / 3
+
+
+def test_thick_clouds_hide_the_ground_and_cast_shadows():
+    from training.synthesis.clouds import CloudConfig, synthesize_clouds
+
+    clean = {"optical": np.full((3, 128, 128), 0.3, dtype=np.float32)}
+    config = CloudConfig(thick_probability=1.0, cover=(0.15, 0.15), shadow_offset=(30.0, 30.0))
+    shadowed = 0
+    for seed in range(6):
+        deg = synthesize_clouds(clean, np.random.default_rng(seed), config, RGB)
+        core = deg.info["cover"] >= 1.0
+        assert core.any() and deg.inputs["optical"][:, core].min() > 0.7  # opaque, bright cores
+        shaded = (deg.info["shadow"] > 0.9) & (deg.info["cover"] == 0)
+        if shaded.any():
+            shadowed += 1
+            assert deg.inputs["optical"][:, shaded].max() < 0.3 * (1 - 0.3 * 0.9) + 1e-6
+        clear = (deg.info["shadow"] == 0) & (deg.info["cover"] == 0)
+        np.testing.assert_allclose(deg.inputs["optical"][:, clear], 0.3, atol=1e-6)
+    assert shadowed >= 2
+
+
+def test_dust_airlight_is_colour_cast():
+    from training.synthesis.dust import DustConfig, synthesize_dust
+
+    clean = {"optical": np.full((3, 32, 32), 0.5, dtype=np.float32)}
+    deg = synthesize_dust(clean, np.random.default_rng(0), DustConfig(grey_probability=0.0), RGB)
+    red, green, blue = deg.info["airlight"]
+    assert red > green > blue
+    mean = deg.inputs["optical"].mean(axis=(1, 2))
+    assert mean[0] > mean[1] > mean[2]
+
+
+def test_night_rain_darkens_adds_streaks_and_keeps_infrared():
+    from training.synthesis.rain import NightRainConfig, synthesize_night_rain
+
+    clean = _clean(4, (3, 96, 96))
+    cfg = NightRainConfig(shot_noise=(0.0, 0.0), read_noise=(0.0, 0.0), quantize=False)
+    deg = synthesize_night_rain(clean, np.random.default_rng(0), cfg, RGB)
+    np.testing.assert_array_equal(deg.inputs["infrared"], clean["infrared"])
+    assert deg.inputs["optical"].mean() < 0.5 * clean["optical"].mean()
+    assert deg.info["streaks"].max() > 0
+    # Without noise, the input is the target plus streaks (never darker than the target).
+    assert np.all(deg.inputs["optical"] >= deg.target - 1e-6)
+
+
+@pytest.mark.parametrize("shape", [(17, 33), (64, 64)])
+def test_noise_and_patterns_fill_the_requested_shape(shape):
+    rng = np.random.default_rng(0)
+    field = smooth_noise(shape, rng)
+    assert field.shape == shape and field.min() == 0.0 and field.max() == 1.0
+    pattern = fit_pattern(rng.random((50, 70)).astype(np.float32), shape, rng)
+    assert pattern.shape == shape and pattern.dtype == np.float32

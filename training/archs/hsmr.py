@@ -1,0 +1,338 @@
+"""HSMR-Net: Hierarchical Slice Information Interaction and Multi-layer Decoding Collaborative
+Reconstruction dehazing network (Xu et al.; reference code github.com/xushouyi1/HSMR-Net, folder
+``HSMD-Net/``, which names the blocks ``HIISM`` and ``MDCRM``).
+
+The generator, block by block as in the authors' ``Model.py`` / ``innovatory_test2.py``::
+
+    x ─ down1 (7x7, ngf, H) ─ down2 (s2, 2ngf, H/2) ─ down3 (s2, 4ngf, H/4)
+          │                    │                      │
+          │                    │                      ├─ n_blocks x ResnetBlock (BatchNorm) ─ CA ─ PA ─┐
+          ├─ 5x5 s4 ─┐         ├─ 3x3 s2 ─┐           ├─ 1x1 ─┐                                       │
+          │          └─────────┴── HSIIM (2x2 slices, per-level MLPs) ─ Redistribution ─ rx1, rx2, rx3   │
+          │                    │                      │                                                │
+    x6_1 = bottleneck + rx3 + down3 ── up1 (CA, PA) ── x6_2 = up1 + rx2 + down2 ── up2 (CA, PA)
+    x6_3 = up2 + rx1 + down1;   MDCR(x6_1, x6_2) ─ MDCR(., x6_3) ─ 7x7 head ─ tanh
+
+Deviations from the authors' code, and why:
+
+* ``norm`` chooses the layer that the authors write as ``InstanceNorm2d`` (encoder, projections,
+  redistribution, up-steps, MDCR). ``"instance"`` is the paper. Instance norm takes its statistics
+  over the tile it sees, so a tiled run of a large raster differs from a whole-image run and shows
+  seams; ``"batch"`` (fixed statistics at inference) and ``"none"`` are tile-invariant choices for the
+  models the plugin ships. The ``ResnetBlock`` keeps its BatchNorm as in the paper.
+* The 2x2 slice interaction is written as reshapes (``out = c * sum(a) * sum(b)`` per slice, which the
+  authors' loop over channels reduces to exactly) instead of ``F.unfold``/``F.fold``: ``fold`` does
+  not export to ONNX at opset 17.
+* ``forward`` reflect-pads the input to a multiple of 8 (2x2 slices on the H/4 grid) and crops back,
+  so any tile size works; the authors pad to 4 only. In eval mode the tanh output is clamped to
+  [0, 1], the range of the target it was trained against.
+* The fourth, unused MLP of the authors' ``HIISM`` is not built (64 parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: Spatial multiple the network needs: 2x2 slices on the H/4 grid.
+MULTIPLE = 8
+NORMS = ("instance", "batch", "none")
+
+
+@dataclass(frozen=True)
+class HSMRConfig:
+    """Widths and choices of an HSMR-Net; ``HSMRConfig()`` is the published generator."""
+
+    in_channels: int = 3
+    out_channels: int = 3
+    #: Base width: the encoder runs at ngf, 2*ngf, 4*ngf channels.
+    ngf: int = 64
+    #: Residual blocks in the bottleneck.
+    n_blocks: int = 6
+    #: The authors' InstanceNorm layers: "instance" (paper), "batch" or "none" (tile-invariant).
+    norm: str = "instance"
+    #: Channel reduction of channel and pixel attention (FFA-Net uses 8).
+    attention_reduction: int = 8
+    #: Channels each of the 3x3/5x5/7x7 branches of the MDCR spatial gate produces.
+    gate_channels: int = 8
+
+    def __post_init__(self) -> None:
+        if self.norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
+        if self.ngf < self.attention_reduction or self.ngf % self.attention_reduction:
+            raise ValueError("ngf must be a positive multiple of attention_reduction")
+        if self.n_blocks < 0:
+            raise ValueError("n_blocks must be >= 0")
+
+    @classmethod
+    def full(cls, norm: str = "instance") -> HSMRConfig:
+        """The published generator (ngf 64, six residual blocks): 9.91 M parameters."""
+        return cls(norm=norm)
+
+    @classmethod
+    def lite(cls, norm: str = "batch") -> HSMRConfig:
+        """The same network at a quarter width and three residual blocks, trainable on a CPU."""
+        return cls(ngf=16, n_blocks=3, norm=norm)
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    """The layer standing where the authors write ``InstanceNorm2d``."""
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels)
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    return nn.Identity()
+
+
+def _conv_norm_relu(conv: nn.Module, channels: int, norm: str) -> nn.Sequential:
+    return nn.Sequential(conv, _norm(norm, channels), nn.ReLU(inplace=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Bottleneck and attention (pix2pix ResnetBlock, FFA-Net channel and pixel attention)
+# ---------------------------------------------------------------------------------------------
+class ResnetBlock(nn.Module):
+    """Reflect-pad, 3x3 conv, BatchNorm, ReLU, reflect-pad, 3x3 conv, BatchNorm, plus the skip."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), nn.BatchNorm2d(channels),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class ChannelAttention(nn.Module):
+    """Global average pool, 1x1 C->C/r, ReLU, 1x1 C/r->C, sigmoid: one weight per channel."""
+
+    def __init__(self, channels: int, reduction: int = 8) -> None:
+        super().__init__()
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(channels, channels // reduction, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(channels // reduction, channels, 1), nn.Sigmoid(),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)
+
+
+class PixelAttention(nn.Module):
+    """1x1 C->C/r, ReLU, 1x1 C/r->1, sigmoid: one weight per pixel."""
+
+    def __init__(self, channels: int, reduction: int = 8) -> None:
+        super().__init__()
+        self.gate = nn.Sequential(
+            nn.Conv2d(channels, channels // reduction, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(channels // reduction, 1, 1), nn.Sigmoid(),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hierarchical Slice Information Interaction Module (HSIIM; the authors' HIISM)
+# ---------------------------------------------------------------------------------------------
+class SliceMLP(nn.Module):
+    """The per-level MLP applied to every 2x2 slice (a 4-vector): Linear 4->8, Linear 8->4, ReLU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(4, 8, bias=False)
+        self.fc2 = nn.Linear(8, 4, bias=False)
+
+    def forward(self, slices: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.fc2(self.fc1(slices)))
+
+
+def to_slices(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, H/2, W/2, 4): every channel cut into non-overlapping 2x2 slices.
+
+    Written with reshape/permute (no ``unfold``) so it exports to ONNX with dynamic H and W.
+    """
+    b, c, h, w = x.shape
+    x = x.reshape(b, c, h // 2, 2, w // 2, 2).permute(0, 1, 2, 4, 3, 5)
+    return x.reshape(b, c, h // 2, w // 2, 4)
+
+
+def from_slices(slices: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`to_slices`: (B, C, H/2, W/2, 4) -> (B, C, H, W)."""
+    b, c, hh, ww, _ = slices.shape
+    x = slices.reshape(b, c, hh, ww, 2, 2).permute(0, 1, 2, 4, 3, 5)
+    return x.reshape(b, c, hh * 2, ww * 2)
+
+
+class HSIIM(nn.Module):
+    """Slice interaction of the three encoder levels, already projected to ``channels`` at H/4.
+
+    Each level gets its own 1x1 conv, then every 2x2 slice of every channel goes through that
+    level's MLP, giving a, b, c for levels 1, 2, 3. The authors' loop combines each slice of level 3
+    with the intra-layer autocorrelation and inter-layer cross-correlation of the others, which
+    reduces exactly to ``out = c * sum(a) * sum(b)`` per slice.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.proj1 = nn.Conv2d(channels, channels, 1)
+        self.proj2 = nn.Conv2d(channels, channels, 1)
+        self.proj3 = nn.Conv2d(channels, channels, 1)
+        self.mlp1 = SliceMLP()
+        self.mlp2 = SliceMLP()
+        self.mlp3 = SliceMLP()
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, x3: torch.Tensor) -> torch.Tensor:
+        a = self.mlp1(to_slices(self.proj1(x1)))
+        b = self.mlp2(to_slices(self.proj2(x2)))
+        c = self.mlp3(to_slices(self.proj3(x3)))
+        out = c * a.sum(dim=-1, keepdim=True) * b.sum(dim=-1, keepdim=True)
+        return from_slices(out)
+
+
+class Redistribution(nn.Module):
+    """Re-project the HSIIM output (4ngf @ H/4) to the three decoder levels (H/4, H/2, H)."""
+
+    def __init__(self, ngf: int, norm: str) -> None:
+        super().__init__()
+        c = 4 * ngf
+        self.rx3 = _conv_norm_relu(nn.Conv2d(c, c, 1), c, norm)
+        self.rx2 = _conv_norm_relu(
+            nn.ConvTranspose2d(c, 2 * ngf, 3, stride=2, padding=2, dilation=2, output_padding=1),
+            2 * ngf, norm,
+        )  # fmt: skip
+        self.rx1 = _conv_norm_relu(
+            nn.ConvTranspose2d(c, ngf, 3, stride=4, padding=1, output_padding=3), ngf, norm
+        )
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.rx1(x), self.rx2(x), self.rx3(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Multi-layer Decoding Collaborative Reconstruction (MDCR; the authors' MDCRM)
+# ---------------------------------------------------------------------------------------------
+class MDCR(nn.Module):
+    """Fuse a low-resolution decoder feature into its high-resolution neighbour under a spatial gate.
+
+    The low-resolution input (``high_ch`` channels) is upsampled x2, the high-resolution one
+    (``low_ch``) passes a 1x1 conv; both are concatenated and fused by a 1x1 conv to F. Parallel
+    3x3/5x5/7x7 convs read F at three scales, a 1x1 conv and a norm give a one-channel map p, and
+    the output is F * p.
+    """
+
+    def __init__(self, low_ch: int, high_ch: int, norm: str, gate_channels: int = 8) -> None:
+        super().__init__()
+        self.up = _conv_norm_relu(
+            nn.ConvTranspose2d(high_ch, low_ch, 3, stride=2, padding=1, output_padding=1), low_ch, norm
+        )
+        self.lateral = _conv_norm_relu(nn.Conv2d(low_ch, low_ch, 1), low_ch, norm)
+        self.fuse = _conv_norm_relu(nn.Conv2d(2 * low_ch, low_ch, 1), low_ch, norm)
+        self.gate3 = nn.Conv2d(low_ch, gate_channels, 3, padding=1)
+        self.gate5 = nn.Conv2d(low_ch, gate_channels, 5, padding=2)
+        self.gate7 = nn.Conv2d(low_ch, gate_channels, 7, padding=3)
+        self.gate = _conv_norm_relu(nn.Conv2d(3 * gate_channels, 1, 1), 1, norm)
+
+    def forward(self, low_res: torch.Tensor, high_res: torch.Tensor) -> torch.Tensor:
+        f = self.fuse(torch.cat([self.up(low_res), self.lateral(high_res)], dim=1))
+        p = self.gate(torch.cat([self.gate3(f), self.gate5(f), self.gate7(f)], dim=1))
+        return f * p
+
+
+class UpStep(nn.Module):
+    """Decoder up-step: ConvTranspose x2, norm, ReLU, then channel and pixel attention."""
+
+    def __init__(self, in_ch: int, out_ch: int, norm: str, reduction: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            _conv_norm_relu(
+                nn.ConvTranspose2d(in_ch, out_ch, 3, stride=2, padding=1, output_padding=1), out_ch, norm
+            ),
+            ChannelAttention(out_ch, reduction),
+            PixelAttention(out_ch, reduction),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# The generator
+# ---------------------------------------------------------------------------------------------
+class HSMRNet(nn.Module):
+    """HSMR-Net generator: hazy image in [0, 1] -> clear image (tanh; clamped to [0, 1] in eval)."""
+
+    def __init__(self, config: HSMRConfig | None = None) -> None:
+        super().__init__()
+        self.config = cfg = config or HSMRConfig()
+        ngf, norm, r = cfg.ngf, cfg.norm, cfg.attention_reduction
+        c1, c2, c3 = ngf, 2 * ngf, 4 * ngf
+
+        # Encoder.
+        self.down1 = _conv_norm_relu(
+            nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(cfg.in_channels, c1, 7)), c1, norm
+        )
+        self.down2 = _conv_norm_relu(nn.Conv2d(c1, c2, 3, stride=2, padding=1), c2, norm)
+        self.down3 = _conv_norm_relu(nn.Conv2d(c2, c3, 3, stride=2, padding=1), c3, norm)
+
+        # Bottleneck.
+        self.bottleneck = nn.Sequential(
+            *(ResnetBlock(c3) for _ in range(cfg.n_blocks)),
+            ChannelAttention(c3, r),
+            PixelAttention(c3, r),
+        )
+
+        # HSIIM: every encoder level projected to c3 @ H/4, slice interaction, redistribution.
+        self.project1 = _conv_norm_relu(nn.Conv2d(c1, c3, 5, stride=4, padding=2), c3, norm)
+        self.project2 = _conv_norm_relu(nn.Conv2d(c2, c3, 3, stride=2, padding=1), c3, norm)
+        self.project3 = _conv_norm_relu(nn.Conv2d(c3, c3, 1), c3, norm)
+        self.hsiim = HSIIM(c3)
+        self.redistribute = Redistribution(ngf, norm)
+
+        # Decoder with additive skips, then the two MDCRs and the head.
+        self.up1 = UpStep(c3, c2, norm, r)
+        self.up2 = UpStep(c2, c1, norm, r)
+        self.mdcr1 = MDCR(c2, c3, norm, cfg.gate_channels)
+        self.mdcr2 = MDCR(c1, c2, norm, cfg.gate_channels)
+        self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(c1, cfg.out_channels, 7), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        x = pad_to_multiple(x, MULTIPLE)
+
+        d1 = self.down1(x)
+        d2 = self.down2(d1)
+        d3 = self.down3(d2)
+        bottleneck = self.bottleneck(d3)
+
+        slices = self.hsiim(self.project1(d1), self.project2(d2), self.project3(d3))
+        rx1, rx2, rx3 = self.redistribute(slices)
+
+        x6_1 = bottleneck + rx3 + d3
+        x6_2 = self.up1(x6_1) + rx2 + d2
+        x6_3 = self.up2(x6_2) + rx1 + d1
+        out = self.head(self.mdcr2(self.mdcr1(x6_1, x6_2), x6_3))
+
+        out = out[..., :h, :w]
+        return out if self.training else out.clamp(0.0, 1.0)
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> torch.Tensor:
+    """Reflect-pad the bottom and right of ``x`` so H and W are multiples of ``multiple``."""
+    h, w = x.shape[-2:]
+    pad_h = (multiple - h % multiple) % multiple
+    pad_w = (multiple - w % multiple) % multiple
+    # Always pad (possibly by 0) so a traced ONNX graph keeps the padding for any tile size.
+    mode = "reflect" if h >= multiple and w >= multiple else "replicate"
+    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameters, the figure reported in the model card."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

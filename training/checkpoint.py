@@ -1,0 +1,53 @@
+"""Checkpoints hold the weights *and* the specs that built them, so export needs only the file."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .archs import build_arch
+from .config import TaskSpec, TrainConfig
+from .model import RestorationModel
+
+FORMAT = 1
+
+
+def save_checkpoint(path: Path, *, spec: TaskSpec, train_config: TrainConfig, arch_config: Any,
+                    model: RestorationModel, step: int, best_psnr: float, **state: Any) -> None:  # fmt: skip
+    """Write atomically (temp file + rename): a crash never leaves a truncated ``last.pt``."""
+    payload = {
+        "format": FORMAT,
+        "task_spec": spec.to_dict(),
+        "train_config": dataclasses.asdict(train_config),
+        "arch": spec.arch,
+        "arch_config": dataclasses.asdict(arch_config),
+        "model": model.net.state_dict(),
+        "step": step,
+        "best_psnr": best_psnr,
+        **{k: v.state_dict() if hasattr(v, "state_dict") else v for k, v in state.items()},
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The raw checkpoint dict; ``FileNotFoundError``/``ValueError`` name the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a training checkpoint of format {FORMAT}")
+    return payload
+
+
+def model_from_checkpoint(payload: dict[str, Any]) -> tuple[RestorationModel, TaskSpec]:
+    """Rebuild the trained model (eval mode) and its task spec from a checkpoint dict."""
+    spec = TaskSpec.from_dict(payload["task_spec"])
+    net, _ = build_arch(payload["arch"], payload["arch_config"])
+    net.load_state_dict(payload["model"])
+    return RestorationModel(net, spec).eval(), spec

@@ -1,0 +1,144 @@
+"""``python -m training {train,export,evaluate,figures}``: the commands the Makefile runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from backend.errors import RestoreError
+
+from .paths import default_data_root, default_run_dir
+
+
+def _threads(value: int | None) -> None:
+    if value:
+        torch.set_num_threads(value)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .data.recipes import build_dataset
+    from .loop import train
+    from .specs import get_spec
+
+    _threads(args.threads)
+    spec = get_spec(args.task)
+    if args.arch:
+        spec = spec.__class__(**{**spec.__dict__, "arch": args.arch})
+    cfg = spec.train_config(args.config).replace(
+        steps=args.steps, batch_size=args.batch_size, crop=args.crop, lr=args.lr,
+        val_every=args.val_every, val_samples=args.val_samples, seed=args.seed,
+    )  # fmt: skip
+    arch_config = json.loads(args.arch_config) if args.arch_config else spec.arch_config[args.config]
+    out = Path(args.out) if args.out else default_run_dir(args.task, args.config)
+    root = Path(args.data) if args.data else default_data_root()
+    print(f"task {spec.task}: arch {spec.arch} ({arch_config}), data {spec.data} from {root}")
+    print(f"config {args.config}: {cfg}")
+    train_set = build_dataset(spec, root, "train", crop=cfg.crop, length=cfg.steps * cfg.batch_size,
+                              seed=cfg.seed, train=True)  # fmt: skip
+    val_set = build_dataset(spec, root, "val", crop=cfg.crop, length=cfg.val_samples, seed=cfg.seed + 10_000,
+                            train=False)  # fmt: skip
+    result = train(spec, cfg, train_set=train_set, val_set=val_set, out_dir=out, arch_config=arch_config,
+                   device=args.device, resume=args.resume, progress=not args.no_progress,
+                   stop_after=args.stop_after)  # fmt: skip
+    print(f"done: {result.steps} steps in {result.seconds:.0f} s, best val PSNR {result.best_psnr:.2f} dB")
+    print(f"checkpoints: {out / 'best.pt'} {out / 'last.pt'}; curve: {out / 'curve.png'}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_checkpoint
+
+    _threads(args.threads)
+    report = export_checkpoint(args.checkpoint, args.out, name=args.name, version=args.version,
+                               metrics_json=args.metrics)  # fmt: skip
+    print(f"wrote {report.path} ({report.parameters} parameters)")
+    print(f"ONNX Runtime vs PyTorch on random input: max abs difference {report.max_abs_diff:.3g}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_task
+
+    _threads(args.threads)
+    root = Path(args.data) if args.data else default_data_root()
+    report = evaluate_task(args.task, model=args.model, data_root=root, out_dir=Path(args.out),
+                           limit=args.limit, figures=not args.no_figures)  # fmt: skip
+    print(report.markdown)
+    print(f"wrote {report.table_path}")
+    return 0
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    from .figures import write_synthesis_figures
+
+    root = Path(args.data) if args.data else default_data_root()
+    for path in write_synthesis_figures(root, Path(args.out), seed=args.seed):
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from backend.tasks import TASKS
+
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a task's model on its data recipe")
+    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--config", default="lite", choices=("lite", "full"))
+    p.add_argument("--out", help="run folder (default runs/<task>-<config>)")
+    p.add_argument("--data", help="shared data root (default $RESTORE_SHARED_DATA or ../shared/data)")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--crop", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--val-every", type=int)
+    p.add_argument("--val-samples", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--arch", help="override the spec's architecture (e.g. tiny, unet)")
+    p.add_argument("--arch-config", help="architecture config: 'lite', 'full' or a JSON object")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+    p.add_argument("--stop-after", type=int, help="stop this session after N steps (resume later)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="checkpoint -> ONNX model package with its model card")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True)
+    p.add_argument("--name", help="model name in the card (default: the file stem)")
+    p.add_argument("--version", default="0.1.0")
+    p.add_argument("--metrics", help="JSON file of evaluation metrics to put in the card")
+    p.add_argument("--threads", type=int)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("evaluate", help="restore test regions through the engine; PSNR/SSIM/SAM vs baselines")
+    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--model", help="ONNX package (default: the installed default model of the task)")
+    p.add_argument("--data", help="shared data root")
+    p.add_argument("--out", default="docs/evaluation", help="folder for the table and figures")
+    p.add_argument("--limit", type=int, help="evaluate at most this many test regions")
+    p.add_argument("--no-figures", action="store_true")
+    p.add_argument("--threads", type=int)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("figures", help="write docs/figures/synthesis_<kind>.png from a real clean scene")
+    p.add_argument("--data", help="shared data root")
+    p.add_argument("--out", default="docs/figures")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_figures)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (RestoreError, FileNotFoundError, KeyError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

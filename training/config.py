@@ -1,0 +1,124 @@
+"""Typed configuration: how to train (``TrainConfig``) and what a task's model is (``TaskSpec``).
+
+A ``TaskSpec`` says everything export needs to write the model card (inputs, bands, normalisation,
+output range, tiling) and everything training needs to make data (synthesis, data sources, losses).
+Both are frozen dataclasses saved inside every checkpoint, so ``export`` needs only the checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.model_card import Normalization, TileSpec
+
+#: The dehaze convention: joint 0.5-99.5 % stretch of the whole input raster to [0, 1], so uint8
+#: photos and uint16 digital numbers look alike to the network.
+PERCENTILE_01 = Normalization(mode="percentile", low=0.5, high=99.5, per_band=False, range=(0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run's schedule. ``lite`` runs finish on a laptop CPU; ``full`` wants a GPU."""
+
+    steps: int = 2000
+    batch_size: int = 4
+    crop: int = 128
+    lr: float = 2e-4
+    #: Learning rate is multiplied by ``lr_gamma`` at these fractions of ``steps``.
+    lr_milestones: tuple[float, ...] = (0.5, 0.75, 0.9)
+    lr_gamma: float = 0.5
+    val_every: int = 250
+    val_samples: int = 32
+    log_every: int = 10
+    seed: int = 0
+    #: Mixed precision on CUDA (ignored on CPU, where float16 autocast does not pay).
+    amp: bool = True
+    grad_clip: float | None = 1.0
+    #: Weight of the adversarial term; 0 trains without a discriminator.
+    adversarial_weight: float = 0.0
+    num_workers: int = 0
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with the non-None ``changes`` applied (CLI overrides)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One model input: ONNX tensor name, role (``backend.tasks.ROLES``), bands, normalisation."""
+
+    name: str
+    role: str
+    bands: tuple[str, ...]
+    normalization: Normalization | None = PERCENTILE_01
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a task's model takes and gives, and how its training pairs are made."""
+
+    task: str
+    arch: str
+    inputs: tuple[InputSpec, ...]
+    output_bands: tuple[str, ...]
+    #: Name of a data recipe in ``training.data.recipes`` (which scenes/pairs, which synthesis).
+    data: str
+    #: Loss name -> weight; see ``training.losses.LOSSES``.
+    losses: dict[str, float]
+    lite: TrainConfig
+    full: TrainConfig
+    #: Architecture config preset per training config name, or explicit constructor kwargs.
+    arch_config: dict[str, Any] = field(default_factory=lambda: {"lite": "lite", "full": "full"})
+    #: Range the network's output covers, in the space of the ``like`` input's normalisation.
+    output_range: tuple[float, float] = (0.0, 1.0)
+    #: Clamp the exported output to ``output_range`` (tanh heads that may overshoot the target).
+    clamp_output: bool = True
+    #: Also write a mask output of the reconstructed pixels (fill_gaps).
+    mask_output: bool = False
+    tile: TileSpec = field(default_factory=lambda: TileSpec(multiple=8, default_size=512, overlap=32))
+    description: str = ""
+    citation: str = ""
+    licence: str = "GPL-2.0-or-later"
+    #: Keyword overrides of the synthesis config dataclass of the data recipe.
+    synthesis: dict[str, Any] = field(default_factory=dict)
+
+    def train_config(self, name: str) -> TrainConfig:
+        """The ``lite`` or ``full`` schedule."""
+        if name not in ("lite", "full"):
+            raise ValueError(f"config must be 'lite' or 'full', got {name!r}")
+        return self.lite if name == "lite" else self.full
+
+    @property
+    def in_channels(self) -> int:
+        return sum(len(spec.bands) for spec in self.inputs)
+
+    @property
+    def out_channels(self) -> int:
+        return len(self.output_bands)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskSpec:
+        """Inverse of ``to_dict`` (checkpoints store specs as plain dicts)."""
+        data = dict(data)
+
+        def norm(d: dict[str, Any] | None) -> Normalization | None:
+            return None if d is None else Normalization(**{**d, "range": tuple(d["range"])})
+
+        data["inputs"] = tuple(
+            InputSpec(**{**d, "bands": tuple(d["bands"]), "normalization": norm(d["normalization"])})
+            for d in data["inputs"]
+        )
+        data["output_bands"] = tuple(data["output_bands"])
+        data["output_range"] = tuple(data["output_range"])
+        data["tile"] = TileSpec(**data["tile"])
+        for key in ("lite", "full"):
+            cfg = dict(data[key])
+            cfg["lr_milestones"] = tuple(cfg["lr_milestones"])
+            data[key] = TrainConfig(**cfg)
+        return cls(**data)

@@ -1,0 +1,1 @@
+"""Reading the imagery, splitting scenes into train/val/test regions, and crop datasets."""

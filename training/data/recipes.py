@@ -1,0 +1,128 @@
+"""Data recipes: which imagery a task learns from and how its degraded inputs are made.
+
+A ``TaskSpec.data`` names one recipe. A recipe draws crops from clean scenes (degraded by its
+synthesis) and/or real pairs, for the train, val or test split, and lists the whole test regions
+that ``training.evaluate`` restores through the engine.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from ..config import TaskSpec
+from ..synthesis import SYNTHESES
+from ..synthesis.base import Degradation
+from .datasets import Mixture, Pair, PairCrops, SceneCrops
+from .pairs import PAIR_CITATIONS, PAIR_LOADERS
+from .readers import as_unit
+from .scenes import CLEAN_RGB_SCENES, SceneSource, load_scenes
+from .split import split_scene
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Clean scenes + a synthesis, and/or real pairs (optionally degraded further)."""
+
+    synthesis: str
+    scenes: tuple[SceneSource, ...] = ()
+    pairs: str | None = None
+    #: Apply the synthesis to real pairs too (night darkening of rainy photos).
+    synthesize_pairs: bool = False
+    #: Share of samples drawn from real pairs when both sources exist.
+    pair_share: float = 0.5
+
+
+RECIPES: dict[str, Recipe] = {
+    "haze_rgb": Recipe("haze", CLEAN_RGB_SCENES),
+    "dust_rgb": Recipe("dust", CLEAN_RGB_SCENES, pairs="sand_dust", pair_share=0.5),
+    "clouds_rgb": Recipe("clouds", CLEAN_RGB_SCENES),
+    "night_rain": Recipe("night_rain", pairs="roadscene_rain", synthesize_pairs=True, pair_share=1.0),
+    "gaps_rgb": Recipe("gaps", CLEAN_RGB_SCENES),
+}
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise KeyError(f"unknown data recipe {name!r}; known: {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def recipe_sources(name: str) -> tuple[str, ...]:
+    """Citations of the imagery a recipe trains on (they go into the model card)."""
+    recipe = get_recipe(name)
+    cited = [s.citation for s in recipe.scenes]
+    if recipe.synthesis == "haze":
+        cited.append("Landsat-8 cirrus-band haze patterns of RS-Haze (zhuqinghe/RS-Haze)")
+    if recipe.pairs:
+        cited.append(PAIR_CITATIONS[recipe.pairs])
+    return tuple(cited)
+
+
+def bound_synth(spec: TaskSpec, root: str | Path) -> Callable[[dict[str, np.ndarray], Any], Degradation]:
+    """The recipe's synthesis with its config (defaults, data paths, ``spec.synthesis`` overrides)."""
+    entry = SYNTHESES[get_recipe(spec.data).synthesis]
+    config = entry.make_config(Path(root), spec.synthesis)
+    bands = spec.inputs[0].bands
+    return lambda clean, rng: entry.synth(clean, rng, config, bands)
+
+
+@functools.lru_cache(maxsize=8)
+def _scenes(sources: tuple[SceneSource, ...], root: str) -> tuple:
+    return tuple(load_scenes(sources, root))
+
+
+@functools.lru_cache(maxsize=8)
+def _pairs(name: str, root: str) -> dict[str, list[Pair]]:
+    return PAIR_LOADERS[name](Path(root))
+
+
+def build_dataset(
+    spec: TaskSpec, root: str | Path, split: str, *, crop: int, length: int, seed: int, train: bool
+) -> Dataset:
+    """The crop dataset of ``split`` for ``spec``'s recipe."""
+    recipe = get_recipe(spec.data)
+    synth = bound_synth(spec, root)
+    parts: list[Dataset] = []
+    weights: list[float] = []
+    scenes = _scenes(recipe.scenes, str(root)) if recipe.scenes else ()
+    if scenes:
+        kw = {"crop": crop, "length": length, "seed": seed, "train": train}
+        parts.append(SceneCrops(scenes, split, spec, synth, **kw))
+        weights.append(1.0 - recipe.pair_share if recipe.pairs else 1.0)
+    if recipe.pairs:
+        pairs = _pairs(recipe.pairs, str(root)).get(split, [])
+        if pairs:
+            pair_synth = synth if recipe.synthesize_pairs else None
+            parts.append(PairCrops(pairs, spec, pair_synth, crop=crop, length=length, seed=seed, train=train))
+            weights.append(recipe.pair_share)
+    if not parts:
+        raise FileNotFoundError(f"no imagery for recipe {spec.data!r} under {root}")
+    return parts[0] if len(parts) == 1 else Mixture(parts, weights, length, seed)
+
+
+def test_degradations(spec: TaskSpec, root: str | Path, seed: int = 0) -> Iterator[tuple[str, Degradation]]:
+    """Every whole test region of the recipe, degraded with a fixed seed: what evaluation restores."""
+    recipe = get_recipe(spec.data)
+    synth = bound_synth(spec, root)
+    if recipe.scenes:
+        for scene in _scenes(recipe.scenes, str(root)):
+            _, height, width = scene.image.shape
+            for i, b in enumerate(split_scene(scene.name, height, width)["test"]):
+                clean = scene.image[:, b.y0 : b.y1, b.x0 : b.x1]
+                rng = np.random.default_rng([seed, i, 3])
+                yield f"{scene.name}_y{b.y0}_x{b.x0}", synth({"optical": clean}, rng)
+    if recipe.pairs:
+        for i, pair in enumerate(_pairs(recipe.pairs, str(root)).get("test", [])):
+            inputs = {role: as_unit(a) for role, a in pair.inputs.items()}
+            if recipe.synthesize_pairs:
+                deg = synth({**inputs, "target": as_unit(pair.target)}, np.random.default_rng([seed, i, 4]))
+            else:
+                deg = Degradation(inputs=inputs, target=as_unit(pair.target))
+            yield pair.name, deg

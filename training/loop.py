@@ -1,0 +1,193 @@
+"""The training loop: the same code on CPU and CUDA, resumable, logged, checkpointed.
+
+Writes into ``out_dir``: ``metrics.csv`` and ``tb/`` (TensorBoard) with the training loss terms
+every ``log_every`` steps and validation loss/PSNR/SSIM every ``val_every`` steps; ``last.pt``
+(each validation and at the end) and ``best.pt`` (best validation PSNR); ``curve.png``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from .archs import build_arch
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TaskSpec, TrainConfig
+from .logger import RunLogger, plot_curve
+from .losses import PatchDiscriminator, build_loss, discriminator_loss, generator_adversarial_loss, ssim
+from .model import RestorationModel
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    steps: int
+    best_psnr: float
+    last_val: dict[str, float]
+    seconds: float
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``auto`` = CUDA when available, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def seed_everything(seed: int) -> None:
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _batches(dataset: Dataset, cfg: TrainConfig, start_step: int) -> Iterator[dict[str, torch.Tensor]]:
+    """Batches from step ``start_step`` on: sample ``step * batch + k`` (exact resume)."""
+    indices = range(start_step * cfg.batch_size, cfg.steps * cfg.batch_size)
+    loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=indices, num_workers=cfg.num_workers)
+    yield from loader
+
+
+def validate(model: RestorationModel, dataset: Dataset, spec: TaskSpec, loss_fn: Any,
+             device: torch.device, batch_size: int) -> dict[str, float]:  # fmt: skip
+    """Mean loss terms, PSNR and SSIM over the fixed validation set (outputs clamped to range)."""
+    model.eval()
+    lo, hi = spec.output_range
+    totals: dict[str, float] = {}
+    count = 0
+    with torch.no_grad():
+        for batch in DataLoader(dataset, batch_size=batch_size):
+            x, y = batch["input"].to(device), batch["target"].to(device)
+            pred = model(x).float()
+            terms = {k: float(v) for k, v in loss_fn(pred, y).items()}
+            clamped = pred.clamp(lo, hi)
+            mse = ((clamped - y) ** 2).flatten(1).mean(1).clamp_min(1e-12)
+            terms["psnr"] = float((10 * torch.log10((hi - lo) ** 2 / mse)).sum())
+            terms["ssim"] = float(ssim(clamped, y, data_range=hi - lo)) * len(x)
+            for k, v in terms.items():
+                totals[k] = totals.get(k, 0.0) + (v if k in ("psnr", "ssim") else v * len(x))
+            count += len(x)
+    model.train()
+    return {k: v / count for k, v in totals.items()}
+
+
+def train(
+    spec: TaskSpec,
+    cfg: TrainConfig,
+    *,
+    train_set: Dataset,
+    val_set: Dataset,
+    out_dir: Path,
+    arch_config: Any = "lite",
+    device: str = "auto",
+    resume: bool = False,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> TrainResult:
+    """Train ``spec``'s architecture on ``train_set`` for ``cfg.steps`` steps (see module docstring).
+
+    ``stop_after`` ends this call after that many steps (with a checkpoint), as if interrupted: a
+    time-boxed CPU session continues later with ``resume=True`` on the same schedule.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dev = pick_device(device)
+    seed_everything(cfg.seed)
+    net, arch_cfg = build_arch(spec.arch, arch_config, in_channels=spec.in_channels,
+                               out_channels=spec.out_channels)  # fmt: skip
+    model = RestorationModel(net, spec).to(dev).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
+    milestones = sorted({max(1, int(f * cfg.steps)) for f in cfg.lr_milestones})
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=cfg.lr_gamma)
+    use_amp = cfg.amp and dev.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    disc = disc_opt = None
+    if cfg.adversarial_weight > 0:
+        disc = PatchDiscriminator(spec.out_channels).to(dev).train()
+        disc_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+    loss_fn = build_loss(spec.losses)
+
+    step, best_psnr = 0, -math.inf
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    if resume and last_path.exists():
+        state = load_checkpoint(last_path)
+        model.net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        if disc is not None and state.get("disc") is not None:
+            disc.load_state_dict(state["disc"])
+            disc_opt.load_state_dict(state["disc_opt"])
+        step, best_psnr = int(state["step"]), float(state["best_psnr"])
+
+    start_step = step
+    logger = RunLogger(out_dir)
+    extra = {"optimizer": optimizer, "scheduler": scheduler, "scaler": scaler, "disc": disc, "disc_opt": disc_opt}
+
+    def checkpoint(path: Path) -> None:
+        save_checkpoint(path, spec=spec, train_config=cfg, arch_config=arch_cfg, model=model,
+                        step=step, best_psnr=best_psnr, **extra)  # fmt: skip
+
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.float16)) if use_amp else contextlib.nullcontext
+    started = time.time()
+    last_val: dict[str, float] = {}
+    bar = tqdm(total=cfg.steps, initial=step, desc=f"train {spec.task}", disable=not progress, unit="step")
+    for batch in _batches(train_set, cfg, step):
+        x, y = batch["input"].to(dev, non_blocking=True), batch["target"].to(dev, non_blocking=True)
+        with autocast():
+            pred = model(x)
+        terms = loss_fn(pred.float(), y)
+        total = terms["total"]
+        if disc is not None:
+            with autocast():
+                adv = generator_adversarial_loss(disc(pred))
+            terms["adversarial"] = adv.float()
+            total = total + cfg.adversarial_weight * adv.float()
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(total).backward()
+        if cfg.grad_clip:
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()
+        if disc is not None:
+            with autocast():
+                d_loss = discriminator_loss(disc(y), disc(pred.detach()))
+            disc_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            disc_opt.step()
+            terms["discriminator"] = d_loss.detach()
+        step += 1
+        bar.update(1)
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            values = {k: float(v.detach()) for k, v in terms.items()}
+            values["total"] = float(total.detach())
+            values["lr"] = scheduler.get_last_lr()[0]
+            logger.log(step, "train", values)
+            bar.set_postfix(loss=f"{float(total):.4f}", val_psnr=f"{last_val.get('psnr', float('nan')):.2f}")
+        if step % cfg.val_every == 0 or step == cfg.steps:
+            last_val = validate(model, val_set, spec, loss_fn, dev, cfg.batch_size)
+            logger.log(step, "val", last_val)
+            if last_val["psnr"] > best_psnr:
+                best_psnr = last_val["psnr"]
+                checkpoint(best_path)
+            checkpoint(last_path)
+            plot_curve(logger.csv_path, out_dir / "curve.png")
+        if stop_after is not None and step >= start_step + stop_after:
+            if step % cfg.val_every:  # not just saved by the validation above
+                checkpoint(last_path)
+            break
+    bar.close()
+    logger.close()
+    if not last_val and last_path.exists():  # resumed a finished run: nothing left to do
+        last_val = {"psnr": best_psnr}
+    return TrainResult(out_dir, step, best_psnr, last_val, time.time() - started)

@@ -1,0 +1,39 @@
+"""Image-quality metrics on arrays in a known value range: PSNR, SSIM and SAM.
+
+PSNR is ``10 log10(R^2 / MSE)`` over all pixels and bands; SSIM is the Gaussian-window SSIM of
+``training.losses.ssim`` (11x11, sigma 1.5, mean over bands); SAM is the mean spectral angle in
+degrees between per-pixel band vectors. Pixels flagged invalid are left out of PSNR and SAM.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .losses import ssim as _ssim_torch
+
+
+def psnr(pred: np.ndarray, target: np.ndarray, data_range: float = 1.0, valid: np.ndarray | None = None) -> float:
+    """PSNR in dB of (C, H, W) arrays; ``valid`` (H, W) restricts the pixels."""
+    diff = (pred.astype(np.float64) - target.astype(np.float64)) ** 2
+    mse = diff[:, valid].mean() if valid is not None else diff.mean()
+    return float("inf") if mse == 0 else float(10.0 * np.log10(data_range**2 / mse))
+
+
+def ssim(pred: np.ndarray, target: np.ndarray, data_range: float = 1.0) -> float:
+    """SSIM of (C, H, W) arrays (the same function the SSIM loss uses)."""
+    with torch.no_grad():
+        x = torch.from_numpy(np.ascontiguousarray(pred, dtype=np.float32))[None]
+        y = torch.from_numpy(np.ascontiguousarray(target, dtype=np.float32))[None]
+        return float(_ssim_torch(x, y, data_range=data_range))
+
+
+def sam(pred: np.ndarray, target: np.ndarray, valid: np.ndarray | None = None, eps: float = 1e-8) -> float:
+    """Mean spectral angle (degrees) between the band vectors of each pixel."""
+    p = pred.reshape(pred.shape[0], -1).astype(np.float64)
+    t = target.reshape(target.shape[0], -1).astype(np.float64)
+    cos = (p * t).sum(0) / (np.linalg.norm(p, axis=0) * np.linalg.norm(t, axis=0) + eps)
+    angles = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    if valid is not None:
+        angles = angles[valid.reshape(-1)]
+    return float(angles.mean())

@@ -1,0 +1,96 @@
+"""The task specs: one per task of ``backend.tasks.TASKS``, what ``train --task T`` trains.
+
+``lite`` schedules finish in well under an hour on a 2-core CPU and give a usable model; ``full``
+schedules are the published-recipe scale and want a GPU (the same command runs on both).
+"""
+
+from __future__ import annotations
+
+from backend.model_card import TileSpec
+
+from .config import InputSpec, TaskSpec, TrainConfig
+
+RGB = ("red", "green", "blue")
+
+_LITE = TrainConfig(steps=3000, batch_size=4, crop=128, lr=2e-4, val_every=250, val_samples=32)
+_FULL = TrainConfig(steps=100_000, batch_size=8, crop=256, lr=1e-4, val_every=2000, val_samples=128)
+
+TASK_SPECS: dict[str, TaskSpec] = {
+    "dehaze": TaskSpec(
+        task="dehaze",
+        arch="hsmr",
+        inputs=(InputSpec("hazy", "optical", RGB),),
+        output_bands=RGB,
+        data="haze_rgb",
+        # HSMR-Net's loss without the ImageNet-VGG perceptual term (no offline weights):
+        # 2.5 SmoothL1 - 0.5 MS-SSIM (+ 0.0005 adversarial in the full recipe).
+        losses={"smooth_l1": 2.5, "ms_ssim": 0.5},
+        lite=_LITE,
+        full=_FULL.replace(batch_size=4, adversarial_weight=0.0005),
+        clamp_output=True,
+        tile=TileSpec(multiple=8, default_size=512, overlap=32),
+        description="HSMR-Net dehazing of RGB imagery, trained on synthetic haze over clean scenes.",
+        citation="HSMR-Net (xushouyi1/HSMR-Net); haze synthesis after RS-Haze (Song et al., TIP 2023)",
+    ),
+    "desand": TaskSpec(
+        task="desand",
+        arch="unet",
+        inputs=(InputSpec("dusty", "optical", RGB),),
+        output_bands=RGB,
+        data="dust_rgb",
+        losses={"l1": 1.0, "ssim": 0.2},
+        lite=_LITE,
+        full=_FULL,
+        clamp_output=False,
+        tile=TileSpec(multiple=4, default_size=512, overlap=32),
+        description="Residual U-Net sand-dust removal, trained on real and synthetic dust pairs.",
+    ),
+    "decloud": TaskSpec(
+        task="decloud",
+        arch="unet",
+        inputs=(InputSpec("cloudy", "optical", RGB),),
+        output_bands=RGB,
+        data="clouds_rgb",
+        losses={"l1": 1.0, "ssim": 0.2},
+        lite=_LITE,
+        full=_FULL,
+        clamp_output=False,
+        tile=TileSpec(multiple=4, default_size=512, overlap=64),
+        description="Residual U-Net thin/thick cloud and shadow removal (single image, no SAR).",
+    ),
+    "derain_fuse": TaskSpec(
+        task="derain_fuse",
+        arch="unet",
+        inputs=(InputSpec("visible", "optical", RGB), InputSpec("thermal", "infrared", ("gray",))),
+        output_bands=RGB,
+        data="night_rain",
+        losses={"l1": 1.0, "ssim": 0.2},
+        lite=_LITE,
+        full=_FULL,
+        clamp_output=False,
+        tile=TileSpec(multiple=4, default_size=512, overlap=32),
+        description="Residual U-Net night de-raining of visible imagery guided by aligned infrared.",
+        citation="RoadScene-rain (NiteDR, TMM 2024; RoadScene)",
+    ),
+    "fill_gaps": TaskSpec(
+        task="fill_gaps",
+        arch="unet",
+        inputs=(InputSpec("image", "optical", RGB), InputSpec("gaps", "mask", ("mask",), normalization=None)),
+        output_bands=RGB,
+        data="gaps_rgb",
+        losses={"l1": 1.0, "ssim": 0.2},
+        lite=_LITE,
+        full=_FULL,
+        clamp_output=False,
+        mask_output=True,
+        tile=TileSpec(multiple=4, default_size=512, overlap=64),
+        description="Residual U-Net filling of SLC-off stripes, dead lines and holes (mask-guided).",
+    ),
+}
+
+
+def get_spec(task: str) -> TaskSpec:
+    """The spec of ``task``; raises ``KeyError`` listing the known ones."""
+    if task not in TASK_SPECS:
+        raise KeyError(f"no training spec for task {task!r}; known: {', '.join(TASK_SPECS)}")
+    return TASK_SPECS[task]

@@ -1,0 +1,86 @@
+"""Haze by the atmospheric scattering model ``I = J*t + A*(1 - t)``.
+
+Transmission ``t_b = exp(-tau * (0.55 / lambda_b) ** alpha)`` varies in space (thickness from smooth
+fractal noise or from real Landsat-8 cirrus-band patterns) and with wavelength (Angstrom exponent
+``alpha``: blue scatters more than red); the airlight ``A`` is a bright, slightly tinted grey.
+With ``J`` and ``A`` in [0, 1] the hazy image is a convex blend, so it stays in [0, 1].
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .base import Degradation, wavelengths
+from .noise import fit_pattern, smooth_noise
+
+
+@dataclass(frozen=True)
+class HazeConfig:
+    """Ranges the haze parameters are drawn from (uniformly) for each sample."""
+
+    #: Peak optical depth at 0.55 µm; t = exp(-tau) so 0.1..1.0 spans t ≈ 0.9..0.37.
+    tau: tuple[float, float] = (0.1, 1.0)
+    #: Share of the optical depth that is uniform over the crop (the rest follows the pattern).
+    uniform_share: tuple[float, float] = (0.1, 0.7)
+    #: Angstrom exponent: 0 = grey haze, ~1.3 = continental aerosol.
+    angstrom: tuple[float, float] = (0.3, 1.5)
+    #: Airlight brightness and per-band tint (relative).
+    airlight: tuple[float, float] = (0.7, 1.0)
+    airlight_tint: float = 0.05
+    #: Probability of taking the thickness from a real cirrus pattern instead of noise.
+    cirrus_probability: float = 0.5
+    #: Folder of ``*_B9.tif(f)`` cirrus patterns (``rs_haze_sample/data/cirrus``); None = noise only.
+    cirrus_dir: str | None = None
+    noise_scale: tuple[float, float] = (32.0, 256.0)
+
+
+@functools.lru_cache(maxsize=4)
+def load_cirrus_patterns(folder: str) -> tuple[np.ndarray, ...]:
+    """Every cirrus-band image under ``folder`` as a thickness map in [0, 1] (1st-99th percentile)."""
+    from ..data.readers import read_raster
+
+    patterns = []
+    for path in sorted(p for p in Path(folder).rglob("*B9.tif*") if p.suffix.lower() in (".tif", ".tiff")):
+        band = read_raster(path)[0]
+        lo, hi = np.nanpercentile(band, [1, 99])
+        patterns.append(np.clip((band - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32))
+    return tuple(patterns)
+
+
+def thickness_map(shape: tuple[int, int], rng: np.random.Generator, config: HazeConfig) -> np.ndarray:
+    """A (H, W) haze thickness in [0, 1]: a real cirrus pattern or fractal noise."""
+    patterns = load_cirrus_patterns(config.cirrus_dir) if config.cirrus_dir else ()
+    if patterns and rng.random() < config.cirrus_probability:
+        return fit_pattern(patterns[int(rng.integers(len(patterns)))], shape, rng)
+    return smooth_noise(shape, rng, base_scale=rng.uniform(*config.noise_scale))
+
+
+def synthesize_haze(
+    clean: Mapping[str, np.ndarray],
+    rng: np.random.Generator,
+    config: HazeConfig,
+    bands: tuple[str, ...],
+) -> Degradation:
+    """Haze over ``clean['optical']`` (C, H, W) in [0, 1]; returns the hazy image and ``t``."""
+    image = clean["optical"]
+    _, height, width = image.shape
+    thickness = thickness_map((height, width), rng, config)
+    share = rng.uniform(*config.uniform_share)
+    tau = rng.uniform(*config.tau) * (share + (1.0 - share) * thickness)
+    alpha = rng.uniform(*config.angstrom)
+    tau_b = tau[None] * (0.55 / wavelengths(bands)) ** alpha
+    t = np.exp(-tau_b).astype(np.float32)
+    grey = rng.uniform(*config.airlight)
+    tint = 1.0 + rng.uniform(-config.airlight_tint, config.airlight_tint, size=(len(bands), 1, 1))
+    airlight = np.clip(grey * tint, 0.0, 1.0).astype(np.float32)
+    hazy = image * t + airlight * (1.0 - t)
+    return Degradation(
+        inputs={"optical": np.clip(hazy, 0.0, 1.0).astype(np.float32)},
+        target=image.astype(np.float32),
+        info={"transmission": t, "airlight": airlight[:, 0, 0], "angstrom": alpha},
+    )
