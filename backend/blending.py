@@ -5,9 +5,11 @@ kept between tiles: the right overlap of the previous tile in the same row (one 
 band can hand it to the next band) and the bottom overlap of the previous tile row (``overlap`` rows
 across the padded width). Memory is therefore a few tiles plus thin halos, whatever the raster size.
 
-Accumulators are float64 with one extra channel holding the summed weight: where a neighbour was
-skipped (all nodata) the weight sums to less than one and the value is renormalised; where it sums
-to exactly one (everywhere else) no division happens, so an identity model is reproduced bit-exactly.
+Accumulators are float64. With ``track_weight`` (gap filling) one extra channel holds the summed
+weight: where a neighbour was skipped (all missing) the weight sums to less than one and the value
+is renormalised. Without it (every other task) no channel is needed: a pixel a skipped tile covers
+is nodata in the input, so it is written as nodata anyway. Weights of computed tiles sum to exactly
+one, so nothing is divided and an identity model is reproduced bit-exactly.
 """
 
 from __future__ import annotations
@@ -26,21 +28,23 @@ class FinalCell:
     y0: int
     x0: int
     values: np.ndarray  # (C, h, w) float64, blended
-    weight: np.ndarray  # (h, w) summed weight of the tiles that were computed
+    weight: np.ndarray | None  # (h, w) summed weight of the computed tiles (``track_weight`` only)
     local: tuple[slice, slice]
 
 
 class Blender:
     """Blends tiles of ``grid`` with ``channels`` output channels; see the module docstring."""
 
-    def __init__(self, grid: TileGrid, channels: int, margin: int = 0) -> None:
+    def __init__(self, grid: TileGrid, channels: int, margin: int = 0,
+                 bands: list[tuple[int, int]] | None = None, track_weight: bool = True) -> None:
         self.grid = grid
         self.channels = channels
+        self.depth = channels + 1 if track_weight else channels
         self.margin = margin
-        rows, cols = grid.rows, grid.cols
-        self.overlap_y, self.overlap_x = rows.overlap, cols.overlap
-        padded_width = (cols.count - 1) * cols.stride + cols.tile
-        self._bottom = np.zeros((channels + 1, rows.overlap, padded_width), dtype=np.float64)
+        self.bands = bands or [(0, grid.cols.count)]
+        self.overlap_y, self.overlap_x = grid.rows.overlap, grid.cols.overlap
+        self._band: tuple[int, int] | None = None
+        self._bottom = np.zeros((0, 0, 0))
         self._right: dict[int, np.ndarray] = {}
         self._weights: dict[tuple[int, int], np.ndarray] = {}
 
@@ -56,16 +60,23 @@ class Blender:
         rows, cols = self.grid.rows, self.grid.cols
         i, j = tile.row, tile.col
         weights = self._tile_weights(tile)
-        acc = np.empty((self.channels + 1, rows.tile, cols.tile), dtype=np.float64)
+        acc = np.empty((self.depth, rows.tile, cols.tile), dtype=np.float64)
         if output is None:
             acc[:] = 0.0
         else:
             np.multiply(output, weights, out=acc[: self.channels])
-            acc[self.channels] = weights
+            if self.depth > self.channels:
+                acc[self.channels] = weights
         oy, ox = self.overlap_y, self.overlap_x
         last_col = j == cols.count - 1
         span = cols.tile if last_col else cols.stride
-        c0 = j * cols.stride
+        band = self.grid.band_of(self.bands, j)
+        if band != self._band:
+            # The bottom carry spans one column band only: memory does not grow with the raster width.
+            self._band = band
+            width = (band[1] - band[0] - 1) * cols.stride + cols.tile
+            self._bottom = np.zeros((self.depth, rows.overlap, width), dtype=np.float64)
+        c0 = (j - band[0]) * cols.stride
         if ox and j > 0:
             acc[:, :, :ox] += self._right.pop(i)
         if oy and i > 0:
@@ -85,7 +96,8 @@ class Blender:
             return None
         local = (slice(ly0, ly1), slice(lx0, lx1))
         cell = acc[:, local[0], local[1]]
-        return FinalCell(tile.y0 + ly0, tile.x0 + lx0, cell[: self.channels], cell[self.channels], local)
+        weight = cell[self.channels] if self.depth > self.channels else None
+        return FinalCell(tile.y0 + ly0, tile.x0 + lx0, cell[: self.channels], weight, local)
 
 
 def _kind(k: int, n: int) -> int:

@@ -8,7 +8,9 @@ and writes them. Progress is reported and cancellation checked between batches.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +21,7 @@ from .blending import Blender, FinalCell
 from .errors import CancelledError, RestoreError
 from .model_card import Normalization, TensorSpec
 from .normalization import NormStats, denormalize, normalize
-from .raster_io import RasterReader, RasterWriter
+from .raster_io import BLOCK_SIZE, RasterReader, RasterWriter
 from .runtime import is_out_of_memory
 from .tiling import Tile, TileGrid
 
@@ -105,19 +107,23 @@ class CellSink:
 
     def write(self, cell: FinalCell, data: TileData) -> None:
         values, weight = cell.values, cell.weight
-        partial = (weight != 1.0) & (weight > 0.0)
-        if partial.any():
-            values = values.copy()
-            values[:, partial] /= weight[partial]
+        empty = None
+        if weight is not None:
+            partial = (weight != 1.0) & (weight > 0.0)
+            if partial.any():
+                values[:, partial] /= weight[partial]  # the cell owns its values: in place is safe
+            empty = weight <= 0.0
         out = denormalize(values, self.norm, self.stats, self.out_range, self.writer.dtype)
-        empty = weight <= 0.0
-        nodata_px = empty if self.fills else (data.invalid[cell.local] | empty)
+        if self.fills:
+            nodata_px = empty if empty is not None else np.zeros(out.shape[1:], bool)
+        else:
+            nodata_px = data.invalid[cell.local] if empty is None else data.invalid[cell.local] | empty
         if nodata_px.any():
             fill = self.nodata if self.nodata is not None else (np.nan if out.dtype.kind == "f" else 0)
             out[:, nodata_px] = fill
         self.writer.write(cell.y0, cell.x0, out)
         if self.mask_writer is not None:
-            filled = data.missing[cell.local] & ~empty
+            filled = data.missing[cell.local] if empty is None else data.missing[cell.local] & ~empty
             self.mask_writer.write(cell.y0, cell.x0, filled.astype(np.uint8)[None])
 
 
@@ -176,46 +182,88 @@ def gdal_cache_limit(limit_bytes: int):
         gdal.SetCacheMax(previous)
 
 
-def cache_budget(grid: TileGrid, bytes_per_pixel: int) -> int:
-    """GDAL cache for one column band: a tile row of input blocks plus a row of dirty output blocks."""
-    width = min(grid.cols.size, BAND_WIDTH + grid.cols.tile)
-    rows = grid.rows.tile + 2 * 256
-    return int(min(max(width * rows * bytes_per_pixel * 1.25, 16 << 20), 512 << 20))
+def cache_budget(grid: TileGrid, in_bytes: int, out_bytes: int) -> int:
+    """GDAL cache for one column band: a tile row of input blocks and two rows of output blocks.
+
+    ``in_bytes``/``out_bytes`` are bytes per pixel over all input/output bands. Partly written
+    output blocks must stay in the cache until their neighbour cells complete them; a block flushed
+    half-written is stored twice in a compressed GeoTIFF.
+    """
+    width = min(grid.cols.size, BAND_WIDTH * 3 // 2 + grid.cols.tile)
+    per_column = (grid.rows.tile + 2 * BLOCK_SIZE) * in_bytes + 2 * BLOCK_SIZE * out_bytes
+    return int(min(max(width * per_column * 1.1, 16 << 20), 512 << 20))
 
 
 def run_engine(grid: TileGrid, source: TileSource, model: Model, sink: CellSink, channels: int,
                margin: int = 0, progress: Callable[[float], None] | None = None,
                cancel: Callable[[], bool] | None = None, cache_bytes: int | None = None) -> EngineStats:
-    """Process every tile of ``grid``; raise ``CancelledError`` when ``cancel()`` turns true."""
+    """Process every tile of ``grid``; raise ``CancelledError`` when ``cancel()`` turns true.
+
+    Three stages overlap: a reader thread prepares the next batch while the model runs on this one,
+    and a writer thread denormalises and writes finished cells. Blending stays on the calling thread
+    (it needs tiles in order). Each GDAL dataset is only ever touched by one thread.
+    """
     stats = EngineStats()
     timing = {"read": 0.0, "blend": 0.0, "write": 0.0}
-    blender = Blender(grid, channels, margin)
-    tiles = grid.tiles(BAND_WIDTH)
+    bands = grid.column_bands(BAND_WIDTH, align=BLOCK_SIZE)
+    blender = Blender(grid, channels, margin, bands, track_weight=sink.fills)
+    tiles = grid.tiles(BAND_WIDTH, align=BLOCK_SIZE)
     total = len(tiles)
+    size = model.batch_size
+    batches = [tiles[k : k + size] for k in range(0, total, size)]
     began = time.perf_counter()
-    with gdal_cache_limit(cache_bytes or cache_budget(grid, 16)):
-        for start in range(0, total, model.batch_size):
-            if cancel is not None and cancel():
-                raise CancelledError("cancelled by the user; no output was written")
-            batch_tiles = tiles[start : start + model.batch_size]
-            t0 = time.perf_counter()
-            items = [source.read(tile) for tile in batch_tiles]
-            timing["read"] += time.perf_counter() - t0
-            todo = [item for item in items if not item.skipped]
-            outputs = iter(model([item.feeds for item in todo]) if todo else [])
-            for item in items:
+
+    def read_batch(batch: list[Tile]) -> list[TileData]:
+        t0 = time.perf_counter()
+        items = [source.read(tile) for tile in batch]
+        timing["read"] += time.perf_counter() - t0
+        return items
+
+    def write_cell(cell: FinalCell, item: TileData) -> None:
+        t0 = time.perf_counter()
+        sink.write(cell, item)
+        timing["write"] += time.perf_counter() - t0
+
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="restore-read")
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="restore-write")
+    pending: deque[Future[None]] = deque()
+    try:
+        with gdal_cache_limit(cache_bytes or cache_budget(grid, 8, 8)):
+            upcoming = reader.submit(read_batch, batches[0]) if batches else None
+            for k in range(len(batches)):
+                if cancel is not None and cancel():
+                    raise CancelledError("cancelled by the user; no output was written")
+                assert upcoming is not None
+                items = upcoming.result()
+                if k + 1 < len(batches):
+                    upcoming = reader.submit(read_batch, batches[k + 1])
+                todo = [item for item in items if not item.skipped]
+                outputs = iter(model([item.feeds for item in todo]) if todo else [])
                 t0 = time.perf_counter()
-                result = None if item.skipped else next(outputs)
-                cell = blender.add(item.tile, result)
-                t1 = time.perf_counter()
-                if cell is not None:
-                    sink.write(cell, item)
-                timing["blend"] += t1 - t0
-                timing["write"] += time.perf_counter() - t1
-                stats.tiles += 1
-                stats.skipped_tiles += item.skipped
-            if progress is not None:
-                progress(min(1.0, (start + len(batch_tiles)) / total))
+                for item in items:
+                    result = None if item.skipped else next(outputs)
+                    if result is not None and result.shape != (channels, item.tile.height, item.tile.width):
+                        raise RestoreError(
+                            f"the model returned shape {result.shape} for a {item.tile.height}x"
+                            f"{item.tile.width} tile; expected {channels} channels of the same size")
+                    cell = blender.add(item.tile, result)
+                    if cell is not None:
+                        pending.append(writer.submit(write_cell, cell, item))
+                    stats.tiles += 1
+                    stats.skipped_tiles += item.skipped
+                timing["blend"] += time.perf_counter() - t0
+                # Bound the cells waiting for the writer: memory stays a few batches whatever the raster.
+                while len(pending) > size:
+                    pending.popleft().result()
+                if progress is not None:
+                    progress(min(1.0, (k + 1) * size / total) if k + 1 < len(batches) else 1.0)
+            while pending:
+                pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        reader.shutdown(wait=True, cancel_futures=True)
+        writer.shutdown(wait=True, cancel_futures=True)
     timing["model"] = model.seconds
     timing["engine"] = time.perf_counter() - began
     stats.seconds = timing

@@ -18,10 +18,6 @@ import numpy as np
 from .errors import InputRasterError
 from .model_card import Normalization
 
-#: Pixels read for percentile statistics when the raster has no overview and is large.
-SAMPLE_WINDOWS = 64
-SAMPLE_WINDOW_SIZE = 256
-
 
 @dataclass(frozen=True)
 class NormStats:
@@ -80,12 +76,13 @@ def compute_stats(
     bands = data.shape[0]
     if norm.mode == "fixed":
         return fixed_stats(norm, bands)
-    flat = data.reshape(bands, -1).astype(np.float64)
-    valid = np.isfinite(flat)
+    flat = data.reshape(bands, -1)
+    valid_px = np.ones(flat.shape[1], dtype=bool)
+    if np.issubdtype(flat.dtype, np.floating):
+        valid_px &= np.isfinite(flat).all(axis=0)
     if nodata is not None and np.isfinite(nodata):
-        valid &= flat != nodata
-    # A pixel counts only where every band is valid: statistics stay consistent across bands.
-    valid_px = valid.all(axis=0)
+        # A pixel counts only where no band is nodata: statistics stay consistent across bands.
+        valid_px &= (flat != nodata).all(axis=0)
     if norm.per_band:
         lows, highs = [], []
         for b in range(bands):
@@ -107,26 +104,32 @@ def _percentiles(values: np.ndarray, norm: Normalization) -> tuple[float, float]
     return lo, hi
 
 
+def _forward(norm: Normalization, stats: NormStats, bands: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-band ``gain``/``bias`` (float64, (bands, 1, 1)) with ``model = raster * gain + bias``."""
+    if norm.mode == "fixed":
+        gain = np.full((bands, 1, 1), norm.scale, dtype=np.float64)
+        return gain, np.full((bands, 1, 1), norm.offset, dtype=np.float64)
+    lo_r, hi_r = norm.range
+    low, high = stats.arrays(bands)
+    gain = (hi_r - lo_r) / (high - low)
+    return gain, lo_r - low * gain
+
+
 def normalize(array: np.ndarray, norm: Normalization, stats: NormStats) -> np.ndarray:
-    """Map raster values (C, H, W) to the network's range as float32 (no clipping: invertible)."""
+    """Map raster values (C, H, W) to the network's range as float32 (no clipping: invertible).
+
+    ``fixed`` is exactly ``x * scale + offset`` in float32, so with scale 1 and offset 0 a float
+    raster passes through bit-exact.
+    """
     if array.ndim != 3:
         raise InputRasterError(f"normalize expects a (bands, rows, cols) array, got shape {array.shape}")
-    lo_r, hi_r = norm.range
-    if norm.mode == "fixed":
-        # Exactly x * scale + offset: with scale 1 and offset 0 a float raster passes through bit-exact.
+    gain, bias = _forward(norm, stats, array.shape[0])
+    if (gain != 1.0).any():
+        out = np.multiply(array, gain.astype(np.float32), dtype=np.float32)
+    else:
         out = array.astype(np.float32, copy=True)
-        if norm.scale != 1.0:
-            out *= np.float32(norm.scale)
-        if norm.offset != 0.0:
-            out += np.float32(norm.offset)
-        return out
-    low, high = stats.arrays(array.shape[0])
-    gain = ((hi_r - lo_r) / (high - low)).astype(np.float32)
-    out = array.astype(np.float32, copy=True)
-    out -= low.astype(np.float32)
-    out *= gain
-    if lo_r != 0.0:
-        out += np.float32(lo_r)
+    if (bias != 0.0).any():
+        out += bias.astype(np.float32)
     return out
 
 
@@ -136,38 +139,55 @@ def denormalize(
     stats: NormStats,
     out_range: tuple[float, float] = (0.0, 1.0),
     dtype: Any = np.float32,
+    inplace: bool = False,
 ) -> np.ndarray:
     """Map a model output (C, H, W) in ``out_range`` back to raster values of ``dtype``.
 
     ``out_range`` is first mapped onto ``norm.range``, then the inverse of the input normalisation is
-    applied. Integer results are rounded and clipped to the dtype's limits.
+    applied (folded into one per-band affine map, in float64, or float32 for 8/16-bit integer
+    outputs, where it is exact enough to round correctly). Integer results are rounded and clipped to
+    the dtype's limits. ``inplace`` lets ``array`` be overwritten when it already has that float type.
     """
     dtype = np.dtype(dtype)
-    x = array.astype(np.float64, copy=False)
+    bands = array.shape[0]
     lo_r, hi_r = norm.range
     lo_o, hi_o = out_range
-    if (lo_o, hi_o) != (lo_r, hi_r):
-        x = (x - lo_o) * ((hi_r - lo_r) / (hi_o - lo_o)) + lo_r
-    if norm.mode == "fixed":
-        if norm.offset != 0.0:
-            x = x - norm.offset
-        if norm.scale != 1.0:
-            x = x / norm.scale
+    k = (hi_r - lo_r) / (hi_o - lo_o)
+    gain, bias = _forward(norm, stats, bands)
+    # raster = (model_in - bias) / gain, model_in = lo_r + (y - lo_o) * k
+    scale = k / gain
+    shift = (lo_r - lo_o * k - bias) / gain
+    # 8- and 16-bit integers only need float32 before rounding (half the memory traffic); float
+    # outputs and wider integers keep float64.
+    work = np.float32 if (dtype.kind in "iu" and dtype.itemsize <= 2) else np.float64
+    if inplace and array.dtype == work:
+        x = array
+        if (scale != 1.0).any():
+            x *= scale.astype(work)
+    elif (scale != 1.0).any():
+        x = np.multiply(array, scale.astype(work), dtype=work)
     else:
-        low, high = stats.arrays(x.shape[0])
-        x = (x - lo_r) * ((high - low) / (hi_r - lo_r)) + low
+        x = np.array(array, dtype=work, copy=True)
+    if (shift != 0.0).any():
+        x += shift.astype(work)
     return cast_to(x, dtype)
 
 
 def cast_to(x: np.ndarray, dtype: Any) -> np.ndarray:
-    """Round (integers) and clip to the limits of ``dtype``; NaN becomes 0 for integers."""
+    """Round (integers) and clip to the limits of ``dtype``; NaN becomes 0 for integers.
+
+    ``x`` (a float array) may be modified in place.
+    """
     dtype = np.dtype(dtype)
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
-        x = np.rint(x)
-        x = np.nan_to_num(x, nan=0.0, posinf=info.max, neginf=info.min)
-        return np.clip(x, info.min, info.max).astype(dtype)
+        np.rint(x, out=x)
+        if not np.isfinite(x).all():
+            np.nan_to_num(x, copy=False, nan=0.0, posinf=info.max, neginf=info.min)
+        np.clip(x, info.min, info.max, out=x)
+        return x.astype(dtype)
     if dtype == np.float32:
         info32 = np.finfo(np.float32)
-        return np.clip(x, info32.min, info32.max).astype(np.float32)
+        np.clip(x, info32.min, info32.max, out=x)
+        return x.astype(np.float32)
     return x.astype(dtype)

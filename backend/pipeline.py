@@ -246,9 +246,10 @@ def restore(
         sink = CellSink(writer, like.normalization or Normalization(), like_stats, out_spec.range, nodata,
                         fills, mask_writer)
         engine_model = Model(session, out_spec.name, batch, say)
-        per_pixel = sum(r.block_bytes_per_pixel for r in readers.values()) + channels * out_dtype.itemsize
+        in_bytes = sum(r.block_bytes_per_pixel for r in readers.values())
+        out_bytes = channels * out_dtype.itemsize + (1 if mask_writer else 0)
         stats = run_engine(grid, source, engine_model, sink, channels, margin, progress, cancel,
-                           cache_budget(grid, per_pixel + (1 if mask_writer else 0)))
+                           cache_budget(grid, in_bytes, out_bytes))
         final = writer.commit()
         final_mask = mask_writer.commit() if mask_writer is not None else None
     except BaseException:

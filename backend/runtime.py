@@ -68,6 +68,9 @@ def _session_options(threads: int | None) -> Any:
     options.log_severity_level = 3
     if threads:
         options.intra_op_num_threads = threads
+    # The engine's reader and writer threads share the cores with ONNX Runtime: its worker threads
+    # must sleep, not spin, between operators.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 

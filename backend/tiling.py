@@ -87,16 +87,40 @@ class TileGrid:
     def tile(self, i: int, j: int) -> Tile:
         return Tile(i, j, self.rows.start(i), self.cols.start(j), self.rows.tile, self.cols.tile)
 
-    def tiles(self, band_width: int | None = None) -> list[Tile]:
+    def tiles(self, band_width: int | None = None, align: int = 1) -> list[Tile]:
         """All tiles in processing order: column bands of tiles, row-major inside each band."""
-        return [self.tile(i, j) for j0, j1 in self.column_bands(band_width)
+        return [self.tile(i, j) for j0, j1 in self.column_bands(band_width, align)
                 for i in range(self.rows.count) for j in range(j0, j1)]
 
-    def column_bands(self, band_width: int | None = None) -> list[tuple[int, int]]:
-        """Ranges of tile columns processed together, so memory is bounded by ``band_width`` pixels."""
+    def column_bands(self, band_width: int | None = None, align: int = 1) -> list[tuple[int, int]]:
+        """Ranges of tile columns processed together, so memory is bounded by ``band_width`` pixels.
+
+        A band boundary at tile column ``j`` is the raster column ``start(j)``, the first pixel
+        finalised by tile ``j``. Where possible it is moved (by at most half a band) to a multiple
+        of ``align`` (the output's block width): a block split between two bands is written twice,
+        and a compressed GeoTIFF then stores it twice.
+        """
         n = self.cols.count
-        per_band = n if not band_width else max(1, band_width // self.cols.stride)
-        return [(j, min(n, j + per_band)) for j in range(0, n, per_band)]
+        stride = self.cols.stride
+        if not band_width or band_width >= (n - 1) * stride:
+            return [(0, n)]
+        per_band = max(1, band_width // stride)
+        bands, j0 = [], 0
+        while j0 < n:
+            target = j0 + per_band
+            j1 = min(n, target)
+            if target < n:
+                window = range(max(j0 + 1, target - per_band // 2), min(n, target + per_band // 2) + 1)
+                aligned = [j for j in window if self.cols.start(j) % align == 0]
+                if aligned:
+                    j1 = min(aligned, key=lambda j: abs(j - target))
+            bands.append((j0, j1))
+            j0 = j1
+        return bands
+
+    def band_of(self, bands: list[tuple[int, int]], col: int) -> tuple[int, int]:
+        """The band (from ``column_bands``) holding tile column ``col``."""
+        return next(band for band in bands if band[0] <= col < band[1])
 
 
 def _round_up(value: int, multiple: int) -> int:

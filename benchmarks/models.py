@@ -47,7 +47,8 @@ def small_cnn(path: Path, width: int = 16, seed: int = 0) -> Path:
         if k < 2:
             nodes.append(helper.make_node("Relu", [conv], [f"r{k}"]))
             current = f"r{k}"
-    graph = helper.make_graph(nodes, "small_cnn", [_value("optical")], [_value("restored")], initializer=inits)
+    graph = helper.make_graph(nodes, "small_cnn", [_value("optical")], [_value("restored")],
+                              initializer=inits)
     return _save(graph, _card("bench-small-cnn", "3-layer CNN"), path)
 
 

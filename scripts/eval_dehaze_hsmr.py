@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from backend.normalization import compute_stats, denormalize, normalize  # noqa: E402
 from backend.package import read_card  # noqa: E402
+from training.baselines.dcp import dark_channel_dehaze as dark_channel_prior  # noqa: E402
 from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes  # noqa: E402
 from training.data.split import split_scene  # noqa: E402
 from training.metrics import psnr, ssim  # noqa: E402
@@ -66,39 +67,6 @@ class HSMR:
         x = normalize(hazy, norm, stats)[None]
         y = self.session.run([self.output.name], {self.input.name: x})[0][0]
         return denormalize(y, norm, stats, self.output.range, np.float32)
-
-
-def dark_channel_prior(hazy: np.ndarray, patch: int = 15, omega: float = 0.95, t0: float = 0.1,
-                       radius: int = 60, eps: float = 1e-4) -> np.ndarray:
-    """He, Sun & Tang (CVPR 2009) with the guided-filter refinement (He et al., ECCV 2010).
-
-    ``hazy`` is (C, H, W) in [0, 1]. Airlight: the brightest input pixel (channel sum) among the 0.1 %
-    brightest dark-channel pixels; t = 1 - omega * dark(I / A), refined by a guided filter on the grey
-    image; J = (I - A) / max(t, t0) + A.
-    """
-    from scipy import ndimage
-
-    image = np.clip(hazy.astype(np.float64), 0, 1)
-    dark = ndimage.minimum_filter(image.min(axis=0), size=patch, mode="nearest")
-    count = max(1, int(dark.size * 0.001))
-    top = np.argpartition(dark.ravel(), -count)[-count:]
-    brightest = top[np.argmax(image.reshape(image.shape[0], -1)[:, top].sum(axis=0))]
-    airlight = np.maximum(image.reshape(image.shape[0], -1)[:, brightest], 1e-3)[:, None, None]
-    normed = image / airlight
-    t = 1.0 - omega * ndimage.minimum_filter(normed.min(axis=0), size=patch, mode="nearest")
-    guide = image.mean(axis=0)
-    r = min(radius, max(1, min(guide.shape) // 4))
-
-    def box(a: np.ndarray) -> np.ndarray:
-        return ndimage.uniform_filter(a, size=2 * r + 1, mode="reflect")
-
-    mean_i, mean_p = box(guide), box(t)
-    cov = box(guide * t) - mean_i * mean_p
-    var = box(guide * guide) - mean_i**2
-    a = cov / (var + eps)
-    b = mean_p - a * mean_i
-    t = box(a) * guide + box(b)
-    return ((image - airlight) / np.maximum(t, t0)[None] + airlight).astype(np.float32)
 
 
 def scores(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
@@ -190,7 +158,7 @@ def _chroma(image: np.ndarray, valid: np.ndarray) -> dict:
     return {"r_over_g": round(r / g, 3), "b_over_g": round(b / g, 3)}
 
 
-def real_scenes(model_path: Path, model: HSMR, root: Path, figures: Path) -> dict:
+def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int | None = None) -> dict:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -211,11 +179,13 @@ def real_scenes(model_path: Path, model: HSMR, root: Path, figures: Path) -> dic
             "chroma": {m: _chroma(a, valid) for m, a in (("hazy", hazy), ("hsmr", tiled), ("dcp", dcp))},
         }
         _figure(figures / "dehaze_real_landsat.png", [("landsat8_l1_hazy_224078", hazy, dcp, tiled, valid)])
+        _seam_figure(figures / "dehaze_seams_landsat.png", hazy, tiled, whole, (lo, hi))
 
         panels, aerial = [], {}
-        for name in sorted((root / AERIAL).iterdir()):
-            if name.suffix.lower() != ".jpg":
-                continue
+        names = sorted(p for p in (root / AERIAL).iterdir() if p.suffix.lower() == ".jpg")
+        if aerial_limit:
+            names = [n for n in names if n.name in AERIAL_FIGURE][:aerial_limit]
+        for name in names:
             image = gdal.Open(str(name)).ReadAsArray().astype(np.float32)
             tiled_a, _ = _restore(model_path, name, tmp / f"{name.stem}.tif", tile_size=256)
             whole_a, _ = _restore(model_path, name, tmp / f"{name.stem}_whole.tif", tile_size=1024)
@@ -275,6 +245,36 @@ def _figure(path: Path, rows: list, clean: bool = False) -> None:
     plt.close(fig)
 
 
+def _seam_figure(path: Path, hazy: np.ndarray, tiled: np.ndarray, whole: np.ndarray,
+                 stretch: tuple[float, float], window: tuple[int, int, int] = (640, 640, 512)) -> None:
+    """Full-resolution crop across a tile corner (default 512 px tiles, 64 px overlap: tiles start
+    every 448 px from -64, so overlaps span 832-896 px): hazy, tiled result, |tiled - single tile|."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    y0, x0, n = window
+    crop = (slice(None), slice(y0, y0 + n), slice(x0, x0 + n))
+    lo, hi = stretch
+    out_lo, out_hi = np.nanpercentile(tiled[crop], [0.5, 99.5])
+    diff = np.abs(np.nan_to_num(tiled[crop] - whole[crop])).max(axis=0) / (hi - lo)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2))
+    axes[0].imshow(np.clip((hazy[crop] - lo) / (hi - lo), 0, 1).transpose(1, 2, 0))
+    axes[1].imshow(np.clip((tiled[crop] - out_lo) / (out_hi - out_lo), 0, 1).transpose(1, 2, 0))
+    shown = axes[2].imshow(diff, cmap="magma", vmin=0, vmax=max(0.01, float(diff.max())))
+    fig.colorbar(shown, ax=axes[2], fraction=0.046)
+    titles = ("hazy input (full resolution)", "HSMR-Net, 512 px tiles, 64 px overlap",
+              "|tiled - single tile| / input stretch")  # fmt: skip
+    for ax, title in zip(axes, titles, strict=True):
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def synthetic_figure(path: Path, examples: list, count: int = 3) -> None:
     picks = [examples[i] for i in np.linspace(0, len(examples) - 1, count).astype(int)]
     rows = [(name, hazy, dcp, restored, clean, np.ones(clean.shape[1:], bool))
@@ -289,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figures", type=Path, default=REPO_ROOT / "docs" / "figures")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "figures" / "dehaze_metrics.json")
     parser.add_argument("--skip-real", action="store_true", help="only the paired measurements")
+    parser.add_argument("--aerial-limit", type=int, help="only the first N figure images (quick check)")
     args = parser.parse_args(argv)
 
     args.figures.mkdir(parents=True, exist_ok=True)
@@ -300,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     whole = {k: v["whole_tile"] for k, v in results["rs_haze"].items() if k != "test_blocks"}
     print("rs_haze", json.dumps(whole))
     if not args.skip_real:
-        results["real"] = real_scenes(args.model, model, args.data, args.figures)
+        results["real"] = real_scenes(args.model, args.data, args.figures, args.aerial_limit)
         print("real", json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "per_image"}
                                   for k, v in results["real"].items()}))  # fmt: skip
     args.out.write_text(json.dumps(results, indent=2) + "\n")

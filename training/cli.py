@@ -1,8 +1,9 @@
-"""``python -m training {train,export,evaluate,figures}``: the commands the Makefile runs."""
+"""``python -m training {train,export,evaluate,figures,realism}``: the commands the Makefile runs."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     _threads(args.threads)
     spec = get_spec(args.task)
     if args.arch:
-        spec = spec.__class__(**{**spec.__dict__, "arch": args.arch})
+        spec = dataclasses.replace(spec, arch=args.arch)
     cfg = spec.train_config(args.config).replace(
         steps=args.steps, batch_size=args.batch_size, crop=args.crop, lr=args.lr,
         val_every=args.val_every, val_samples=args.val_samples, seed=args.seed,
@@ -78,6 +79,14 @@ def cmd_figures(args: argparse.Namespace) -> int:
     root = Path(args.data) if args.data else default_data_root()
     for path in write_synthesis_figures(root, Path(args.out), seed=args.seed):
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_realism(args: argparse.Namespace) -> int:
+    from .realism import slc_off_comparison
+
+    root = Path(args.data) if args.data else default_data_root()
+    print(slc_off_comparison(root, draws=args.draws))
     return 0
 
 
@@ -132,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="docs/figures")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("realism", help="compare synthetic SLC-off gaps with the real SLC-off scenes")
+    p.add_argument("--data", help="shared data root")
+    p.add_argument("--draws", type=int, default=20)
+    p.set_defaults(func=cmd_realism)
     return parser
 
 

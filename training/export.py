@@ -22,6 +22,7 @@ import torch
 from backend.model_card import ModelCard, TensorSpec
 from backend.package import embed_card, validate_package
 
+from .archs import describe_arch
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import TaskSpec, TrainConfig
 from .data.prepare import like_input
@@ -50,22 +51,26 @@ def build_card(spec: TaskSpec, *, name: str, version: str, arch: str, arch_confi
                metrics: dict[str, Any] | None = None) -> ModelCard:  # fmt: skip
     """The model card of a trained ``spec`` (validated by ``embed_card``)."""
     inputs = tuple(
-        TensorSpec(name=s.name, role=s.role, bands=s.bands, normalization=s.normalization, optional=s.optional)
+        TensorSpec(
+            name=s.name, role=s.role, bands=s.bands, normalization=s.normalization, optional=s.optional
+        )
         for s in spec.inputs
     )
     outputs = [TensorSpec(name="restored", role="optical", bands=spec.output_bands, range=spec.output_range,
                           like=like_input(spec).name)]  # fmt: skip
     if spec.mask_output:
         outputs.append(TensorSpec(name="mask", role="mask", bands=("mask",), range=(0.0, 1.0)))
+    tc = train_config
     recipe = (
-        f"python -m training train --task {spec.task}: arch {arch} {json.dumps(arch_config, sort_keys=True)}; "
-        f"{steps} steps, batch {train_config.batch_size}, crop {train_config.crop}, Adam lr {train_config.lr} "
+        f"python -m training train --task {spec.task}: arch {arch} {json.dumps(arch_config, sort_keys=True)}"
+        f"; {steps} steps, batch {tc.batch_size}, crop {tc.crop}, Adam lr {tc.lr} "
         f"(x{train_config.lr_gamma} at {list(train_config.lr_milestones)} of the steps), losses "
         f"{json.dumps(spec.losses, sort_keys=True)}, adversarial {train_config.adversarial_weight}, "
         f"data recipe {spec.data!r}, seed {train_config.seed}"
     )
     return ModelCard(
-        task=spec.task, name=name, version=version, architecture=arch, inputs=inputs,
+        task=spec.task, name=name, version=version, architecture=describe_arch(arch, arch_config),
+        inputs=inputs,
         outputs=tuple(outputs), tile=spec.tile, citation=spec.citation, description=spec.description,
         training_data=recipe_sources(spec.data), training_recipe=recipe, licence=spec.licence,
         metrics=dict(metrics or {}), parameters=parameters,
@@ -99,14 +104,20 @@ def export_model(model: torch.nn.Module, spec: TaskSpec, out: Path, *, card: Mod
             )  # fmt: skip
         proto = onnx.load(str(raw))
     out = embed_card(proto, card, out)
-    validate_package(out)
-    diff = parity(wrapper, out, spec, size=(11 * m, 9 * m))
-    if diff > TOLERANCE:
-        raise RuntimeError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {TOLERANCE}) on {out}")
+    try:
+        validate_package(out)
+        diff = parity(wrapper, out, spec, size=(11 * m, 9 * m))
+        if diff > TOLERANCE:
+            raise ValueError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {TOLERANCE}) on {out}")
+    except BaseException:
+        out.unlink(missing_ok=True)  # never leave a package that looks complete but is not
+        raise
     return ExportReport(out, card, diff, card.parameters or 0)
 
 
-def parity(wrapper: torch.nn.Module, path: Path, spec: TaskSpec, size: tuple[int, int], seed: int = 1) -> float:
+def parity(
+    wrapper: torch.nn.Module, path: Path, spec: TaskSpec, size: tuple[int, int], seed: int = 1
+) -> float:
     """Max abs difference of all outputs between ONNX Runtime and PyTorch on random input."""
     import onnxruntime as ort
 
@@ -129,10 +140,11 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, *, name: str | No
     if payload.get("best_psnr") is not None and np.isfinite(payload["best_psnr"]):
         metrics.setdefault("val_psnr_synthetic_db", round(float(payload["best_psnr"]), 3))
     parameters = sum(p.numel() for p in model.net.parameters())
+    saved = payload["train_config"]
     card = build_card(
-        spec, name=name or out.stem, version=version, arch=payload["arch"], arch_config=payload["arch_config"],
-        train_config=TrainConfig(**{**payload["train_config"],
-                                    "lr_milestones": tuple(payload["train_config"]["lr_milestones"])}),
+        spec, name=name or out.stem, version=version, arch=payload["arch"],
+        arch_config=payload["arch_config"],
+        train_config=TrainConfig(**{**saved, "lr_milestones": tuple(saved["lr_milestones"])}),
         steps=int(payload["step"]), parameters=parameters, metrics=metrics,
     )  # fmt: skip
     return export_model(model, spec, out, card=card)

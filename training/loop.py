@@ -1,7 +1,7 @@
 """The training loop: the same code on CPU and CUDA, resumable, logged, checkpointed.
 
 Writes into ``out_dir``: ``metrics.csv`` and ``tb/`` (TensorBoard) with the training loss terms
-every ``log_every`` steps and validation loss/PSNR/SSIM every ``val_every`` steps; ``last.pt``
+(means over the last ``log_every`` steps) and validation loss/PSNR/SSIM every ``val_every`` steps; ``last.pt``
 (each validation and at the end) and ``best.pt`` (best validation PSNR); ``curve.png``.
 """
 
@@ -58,7 +58,11 @@ def _batches(dataset: Dataset, cfg: TrainConfig, start_step: int) -> Iterator[di
 
 def validate(model: RestorationModel, dataset: Dataset, spec: TaskSpec, loss_fn: Any,
              device: torch.device, batch_size: int) -> dict[str, float]:  # fmt: skip
-    """Mean loss terms, PSNR and SSIM over the fixed validation set (outputs clamped to range)."""
+    """Mean loss terms, PSNR and SSIM over the fixed validation set.
+
+    PSNR and SSIM use the output range as data range; outputs are clamped to it only for specs
+    that clamp on export (``clamp_output``), so the numbers describe what the package produces.
+    """
     model.eval()
     lo, hi = spec.output_range
     totals: dict[str, float] = {}
@@ -68,7 +72,7 @@ def validate(model: RestorationModel, dataset: Dataset, spec: TaskSpec, loss_fn:
             x, y = batch["input"].to(device), batch["target"].to(device)
             pred = model(x).float()
             terms = {k: float(v) for k, v in loss_fn(pred, y).items()}
-            clamped = pred.clamp(lo, hi)
+            clamped = pred.clamp(lo, hi) if spec.clamp_output else pred
             mse = ((clamped - y) ** 2).flatten(1).mean(1).clamp_min(1e-12)
             terms["psnr"] = float((10 * torch.log10((hi - lo) ** 2 / mse)).sum())
             terms["ssim"] = float(ssim(clamped, y, data_range=hi - lo)) * len(x)
@@ -130,7 +134,13 @@ def train(
 
     start_step = step
     logger = RunLogger(out_dir)
-    extra = {"optimizer": optimizer, "scheduler": scheduler, "scaler": scaler, "disc": disc, "disc_opt": disc_opt}
+    extra = {
+        "optimizer": optimizer,
+        "scheduler": scheduler,
+        "scaler": scaler,
+        "disc": disc,
+        "disc_opt": disc_opt,
+    }
 
     def checkpoint(path: Path) -> None:
         save_checkpoint(path, spec=spec, train_config=cfg, arch_config=arch_cfg, model=model,
@@ -139,6 +149,8 @@ def train(
     autocast = (lambda: torch.autocast("cuda", dtype=torch.float16)) if use_amp else contextlib.nullcontext
     started = time.time()
     last_val: dict[str, float] = {}
+    running: dict[str, float] = {}
+    running_count = 0
     bar = tqdm(total=cfg.steps, initial=step, desc=f"train {spec.task}", disable=not progress, unit="step")
     for batch in _batches(train_set, cfg, step):
         x, y = batch["input"].to(dev, non_blocking=True), batch["target"].to(dev, non_blocking=True)
@@ -168,12 +180,19 @@ def train(
             terms["discriminator"] = d_loss.detach()
         step += 1
         bar.update(1)
+        running["total"] = running.get("total", 0.0) + float(total.detach())
+        for k, v in terms.items():
+            if k != "total":
+                running[k] = running.get(k, 0.0) + float(v.detach())
+        running_count += 1
         if step % cfg.log_every == 0 or step == cfg.steps:
-            values = {k: float(v.detach()) for k, v in terms.items()}
-            values["total"] = float(total.detach())
+            # Means over the steps since the last log: single batches are too noisy to read.
+            values = {k: v / running_count for k, v in running.items()}
             values["lr"] = scheduler.get_last_lr()[0]
             logger.log(step, "train", values)
-            bar.set_postfix(loss=f"{float(total):.4f}", val_psnr=f"{last_val.get('psnr', float('nan')):.2f}")
+            running, running_count = {}, 0
+            val_psnr = last_val.get("psnr", float("nan"))
+            bar.set_postfix(loss=f"{values['total']:.4f}", val_psnr=f"{val_psnr:.2f}")
         if step % cfg.val_every == 0 or step == cfg.steps:
             last_val = validate(model, val_set, spec, loss_fn, dev, cfg.batch_size)
             logger.log(step, "val", last_val)

@@ -13,7 +13,9 @@ import torch
 from .losses import ssim as _ssim_torch
 
 
-def psnr(pred: np.ndarray, target: np.ndarray, data_range: float = 1.0, valid: np.ndarray | None = None) -> float:
+def psnr(
+    pred: np.ndarray, target: np.ndarray, data_range: float = 1.0, valid: np.ndarray | None = None
+) -> float:
     """PSNR in dB of (C, H, W) arrays; ``valid`` (H, W) restricts the pixels."""
     diff = (pred.astype(np.float64) - target.astype(np.float64)) ** 2
     mse = diff[:, valid].mean() if valid is not None else diff.mean()

@@ -1,6 +1,8 @@
 """The trained module around an architecture: what the loss sees and what ONNX export traces.
 
-The architecture maps the stacked inputs to the output bands; for gap filling the wrapper keeps the
+The architecture maps the stacked inputs to the output bands. For gap filling the wrapper first fills
+the gaps by push-pull interpolation (``push_pull_fill``: parameter-free, exported with the model),
+so the network refines a smooth estimate instead of inventing from zeros, and afterwards keeps the
 valid pixels of the input and takes the network only inside the mask, so known data is never altered.
 ``ExportModel`` adds what the engine needs: one ONNX input per card input, the clamp to the card's
 output range, and the mask output.
@@ -9,6 +11,7 @@ output range, and the mask output.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .config import TaskSpec
@@ -23,6 +26,32 @@ def _mask_channel(spec: TaskSpec) -> int | None:
     return None
 
 
+def push_pull_fill(image: torch.Tensor, valid: torch.Tensor, levels: int = 8) -> torch.Tensor:
+    """Fill pixels where ``valid`` (B, 1, H, W) is 0 from their surroundings, coarse to fine.
+
+    Push: average image and validity down a pyramid of 2x2 means. Pull: from the coarsest level up,
+    each level keeps its own mean where it has valid pixels (weighted by their share) and takes the
+    upsampled coarser estimate elsewhere (Gortler et al., "The Lumigraph", 1996). Valid pixels come
+    back unchanged; any gap reachable within ``2**levels`` pixels gets a smooth value.
+    """
+    # Odd sizes are zero-padded (padding counts as neither valid nor present, ``cnt`` tracks what
+    # is real): PyTorch and ONNX Runtime average partial ``ceil_mode`` windows differently.
+    num, den, cnt = image * valid, valid, torch.ones_like(valid)
+    pyramid = [(num, den, cnt)]
+    for _ in range(levels):
+        height, width = num.shape[-2:]
+        pad = (0, width % 2, 0, height % 2)
+        num, den, cnt = (F.avg_pool2d(F.pad(t, pad), 2) for t in (num, den, cnt))
+        pyramid.append((num, den, cnt))
+    estimate = num / den.clamp_min(1e-6)
+    for num, den, cnt in reversed(pyramid[:-1]):
+        coarse = F.interpolate(estimate, scale_factor=2.0, mode="bilinear", align_corners=False)
+        coarse = coarse[..., : num.shape[-2], : num.shape[-1]]
+        weight = (den / cnt.clamp_min(1e-6)).clamp(0.0, 1.0)
+        estimate = weight * (num / den.clamp_min(1e-6)) + (1.0 - weight) * coarse
+    return estimate
+
+
 class RestorationModel(nn.Module):
     """``net`` plus the task's composition rule (mask compositing for gap filling)."""
 
@@ -33,11 +62,13 @@ class RestorationModel(nn.Module):
         self.mask_channel = _mask_channel(spec) if spec.mask_output else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.net(x)
-        if self.mask_channel is not None:
-            mask = x[:, self.mask_channel : self.mask_channel + 1]
-            out = x[:, : self.out_channels] * (1.0 - mask) + out * mask
-        return out
+        if self.mask_channel is None:
+            return self.net(x)
+        mask = x[:, self.mask_channel : self.mask_channel + 1]
+        image = x[:, : self.out_channels]
+        filled = push_pull_fill(image, 1.0 - mask)
+        out = self.net(torch.cat([filled, x[:, self.out_channels :]], dim=1))
+        return image * (1.0 - mask) + out * mask
 
 
 class ExportModel(nn.Module):

@@ -89,8 +89,9 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     #: Help: what the algorithm does, and which input it expects.
     WHAT = ""
     INPUTS = ""
-    #: Role -> parameter name overrides for this task.
+    #: Role -> parameter name and description overrides for this task.
     PARAMETER_NAMES: dict[str, str] = {}
+    PARAMETER_DESCRIPTIONS: dict[str, str] = {}
 
     def __init__(self) -> None:
         super().__init__()
@@ -137,9 +138,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
         for name, role, optional in self.raster_parameters():
-            description = ROLE_DESCRIPTIONS[role]
-            if name == "VISIBLE":
-                description = "Visible raster"
+            description = self.PARAMETER_DESCRIPTIONS.get(role, ROLE_DESCRIPTIONS[role])
             self.addParameter(
                 QgsProcessingParameterRasterLayer(name, self.tr(description), optional=optional)
             )

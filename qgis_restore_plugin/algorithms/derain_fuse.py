@@ -8,6 +8,7 @@ from .base import RestoreAlgorithmBase
 class DerainFuseAlgorithm(RestoreAlgorithmBase):
     TASK = "derain_fuse"
     PARAMETER_NAMES = {"optical": "VISIBLE"}
+    PARAMETER_DESCRIPTIONS = {"optical": "Visible raster (rainy)"}
     WHAT = (
         "Removes rain streaks from a (night-time) visible image and fuses it with an infrared image, "
         "which keeps the warm targets rain and darkness hide."

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import platform
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ def collect() -> dict[str, Any]:
     missing = dependencies.check()
     report: dict[str, Any] = {
         "qgis": Qgis.version(),
-        "python": f"{platform.python_version()} ({sys.executable})",
+        "python": f"{platform.python_version()} ({dependencies.qgis_python()})",
         "platform": platform.platform(),
         "plugin_backend": str(Path(_backend.backend.__file__).parent),
         "dependencies": dependencies.versions(),

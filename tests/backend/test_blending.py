@@ -8,9 +8,11 @@ from backend.tiling import plan_grid
 
 
 def _run(height: int, width: int, tile: int, overlap: int, band_width: int | None,
-         value: np.ndarray, skip: set[tuple[int, int]] = frozenset()) -> tuple[np.ndarray, np.ndarray, int]:
+         value: np.ndarray, skip: set[tuple[int, int]] = frozenset(),
+         track_weight: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
     grid = plan_grid(height, width, tile, overlap, 8)
-    blender = Blender(grid, value.shape[0], margin=2)
+    blender = Blender(grid, value.shape[0], margin=2, bands=grid.column_bands(band_width),
+                      track_weight=track_weight)
     out = np.full(value.shape, np.nan)
     weight = np.full((height, width), np.nan)
     writes = 0
@@ -21,16 +23,16 @@ def _run(height: int, width: int, tile: int, overlap: int, band_width: int | Non
         cell = blender.add(t, data)
         if cell is None:
             continue
-        h, w = cell.weight.shape
+        h, w = cell.values.shape[1:]
         region = (slice(cell.y0, cell.y0 + h), slice(cell.x0, cell.x0 + w))
         assert np.isnan(weight[region]).all(), "a pixel was written twice"
         out[:, region[0], region[1]] = cell.values
-        weight[region] = cell.weight
+        weight[region] = cell.weight if cell.weight is not None else 1.0
         writes += 1
     return out, weight, writes
 
 
-@pytest.mark.parametrize("band_width", [None, 100])
+@pytest.mark.parametrize("band_width", [None, 100, 36])
 def test_constant_tiles_blend_back_to_the_input(band_width: int | None) -> None:
     rng = np.random.default_rng(3)
     value = rng.normal(size=(2, 203, 331)).astype(np.float32)
@@ -44,3 +46,11 @@ def test_skipped_tile_leaves_zero_weight_and_partial_neighbours() -> None:
     out, weight, _ = _run(150, 150, 48, 12, None, value, skip={(1, 1)})
     assert (weight == 0).any() and ((weight > 0) & (weight < 1)).any()
     assert np.allclose(out[0][weight > 0] / weight[weight > 0], 1.0)
+
+
+def test_without_weight_channel_values_are_identical() -> None:
+    rng = np.random.default_rng(4)
+    value = rng.normal(size=(3, 99, 140)).astype(np.float32)
+    tracked, _, writes = _run(99, 140, 32, 8, 60, value)
+    untracked, _, writes2 = _run(99, 140, 32, 8, 60, value, track_weight=False)
+    assert writes == writes2 and np.array_equal(tracked, untracked)

@@ -71,12 +71,18 @@ def test_bad_options_are_refused(tile: int, overlap: int) -> None:
         plan_axis(100, tile, overlap, 8)
 
 
-def test_column_bands_bound_the_width() -> None:
-    grid = plan_grid(100, 10000, 512, 32, 8)
-    bands = grid.column_bands(2048)
-    assert bands[0] == (0, 2048 // 480)
-    assert sum(j1 - j0 for j0, j1 in bands) == grid.cols.count
-    assert len(grid.tiles(2048)) == grid.count
+def test_column_bands_bound_the_width_and_align_to_blocks() -> None:
+    grid = plan_grid(100, 20000, 512, 32, 8)
+    plain = grid.column_bands(4096)
+    assert plain[0] == (0, 4096 // 480)
+    aligned = grid.column_bands(4096, align=256)
+    for bands in (plain, aligned):
+        assert bands[0][0] == 0 and bands[-1][1] == grid.cols.count
+        assert all(a[1] == b[0] for a, b in zip(bands, bands[1:], strict=False))
+        assert all(0 < (j1 - j0) * 480 <= 1.5 * 4096 for j0, j1 in bands)
+    # Every boundary starts on an output block: no block is written by two bands.
+    assert all(grid.cols.start(j0) % 256 == 0 for j0, _ in aligned[1:])
+    assert len(grid.tiles(4096, align=256)) == grid.count
 
 
 def test_reflect_indices_mirror_without_repeating_the_edge() -> None:

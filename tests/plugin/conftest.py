@@ -81,9 +81,10 @@ def qgis_app() -> Iterator[object]:
     plugin.unload()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Tiny models for every task, put on ``RESTORE_MODELS_PATH`` for the session."""
+    """Tiny models for every task, on ``RESTORE_MODELS_PATH`` while the plugin tests run (package
+    scope: the other test packages never see them)."""
     folder = build_models(tmp_path_factory.mktemp("models"))
     previous = os.environ.get("RESTORE_MODELS_PATH")
     os.environ["RESTORE_MODELS_PATH"] = str(folder)

@@ -67,6 +67,25 @@ def scene(tmp_path):
     return make_scene(tmp_path / "scene.tif")
 
 
+def test_parameters_map_to_one_backend_call(qgis_app, scene, tmp_path):
+    from tests.support.rasters import make_raster
+
+    infrared = make_raster(tmp_path / "ir.tif", np.zeros((1, ROWS, COLS), np.float32))
+    alg = qgis_core.QgsApplication.processingRegistry().createAlgorithmById("restore:derain_fuse")
+    context = qgis_core.QgsProcessingContext()
+    params = {"VISIBLE": str(scene), "INFRARED": str(infrared), "BANDS": [3, 1], "MODEL": " my-model ",
+              "DEVICE": 2, "TILE_SIZE": 128, "OVERLAP": 0, "OUTPUT": str(tmp_path / "out.tif")}
+    job = alg.build_job(params, context)
+    assert job.task == "derain_fuse"
+    assert job.inputs == {"optical": str(scene), "infrared": str(infrared)}
+    assert job.output == str(tmp_path / "out.tif")
+    assert job.options == {"model": "my-model", "device": "cuda", "tile_size": 128, "overlap": 0,
+                           "batch_size": None, "bands": [3, 1]}
+    defaults = alg.build_job({"VISIBLE": str(scene), "INFRARED": str(infrared), "OUTPUT": "x.tif"}, context)
+    assert defaults.options == {"model": None, "device": "auto", "tile_size": None, "overlap": None,
+                                "batch_size": None, "bands": None}
+
+
 def test_dehaze_runs_the_model_and_keeps_the_grid(qgis_app, models_dir, scene, tmp_path):
     out = tmp_path / "dehazed.tif"
     result, fb = run("restore:dehaze", {"INPUT": str(scene), "DEVICE": 1, "OUTPUT": str(out)})

@@ -42,9 +42,30 @@ def test_lite_is_the_same_network_narrower():
     assert count_parameters(lite) < count_parameters(full) / 10
 
 
-def test_config_rejects_unknown_norm():
+def test_config_rejects_unknown_norm_and_head():
     with pytest.raises(ValueError, match="norm"):
         HSMRConfig(norm="group")
+    with pytest.raises(ValueError, match="head"):
+        HSMRConfig(head="sigmoid")
+    with pytest.raises(ValueError, match="in_channels"):
+        HSMRConfig(in_channels=4, out_channels=3, head="affine")
+
+
+def test_affine_head_starts_as_the_identity_and_learns_away_from_it():
+    torch.manual_seed(0)
+    model = HSMRNet(HSMRConfig.lite())
+    x = torch.rand(2, 3, 40, 24)
+    with torch.no_grad():
+        assert torch.equal(model.eval()(x), x)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(3):  # a brighter target: the affine head must move
+        loss = (model(x) - (x * 1.5).clamp(0, 1)).abs().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        assert not torch.allclose(model.eval()(x), x)
 
 
 def test_slices_round_trip_and_match_unfold_order():
@@ -92,8 +113,9 @@ def test_training_mode_backpropagates():
 
 def test_onnx_export_with_dynamic_size_matches_torch(tmp_path):
     ort = pytest.importorskip("onnxruntime")
-    model = HSMRNet(HSMRConfig.lite())
     torch.manual_seed(0)
+    model = HSMRNet(HSMRConfig.lite())
+    torch.nn.init.normal_(model.head[1].weight, std=0.05)  # not the identity: the body must matter
     # Non-trivial BatchNorm statistics, so eval differs from a fresh model.
     model.train()
     with torch.no_grad():

@@ -10,8 +10,8 @@ import torch
 
 from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.data.datasets import SceneCrops
-from training.losses import build_loss
 from training.loop import train
+from training.losses import build_loss
 from training.synthesis import SYNTHESES
 
 from .helpers import tiny_scene, tiny_spec
@@ -24,7 +24,9 @@ def _datasets(spec, cfg):
     synth = lambda clean, rng: entry.synth(clean, rng, entry.config_cls(), spec.inputs[0].bands)  # noqa: E731
     scenes = [tiny_scene("a", seed=0), tiny_scene("b", seed=1)]
     kw = {"crop": cfg.crop, "block": 32}
-    train_set = SceneCrops(scenes, "train", spec, synth, length=cfg.steps * cfg.batch_size, seed=0, train=True, **kw)
+    train_set = SceneCrops(
+        scenes, "train", spec, synth, length=cfg.steps * cfg.batch_size, seed=0, train=True, **kw
+    )
     val_set = SceneCrops(scenes, "val", spec, synth, length=cfg.val_samples, seed=99, train=False, **kw)
     return train_set, val_set
 
@@ -96,3 +98,14 @@ def test_checkpoint_rejects_foreign_files(tmp_path):
         load_checkpoint(bogus)
     with pytest.raises(FileNotFoundError):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_adversarial_training_logs_both_players(tmp_path):
+    spec = tiny_spec("dehaze")
+    cfg = spec.lite.replace(steps=4, val_every=4, log_every=2, adversarial_weight=0.01)
+    train_set, val_set = _datasets(spec, cfg)
+    train(spec, cfg, train_set=train_set, val_set=val_set, out_dir=tmp_path, progress=False)
+    with open(tmp_path / "metrics.csv", newline="") as f:
+        names = {r["name"] for r in csv.DictReader(f) if r["split"] == "train"}
+    assert {"adversarial", "discriminator", "smooth_l1", "ms_ssim", "total"} <= names
+    assert load_checkpoint(tmp_path / "last.pt")["disc"] is not None

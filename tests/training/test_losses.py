@@ -37,7 +37,9 @@ def test_weighted_loss_sums_its_terms_and_backpropagates():
     pred = torch.rand(2, 3, 32, 32, requires_grad=True)
     target = torch.rand(2, 3, 32, 32)
     terms = build_loss({"smooth_l1": 2.5, "ms_ssim": 0.5})(pred, target)
-    assert terms["total"].item() == pytest.approx(2.5 * terms["smooth_l1"].item() + 0.5 * terms["ms_ssim"].item())
+    assert terms["total"].item() == pytest.approx(
+        2.5 * terms["smooth_l1"].item() + 0.5 * terms["ms_ssim"].item()
+    )
     terms["total"].backward()
     assert pred.grad is not None and torch.isfinite(pred.grad).all()
     with pytest.raises(KeyError, match="perceptual"):
@@ -49,5 +51,7 @@ def test_adversarial_losses_have_the_right_sign():
     logits = disc(torch.rand(1, 3, 64, 64))
     assert logits.shape[1] == 1
     confident_real, confident_fake = torch.full((1, 1, 4, 4), 8.0), torch.full((1, 1, 4, 4), -8.0)
-    assert discriminator_loss(confident_real, confident_fake) < discriminator_loss(confident_fake, confident_real)
+    assert discriminator_loss(confident_real, confident_fake) < discriminator_loss(
+        confident_fake, confident_real
+    )
     assert generator_adversarial_loss(confident_real) < generator_adversarial_loss(confident_fake)

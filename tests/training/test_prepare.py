@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from backend.normalization import compute_stats, denormalize, normalize
@@ -33,6 +35,21 @@ def test_clamped_outputs_clip_the_target_and_gaps_become_zero():
     x, y = prepare_pair(Degradation(inputs={"optical": holed, "mask": mask}, target=clean), spec)
     assert x.shape == (4, 16, 16) and np.isfinite(x).all()
     assert (x[:3, 4:6] == 0).all() and np.array_equal(x[3], mask[0])
-    hazy_spec = get_spec("dehaze")
-    _, y = prepare_pair(Degradation(inputs={"optical": 0.5 * clean + 0.5}, target=clean), hazy_spec)
-    assert y.min() >= 0.0 and y.max() <= 1.0
+    clamped = dataclasses.replace(get_spec("decloud"), clamp_output=True)
+    _, y = prepare_pair(Degradation(inputs={"optical": 0.5 * clean + 0.5}, target=clean), clamped)
+    assert y.min() == 0.0 and y.max() <= 1.0  # the clean darks fall below the hazy stretch: clipped
+
+
+def test_output_range_is_mapped_from_the_input_range():
+    rng = np.random.default_rng(2)
+    clean = rng.random((3, 16, 16)).astype(np.float32)
+    spec = get_spec("dehaze")  # input stretched onto [0.38, 0.92], output in the same range
+    hazy = 0.6 * clean + 0.35
+    x, y = prepare_pair(Degradation(inputs={"optical": hazy}, target=clean), spec)
+    assert x.min() >= 0.38 - 0.01 and x.max() <= 0.92 + 0.01
+    norm = spec.inputs[0].normalization
+    stats = compute_stats(hazy, norm)
+    np.testing.assert_allclose(denormalize(y, norm, stats, spec.output_range), clean, atol=1e-5)
+    other = dataclasses.replace(spec, output_range=(-1.0, 1.0))
+    _, y2 = prepare_pair(Degradation(inputs={"optical": hazy}, target=clean), other)
+    np.testing.assert_allclose(denormalize(y2, norm, stats, other.output_range), clean, atol=1e-5)

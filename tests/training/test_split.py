@@ -30,7 +30,9 @@ def test_split_is_disjoint_complete_and_seeded():
     assert len(splits["test"]) == len(splits["val"]) == round(0.15 * 49)
 
 
-@pytest.mark.parametrize(("n", "expected"), [(1, (1, 0, 0)), (2, (1, 0, 1)), (3, (1, 1, 1)), (49, (35, 7, 7))])
+@pytest.mark.parametrize(
+    ("n", "expected"), [(1, (1, 0, 0)), (2, (1, 0, 1)), (3, (1, 1, 1)), (49, (35, 7, 7))]
+)
 def test_split_counts(n, expected):
     counts = split_counts(n)
     assert (counts["train"], counts["val"], counts["test"]) == expected
@@ -75,4 +77,6 @@ def test_samples_are_a_pure_function_of_seed_and_index():
 def test_crop_larger_than_a_block_is_refused():
     spec = tiny_spec()
     with pytest.raises(ValueError, match="larger than the split block"):
-        SceneCrops([tiny_scene()], "train", spec, lambda c, r: None, crop=64, length=1, seed=0, train=True, block=32)
+        SceneCrops(
+            [tiny_scene()], "train", spec, lambda c, r: None, crop=64, length=1, seed=0, train=True, block=32
+        )

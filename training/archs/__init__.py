@@ -21,14 +21,16 @@ class ArchEntry:
 
     config_cls: type
     model_cls: type
+    #: Name for people (the model card's ``architecture`` starts with it).
+    title: str = ""
 
 
 ARCHS: dict[str, ArchEntry] = {}
 
 
-def register_arch(name: str, config_cls: type, model_cls: type) -> None:
+def register_arch(name: str, config_cls: type, model_cls: type, title: str = "") -> None:
     """Make ``name`` buildable; registering the same pair twice is harmless."""
-    entry = ArchEntry(config_cls, model_cls)
+    entry = ArchEntry(config_cls, model_cls, title or name)
     if ARCHS.get(name, entry) != entry:
         raise ValueError(f"architecture {name!r} is already registered to {ARCHS[name].model_cls}")
     ARCHS[name] = entry
@@ -53,6 +55,14 @@ def make_config(name: str, config: Any = "lite", **channels: int) -> Any:
     return dataclasses.replace(config, **{k: v for k, v in channels.items() if k in fields})
 
 
+def describe_arch(name: str, config: Any) -> str:
+    """``"HSMR-Net (ngf=16, n_blocks=3, ...)"``: the card's ``architecture`` field."""
+    if isinstance(config, dict):
+        config = make_config(name, config)
+    fields = ", ".join(f"{f.name}={getattr(config, f.name)}" for f in dataclasses.fields(config))
+    return f"{ARCHS[name].title} ({fields})"
+
+
 def build_arch(name: str, config: Any = "lite", **channels: int) -> tuple[nn.Module, Any]:
     """Build network ``name``; returns ``(model, config)`` so callers can store the config."""
     config = make_config(name, config, **channels)
@@ -63,15 +73,15 @@ def _register_builtin() -> None:
     from .tiny import TinyConfig, TinyNet
     from .unet import UNet, UNetConfig
 
-    register_arch("tiny", TinyConfig, TinyNet)
-    register_arch("unet", UNetConfig, UNet)
+    register_arch("tiny", TinyConfig, TinyNet, "Tiny two-layer CNN")
+    register_arch("unet", UNetConfig, UNet, "Residual U-Net")
     try:  # engineer D's HSMR-Net; absent in a partial checkout
         hsmr = importlib.import_module(f"{__name__}.hsmr")
     except ModuleNotFoundError as exc:
         if exc.name != f"{__name__}.hsmr":
             raise
     else:
-        register_arch("hsmr", hsmr.HSMRConfig, hsmr.HSMRNet)
+        register_arch("hsmr", hsmr.HSMRConfig, hsmr.HSMRNet, "HSMR-Net")
 
 
 _register_builtin()

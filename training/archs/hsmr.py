@@ -27,6 +27,12 @@ Deviations from the authors' code, and why:
   so any tile size works; the authors pad to 4 only. In eval mode the tanh output is clamped to
   [0, 1], the range of the target it was trained against.
 * The fourth, unused MLP of the authors' ``HIISM`` is not built (64 parameters).
+* ``head="affine"`` (the shipped lite model) replaces the tanh head by a per-pixel affine map of the
+  input, ``J = (1 + k) * I + b`` with (k, b) from the same 7x7 conv (zero-initialised, so training
+  starts from the identity). The scattering model ``I = J t + A (1 - t)`` is exactly such a map with
+  smooth k and b, so fine detail passes straight from the input instead of through the decoder: with
+  an hour of CPU training the tanh head was still blurry (step 500: 19.7 dB vs 23.6 dB for the dark
+  channel prior on the held-out regions). ``head="tanh"`` is the paper.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from torch import nn
 #: Spatial multiple the network needs: 2x2 slices on the H/4 grid.
 MULTIPLE = 8
 NORMS = ("instance", "batch", "none")
+HEADS = ("tanh", "affine")
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,8 @@ class HSMRConfig:
     attention_reduction: int = 8
     #: Channels each of the 3x3/5x5/7x7 branches of the MDCR spatial gate produces.
     gate_channels: int = 8
+    #: "tanh": the paper's 7x7 conv + tanh; "affine": J = (1 + k) * I + b (see the module docstring).
+    head: str = "tanh"
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -66,6 +75,10 @@ class HSMRConfig:
             raise ValueError("ngf must be a positive multiple of attention_reduction")
         if self.n_blocks < 0:
             raise ValueError("n_blocks must be >= 0")
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+        if self.head == "affine" and self.in_channels != self.out_channels:
+            raise ValueError("the affine head maps each input band to itself: in_channels == out_channels")
 
     @classmethod
     def full(cls, norm: str = "instance") -> HSMRConfig:
@@ -73,9 +86,9 @@ class HSMRConfig:
         return cls(norm=norm)
 
     @classmethod
-    def lite(cls, norm: str = "batch") -> HSMRConfig:
+    def lite(cls, norm: str = "batch", head: str = "affine") -> HSMRConfig:
         """The same network at a quarter width and three residual blocks, trainable on a CPU."""
-        return cls(ngf=16, n_blocks=3, norm=norm)
+        return cls(ngf=16, n_blocks=3, norm=norm, head=head)
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -266,7 +279,7 @@ class UpStep(nn.Module):
 # The generator
 # ---------------------------------------------------------------------------------------------
 class HSMRNet(nn.Module):
-    """HSMR-Net generator: hazy image in [0, 1] -> clear image (tanh; clamped to [0, 1] in eval)."""
+    """HSMR-Net generator: hazy image in [0, 1] -> clear image (clamped to [0, 1] in eval)."""
 
     def __init__(self, config: HSMRConfig | None = None) -> None:
         super().__init__()
@@ -300,7 +313,12 @@ class HSMRNet(nn.Module):
         self.up2 = UpStep(c2, c1, norm, r)
         self.mdcr1 = MDCR(c2, c3, norm, cfg.gate_channels)
         self.mdcr2 = MDCR(c1, c2, norm, cfg.gate_channels)
-        self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(c1, cfg.out_channels, 7), nn.Tanh())
+        if cfg.head == "tanh":
+            self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(c1, cfg.out_channels, 7), nn.Tanh())
+        else:
+            self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(c1, 2 * cfg.out_channels, 7))
+            nn.init.zeros_(self.head[1].weight)
+            nn.init.zeros_(self.head[1].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
@@ -318,6 +336,9 @@ class HSMRNet(nn.Module):
         x6_2 = self.up1(x6_1) + rx2 + d2
         x6_3 = self.up2(x6_2) + rx1 + d1
         out = self.head(self.mdcr2(self.mdcr1(x6_1, x6_2), x6_3))
+        if self.config.head == "affine":
+            k, b = out.chunk(2, dim=1)
+            out = (1.0 + k) * x + b
 
         out = out[..., :h, :w]
         return out if self.training else out.clamp(0.0, 1.0)

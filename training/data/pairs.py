@@ -54,12 +54,16 @@ def load_roadscene_rain(root: Path) -> dict[str, list[Pair]]:
         return {}
 
     def load(folder: Path) -> dict[str, Pair]:
-        triplets = paired_folders(folder / "Vis" / "input", folder / "Vis" / "target", folder / "Inf" / "input")
+        triplets = paired_folders(
+            folder / "Vis" / "input", folder / "Vis" / "target", folder / "Inf" / "input"
+        )
         out = {}
         for rainy, clean, infrared in triplets:
             ir = _read_uint8(infrared)[:1]
             out[rainy.stem] = Pair(
-                f"{folder.name}_{rainy.stem}", {"optical": _read_uint8(rainy), "infrared": ir}, _read_uint8(clean)
+                f"{folder.name}_{rainy.stem}",
+                {"optical": _read_uint8(rainy), "infrared": ir},
+                _read_uint8(clean),
             )
         return out
 

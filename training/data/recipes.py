@@ -107,16 +107,16 @@ def build_dataset(
     return parts[0] if len(parts) == 1 else Mixture(parts, weights, length, seed)
 
 
-def test_degradations(spec: TaskSpec, root: str | Path, seed: int = 0) -> Iterator[tuple[str, Degradation]]:
+def evaluation_regions(spec: TaskSpec, root: str | Path, seed: int = 0) -> Iterator[tuple[str, Degradation]]:
     """Every whole test region of the recipe, degraded with a fixed seed: what evaluation restores."""
     recipe = get_recipe(spec.data)
     synth = bound_synth(spec, root)
     if recipe.scenes:
-        for scene in _scenes(recipe.scenes, str(root)):
+        for k, scene in enumerate(_scenes(recipe.scenes, str(root))):
             _, height, width = scene.image.shape
             for i, b in enumerate(split_scene(scene.name, height, width)["test"]):
                 clean = scene.image[:, b.y0 : b.y1, b.x0 : b.x1]
-                rng = np.random.default_rng([seed, i, 3])
+                rng = np.random.default_rng([seed, k, i, 3])
                 yield f"{scene.name}_y{b.y0}_x{b.x0}", synth({"optical": clean}, rng)
     if recipe.pairs:
         for i, pair in enumerate(_pairs(recipe.pairs, str(root)).get("test", [])):

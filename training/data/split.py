@@ -43,9 +43,7 @@ def _edges(size: int, block: int) -> list[int]:
 def grid_blocks(height: int, width: int, block: int = DEFAULT_BLOCK) -> list[Block]:
     """The scene's blocks in row-major order."""
     ys, xs = _edges(height, block), _edges(width, block)
-    return [
-        Block(ys[r], ys[r + 1], xs[c], xs[c + 1]) for r in range(len(ys) - 1) for c in range(len(xs) - 1)
-    ]
+    return [Block(ys[r], ys[r + 1], xs[c], xs[c + 1]) for r in range(len(ys) - 1) for c in range(len(xs) - 1)]
 
 
 def split_counts(n_blocks: int, val: float = 0.15, test: float = 0.15) -> dict[str, int]:

@@ -18,8 +18,6 @@ from .gaps import GapConfig, synthesize_gaps
 from .haze import HazeConfig, synthesize_haze
 from .rain import NightRainConfig, synthesize_night_rain
 
-CIRRUS_SUBDIR = "remote_sensing/rs_haze_sample/data/cirrus"
-
 
 @dataclass(frozen=True)
 class SynthesisEntry:
@@ -33,7 +31,9 @@ class SynthesisEntry:
 
 
 def _haze_defaults(root: Path) -> dict[str, Any]:
-    folder = root / CIRRUS_SUBDIR
+    from ..data.scenes import CIRRUS_DIR
+
+    folder = root / CIRRUS_DIR
     return {"cirrus_dir": str(folder)} if folder.is_dir() else {}
 
 

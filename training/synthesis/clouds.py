@@ -55,7 +55,9 @@ def synthesize_clouds(
     brightness = (rng.uniform(*config.brightness) * texture)[None]
     azimuth = rng.uniform(0, 2 * np.pi)
     offset = rng.uniform(*config.shadow_offset)
-    shadow = ndimage.shift(cover, (offset * np.sin(azimuth), offset * np.cos(azimuth)), order=1, mode="constant")
+    shadow = ndimage.shift(
+        cover, (offset * np.sin(azimuth), offset * np.cos(azimuth)), order=1, mode="constant"
+    )
     shadow = np.clip(shadow * (1.0 - cover), 0.0, 1.0)
     shaded = image * (1.0 - rng.uniform(*config.shadow_strength) * opacity * shadow)[None]
     alpha = (opacity * cover)[None]

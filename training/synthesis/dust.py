@@ -39,7 +39,11 @@ def dust_airlight(bands: tuple[str, ...], rng: np.random.Generator, config: Dust
     if rng.random() < config.grey_probability:
         return np.full(len(bands), rng.uniform(*config.grey_airlight), dtype=np.float32)
     red = rng.uniform(*config.airlight_red)
-    values = {"red": red, "green": rng.uniform(*config.airlight_green), "blue": rng.uniform(*config.airlight_blue)}
+    values = {
+        "red": red,
+        "green": rng.uniform(*config.airlight_green),
+        "blue": rng.uniform(*config.airlight_blue),
+    }
     return np.array([values.get(b, red) for b in bands], dtype=np.float32)
 
 

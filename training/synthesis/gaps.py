@@ -1,8 +1,10 @@
 """Missing data: Landsat-7 SLC-off wedge stripes, dead lines, and cloud-shaped holes.
 
 SLC-off: since 2003 the ETM+ scan-line corrector is off and each scan leaves a wedge-shaped gap,
-about 0 px wide at the scene's nadir track and widening (to ~14 px at 30 m) toward the edges,
-repeating every scan (~32 px at 30 m), tilted with the orbit. Dead lines are whole rows or columns
+about 0 px wide at the scene's nadir track and widening toward the edges, repeating every scan,
+tilted with the orbit. The defaults match the real SLC-off scenes of ``landsat7_slcoff_3dates``
+(25 m): stripes tilted ~15 deg, one gap every ~40 px along a column, gaps 6-12 px (median-p90)
+wide along a column (``python -m training realism`` measures both). Dead lines are whole rows or columns
 of a failed detector. Holes are thick-cloud-shaped blobs masked out. Missing pixels are NaN in the
 optical input (nodata, as a user raster would have) and 1 in the mask input; the target is whole.
 """
@@ -25,9 +27,10 @@ class GapConfig:
     kinds: tuple[str, ...] = ("slc_off", "dead_lines", "holes")
     weights: tuple[float, ...] = (0.5, 0.2, 0.3)
     combine_probability: float = 0.2
-    scan_period: tuple[float, float] = (24.0, 36.0)
-    max_gap_width: tuple[float, float] = (6.0, 16.0)
-    tilt_deg: tuple[float, float] = (-15.0, 15.0)
+    #: Scan period across the stripes and the widest gap (at the swath edge), in pixels.
+    scan_period: tuple[float, float] = (30.0, 44.0)
+    max_gap_width: tuple[float, float] = (10.0, 22.0)
+    tilt_deg: tuple[float, float] = (-20.0, 20.0)
     dead_lines: tuple[int, int] = (1, 8)
     dead_line_width: tuple[int, int] = (1, 3)
     hole_cover: tuple[float, float] = (0.03, 0.3)

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from backend.package import sha256_file
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "update_model_index.py"
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("update_model_index", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_writes_checksums_keeps_defaults_and_checks(script, tmp_path: Path, models: dict[str, Path]) -> None:
+    for name in ("identity", "conv", "fill"):
+        shutil.copy(models[name], tmp_path / f"{name}.onnx")
+    (tmp_path / "index.json").write_text(json.dumps({"models": [{"file": "identity.onnx", "default": True}]}))
+    assert script.main(["--dir", str(tmp_path)]) == 0
+    entries = {e["file"]: e for e in json.loads((tmp_path / "index.json").read_text())["models"]}
+    assert entries["identity.onnx"]["sha256"] == sha256_file(tmp_path / "identity.onnx")
+    assert entries["identity.onnx"]["default"] and not entries["conv.onnx"]["default"]
+    assert entries["fill.onnx"]["default"] and entries["fill.onnx"]["task"] == "fill_gaps"
+    assert script.main(["--dir", str(tmp_path), "--check"]) == 0
+    with open(tmp_path / "conv.onnx", "ab") as handle:
+        handle.write(b"changed")
+    assert script.main(["--dir", str(tmp_path), "--check"]) == 1

@@ -1,0 +1,30 @@
+"""The training command on the real data recipes (skipped without ../shared/data)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from training.checkpoint import load_checkpoint
+from training.cli import main
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("task", ["fill_gaps", "derain_fuse"])
+def test_train_command_runs_on_the_real_recipe(shared_data, tmp_path, task, capsys):
+    out = tmp_path / task
+    args = ["train", "--task", task, "--arch", "tiny", "--steps", "2", "--batch-size", "2", "--crop", "32",
+            "--val-every", "2", "--val-samples", "2", "--data", str(shared_data), "--out", str(out),
+            "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    state = load_checkpoint(out / "last.pt")
+    assert state["step"] == 2 and state["task_spec"]["task"] == task
+    assert "best val PSNR" in capsys.readouterr().out
+
+
+def test_bad_requests_exit_with_a_message(tmp_path, capsys):
+    assert main(["train", "--task", "dehaze", "--crop", "512", "--data", str(tmp_path), "--steps", "1"]) == 2
+    assert "error:" in capsys.readouterr().err
+    assert main(["evaluate", "--task", "dehaze", "--model", str(tmp_path / "none.onnx")]) == 2
+    assert "does not exist" in capsys.readouterr().err

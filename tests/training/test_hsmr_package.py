@@ -1,0 +1,97 @@
+"""The shipped dehaze model package and sample: valid, indexed as the default, and it dehazes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backend.package import read_card, sha256_file, validate_package
+from training.archs.hsmr import MULTIPLE
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODELS = REPO_ROOT / "resources" / "models"
+MODEL = MODELS / "dehaze-hsmr-lite.onnx"
+SAMPLE = REPO_ROOT / "resources" / "samples" / "sentinel2_hazy_rgb.tif"
+
+
+def test_shipped_model_is_a_valid_small_dehaze_package():
+    card = validate_package(MODEL)
+    assert card.task == "dehaze"
+    assert card.architecture.startswith("HSMR-Net")
+    assert [s.bands for s in card.inputs] == [("red", "green", "blue")]
+    assert card.inputs[0].normalization.mode == "percentile"
+    assert card.tile.multiple == MULTIPLE
+    assert card.parameters and card.parameters > 100_000
+    assert MODEL.stat().st_size < 20e6
+
+
+def test_index_lists_it_as_the_dehaze_default_with_its_checksum():
+    entries = json.loads((MODELS / "index.json").read_text())["models"]
+    mine = [e for e in entries if e["file"] == MODEL.name]
+    assert len(mine) == 1
+    assert mine[0]["task"] == "dehaze" and mine[0]["default"] is True
+    assert mine[0]["sha256"] == sha256_file(MODEL)
+    assert [e["file"] for e in entries if e["task"] == "dehaze" and e.get("default")] == [MODEL.name]
+
+
+def test_card_reports_measured_metrics():
+    metrics = read_card(MODEL).metrics
+    for test_set in ("synthetic_test", "rs_haze_max"):
+        assert {"hazy", "dcp", "hsmr"} <= set(metrics[test_set])
+
+
+def test_model_removes_synthetic_haze_from_a_held_out_crop():
+    """A uint16 crop hazed by the scattering model: the output is closer to the clean crop."""
+    import onnxruntime as ort
+
+    from backend.normalization import compute_stats, denormalize, normalize
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:96, 0:96] / 96.0
+    stripes = (np.sin(9 * xx) > 0) * yy
+    clean = np.stack([0.2 + 0.5 * stripes, 0.3 + 0.3 * xx, 0.15 + 0.2 * yy]).astype(np.float32)
+    clean += rng.normal(0, 0.02, clean.shape).astype(np.float32)
+    t = 0.55
+    hazy_unit = clean * t + 0.85 * (1 - t)
+    hazy = np.clip(6000 + 12000 * hazy_unit, 0, 65535).astype(np.uint16).astype(np.float32)
+    card = read_card(MODEL)
+    norm = card.inputs[0].normalization
+    stats = compute_stats(hazy, norm)
+    session = ort.InferenceSession(str(MODEL), providers=["CPUExecutionProvider"])
+    y = session.run(None, {card.inputs[0].name: normalize(hazy, norm, stats)[None]})[0][0]
+    restored = denormalize(y, norm, stats, card.outputs[0].range, np.float32)
+    clean_dn = 6000 + 12000 * clean
+    assert restored.shape == hazy.shape and np.isfinite(restored).all()
+    err_hazy = np.abs(hazy - clean_dn).mean()
+    err_restored = np.abs(restored - clean_dn).mean()
+    assert err_restored < 0.6 * err_hazy, (err_restored, err_hazy)
+
+
+def test_sample_is_a_small_georeferenced_uint16_rgb():
+    from osgeo import gdal
+
+    dataset = gdal.Open(str(SAMPLE))
+    assert (dataset.RasterXSize, dataset.RasterYSize, dataset.RasterCount) == (768, 768, 3)
+    assert dataset.GetRasterBand(1).DataType == gdal.GDT_UInt16
+    assert "UTM zone 18N" in dataset.GetProjection()
+    assert [dataset.GetRasterBand(i).GetDescription() for i in (1, 2, 3)] == ["red", "green", "blue"]
+    assert SAMPLE.stat().st_size < 3e6
+
+
+@pytest.mark.slow
+def test_restore_runs_the_default_model_on_the_sample(tmp_path):
+    from osgeo import gdal
+
+    from backend.pipeline import restore
+
+    out = tmp_path / "clear.tif"
+    result = restore("dehaze", {"optical": str(SAMPLE)}, str(out), device="cpu")
+    assert result.model == "dehaze-hsmr-lite"
+    restored = gdal.Open(str(out)).ReadAsArray().astype(np.float64)
+    hazy = gdal.Open(str(SAMPLE)).ReadAsArray().astype(np.float64)
+    assert restored.shape == hazy.shape
+    # Dehazing spreads the values the haze compressed: more contrast, not less.
+    assert restored.std() > 1.2 * hazy.std()

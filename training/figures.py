@@ -1,0 +1,83 @@
+"""``python -m training figures``: example degradations of a real clean scene, one PNG per kind.
+
+Each figure shows the clean crop, three draws of the synthesis (seeds 0-2 after ``--seed``) and
+the spatial parameter of the first draw (transmission, cloud cover, gap mask, streaks).
+Writes ``docs/figures/synthesis_<kind>.png``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .data.pairs import load_roadscene_rain
+from .data.readers import as_unit
+from .data.scenes import CLEAN_RGB_SCENES, load_scene
+from .synthesis import SYNTHESES
+
+RGB = ("red", "green", "blue")
+#: (scene, row, col) of the 256 px crop shown for the scene-based kinds: coastal Virginia, Sentinel-2.
+CROP = ("sentinel2_virginia", 900, 700, 256)
+_MAPS = {"haze": "transmission", "dust": "transmission", "clouds": "cover", "night_rain": "streaks"}
+
+
+def _clean_inputs(kind: str, root: Path) -> tuple[dict[str, np.ndarray], str]:
+    if kind == "night_rain":
+        pair = load_roadscene_rain(root)["test"][0]
+        return {"optical": as_unit(pair.target), "infrared": as_unit(pair.inputs["infrared"])}, pair.name
+    name, y0, x0, size = CROP
+    source = next(s for s in CLEAN_RGB_SCENES if s.name == name)
+    scene = load_scene(source, root)
+    return {
+        "optical": scene.image[:, y0 : y0 + size, x0 : x0 + size]
+    }, f"{name} rows {y0}+{size} cols {x0}+{size}"
+
+
+def _show(ax, image: np.ndarray, title: str) -> None:
+    if image.shape[0] >= 3:
+        ax.imshow(np.clip(np.moveaxis(np.nan_to_num(image[:3], nan=0.0), 0, -1), 0, 1))
+    else:
+        ax.imshow(image[0], cmap="viridis")
+    ax.set_title(title, fontsize=8)
+    ax.axis("off")
+
+
+def synthesis_figure(kind: str, root: Path, out: Path, seed: int = 0) -> Path:
+    """The figure of one synthesis kind."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    entry = SYNTHESES[kind]
+    config = entry.make_config(root)
+    clean, where = _clean_inputs(kind, root)
+    draws = [entry.synth(clean, np.random.default_rng(seed + i), config, RGB) for i in range(3)]
+    fig, axes = plt.subplots(1, 5, figsize=(13, 3))
+    if kind == "night_rain":  # show the night images brightened, or they are black
+        gain = 1.0 / max(float(np.percentile(draws[0].inputs["optical"], 99)), 1e-3)
+        _show(axes[0], clean["optical"], "clean (day)")
+        for ax, (i, d) in zip(axes[1:4], enumerate(draws), strict=True):
+            _show(ax, d.inputs["optical"] * gain, f"draw {i} (x{gain:.1f} for display)")
+    else:
+        _show(axes[0], clean["optical"], "clean")
+        for ax, (i, d) in zip(axes[1:4], enumerate(draws), strict=True):
+            _show(ax, d.inputs["optical"], f"draw {i}")
+    if kind == "gaps":
+        _show(axes[4], draws[0].inputs["mask"], "gap mask (draw 0)")
+    else:
+        field = draws[0].info[_MAPS[kind]]
+        field = field[2:3] if field.ndim == 3 else field[None]  # blue-band transmission
+        _show(axes[4], field, f"{_MAPS[kind]} (draw 0{', blue' if kind in ('haze', 'dust') else ''})")
+    fig.suptitle(f"synthesis '{kind}' on {where}", fontsize=9)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def write_synthesis_figures(root: Path, out_dir: Path, seed: int = 0) -> list[Path]:
+    """Every kind's figure into ``out_dir/synthesis_<kind>.png``."""
+    return [synthesis_figure(kind, root, out_dir / f"synthesis_{kind}.png", seed) for kind in SYNTHESES]
