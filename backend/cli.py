@@ -132,7 +132,7 @@ def _restore(args: argparse.Namespace) -> int:
               skipped_tiles=result.skipped_tiles, seconds=result.seconds)
     else:
         print(f"wrote {result.output} with {result.model} on {result.provider} "
-              f"({result.tiles} tiles, {result.seconds['total']:.1f} s)")
+              f"({result.tiles} tile(s), {result.seconds['total']:.1f} s)")
     return 0
 
 

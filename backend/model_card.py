@@ -10,6 +10,10 @@ Value normalisation maps raster values to what the network sees:
 * ``percentile``: a robust stretch; the ``low``/``high`` percentiles of the *whole raster* (never a
   tile: that makes seams) are mapped to ``range``. ``per_band`` stretches each band on its own,
   otherwise one joint stretch keeps the colour balance.
+* ``scale``: a robust gain with no offset; raster value 0 goes to ``range[0]`` and the ``high``
+  percentile of the whole raster to ``range[1]`` (``low`` is unused). For models whose input carries
+  meaning in its distance from zero, e.g. a dehazer that must see the haze's additive floor, which a
+  ``percentile`` stretch would remove.
 
 An output is mapped back to raster values by the inverse of the normalisation of the input named in
 its ``like`` field, after its ``range`` is mapped onto that input's ``range``.
@@ -28,7 +32,7 @@ from .tasks import BAND_NAMES, ROLES, TASKS
 SCHEMA_VERSION = 1
 #: The ONNX metadata key that holds the card.
 METADATA_KEY = "restore_model_card"
-NORMALIZATION_MODES = ("fixed", "percentile")
+NORMALIZATION_MODES = ("fixed", "percentile", "scale")
 
 
 @dataclass(frozen=True)
@@ -195,11 +199,10 @@ def validate(card: ModelCard) -> None:
         if spec.normalization is not None:
             _validate_normalization(spec.name, spec.normalization)
     for spec in card.outputs:
-        if spec.role != "mask":
-            if spec.like not in input_names:
-                raise ModelCardError(
-                    f"output {spec.name!r}: 'like' must name an input, got {spec.like!r}"
-                )
+        if spec.role != "mask" and spec.like not in input_names:
+            raise ModelCardError(
+                f"output {spec.name!r}: 'like' must name an input, got {spec.like!r}"
+            )
     task_roles = {slot.role for slot in TASKS[card.task].inputs}
     for spec in card.inputs:
         if spec.role not in task_roles:
@@ -224,3 +227,5 @@ def _validate_normalization(name: str, norm: Normalization) -> None:
         raise ModelCardError(f"{where}: scale must be finite and non-zero")
     if norm.mode == "percentile" and not 0 <= norm.low < norm.high <= 100:
         raise ModelCardError(f"{where}: percentiles need 0 <= low < high <= 100")
+    if norm.mode == "scale" and not 0 < norm.high <= 100:
+        raise ModelCardError(f"{where}: the scale percentile needs 0 < high <= 100")

@@ -62,7 +62,8 @@ def compute_stats(
     """Global statistics for ``norm`` from a (C, H, W) array or a reader with ``sample()``.
 
     ``fixed`` needs no data. ``percentile`` takes the ``low``/``high`` percentiles over valid pixels
-    (not nodata, finite), per band or jointly. A band with no valid pixel, or a constant band, gets
+    (not nodata, finite), per band or jointly; ``scale`` takes ``high`` the same way and 0 as ``low``.
+    A band with no valid pixel, or a constant band, gets
     a unit-wide interval so the map stays invertible.
     """
     if isinstance(reader_or_array, np.ndarray):
@@ -97,6 +98,9 @@ def compute_stats(
 def _percentiles(values: np.ndarray, norm: Normalization) -> tuple[float, float]:
     if values.size == 0:
         return 0.0, 1.0
+    if norm.mode == "scale":  # anchored at zero: only the gain comes from the data
+        hi = float(np.percentile(values, norm.high))
+        return 0.0, hi if hi > 0 else 1.0
     lo, hi = np.percentile(values, [norm.low, norm.high])
     lo, hi = float(lo), float(hi)
     if not hi > lo:

@@ -55,7 +55,7 @@ def _check_roles(task_id: str, inputs: Mapping[str, str | os.PathLike[str]]) -> 
                 f"task {task_id!r} does not take a {role!r} input (it takes {', '.join(sorted(accepted))})")
     for slot in task.inputs:
         if slot.required and slot.role not in inputs:
-            raise InputRasterError(f"task {task_id!r} needs a {slot.role!r} input raster")
+            raise InputRasterError(f"task {task_id!r} needs an input raster for the {slot.role!r} role")
 
 
 def _check_output(output: Path, inputs: Mapping[str, str | os.PathLike[str]], what: str = "output") -> None:
@@ -142,7 +142,8 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
             continue
         if reader is None:
             if not spec.optional:
-                raise InputRasterError(f"model {card.name!r} needs a {spec.role!r} input raster")
+                raise InputRasterError(
+                    f"model {card.name!r} needs an input raster for the {spec.role!r} role")
             log(f"no {spec.role} input given: model {card.name!r} runs without it (zeros)")
             feeds.append(Feed(spec))
             continue

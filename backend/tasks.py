@@ -44,7 +44,8 @@ TASKS: dict[str, Task] = {
         Task("dehaze", "Dehaze", (InputSlot("optical"),)),
         Task("desand", "Remove sand and dust", (InputSlot("optical"),)),
         Task("decloud", "Remove clouds", (InputSlot("optical"), InputSlot("sar", required=False))),
-        Task("derain_fuse", "De-rain and fuse visible with infrared", (InputSlot("optical"), InputSlot("infrared"))),
+        Task("derain_fuse", "De-rain and fuse visible with infrared",
+             (InputSlot("optical"), InputSlot("infrared"))),
         Task("fill_gaps", "Fill missing data", (InputSlot("optical"), InputSlot("mask", required=False)),
              writes_mask=True),
     )

@@ -7,7 +7,7 @@ output raster is read back and compared with the ground truth in the unit domain
 (data range 1), SSIM (Gaussian 11x11) and SAM (degrees). Outputs are clipped to [0, 1] first, the
 range of the ground truth. The baselines of ``training.baselines`` and the degraded input itself
 (gaps filled with the band mean) are scored the same way. Writes ``<task>.md`` (table),
-``<task>.json`` (every number) and side-by-side figures ``<task>_<region>.png``.
+``<task>.json`` (every number) and side-by-side figures ``<task>_<region>.png`` (two per source).
 """
 
 from __future__ import annotations
@@ -34,7 +34,13 @@ gdal.UseExceptions()
 
 NODATA = -9999.0
 INPUT_METHOD = "degraded input"
-FIGURES = 3
+#: Side-by-side figures per source (scene or pair set) of the test regions.
+FIGURES_PER_SOURCE = 2
+
+
+def region_source(name: str) -> str:
+    """``sentinel2_virginia_y0_x256`` -> ``sentinel2_virginia``; ``dust_12`` -> ``dust``."""
+    return name.rsplit("_y", 1)[0] if "_y" in name else name.split("_")[0]
 
 
 @dataclass
@@ -130,13 +136,16 @@ def evaluate_items(
     model_method = f"{info.name} (model)"
     regions: list[dict[str, object]] = []
     figure_paths: list[Path] = []
+    per_source: dict[str, int] = {}
     for name, deg in tqdm(items, desc=f"evaluate {task}", unit="region", disable=not progress):
         results: dict[str, np.ndarray] = {m: fn(deg) for m, fn in methods.items()}
         with tempfile.TemporaryDirectory() as tmp:
             results[model_method] = restore_with_engine(task, info.path, deg, Path(tmp))
         scores = {m: score(r, deg.target) for m, r in results.items()}
         regions.append({"region": name, "shape": list(deg.target.shape), "scores": scores})
-        if figures and len(figure_paths) < FIGURES:
+        source = region_source(name)
+        if figures and per_source.get(source, 0) < FIGURES_PER_SOURCE:
+            per_source[source] = per_source.get(source, 0) + 1
             figure_paths.append(side_by_side(out_dir / f"{task}_{name}.png", deg, results, scores))
     if not regions:
         raise ValueError(f"no test regions to evaluate for task {task!r}")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backend.blending import Blender
 from backend.tiling import plan_grid
@@ -54,3 +56,18 @@ def test_without_weight_channel_values_are_identical() -> None:
     tracked, _, writes = _run(99, 140, 32, 8, 60, value)
     untracked, _, writes2 = _run(99, 140, 32, 8, 60, value, track_weight=False)
     assert writes == writes2 and np.array_equal(tracked, untracked)
+
+
+@settings(max_examples=40, deadline=None)
+@given(height=st.integers(1, 120), width=st.integers(1, 160), tile=st.sampled_from([8, 16, 24, 48]),
+       overlap_frac=st.floats(0.0, 0.49), band_width=st.sampled_from([None, 8, 30, 64]),
+       track=st.booleans())
+def test_streaming_blend_writes_each_pixel_once_and_exactly(height: int, width: int, tile: int,
+                                                            overlap_frac: float, band_width: int | None,
+                                                            track: bool) -> None:
+    value = np.random.default_rng(height * 1000 + width).normal(size=(2, height, width)).astype(np.float32)
+    overlap = int(overlap_frac * tile)
+    out, weight, _ = _run(height, width, tile, overlap, band_width, value, track_weight=track)
+    assert not np.isnan(weight).any()  # every pixel written (twice would have failed inside _run)
+    assert (weight == 1.0).all()
+    assert np.array_equal(out.astype(np.float32), value)

@@ -294,7 +294,7 @@ def test_output_equal_to_input_is_refused(rgb: Path, models: dict[str, Path]) ->
 
 
 def test_roles_checked(tmp_path: Path, rgb: Path, models: dict[str, Path]) -> None:
-    with pytest.raises(InputRasterError, match="needs a 'infrared'"):
+    with pytest.raises(InputRasterError, match="needs an input raster for the 'infrared' role"):
         restore("derain_fuse", {"optical": rgb}, tmp_path / "o.tif", model=models["fuse"])
     with pytest.raises(InputRasterError, match="does not take a 'sar'"):
         restore("dehaze", {"optical": rgb, "sar": rgb}, tmp_path / "o.tif", model=models["identity"])

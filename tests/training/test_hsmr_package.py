@@ -22,7 +22,7 @@ def test_shipped_model_is_a_valid_small_dehaze_package():
     assert card.task == "dehaze"
     assert card.architecture.startswith("HSMR-Net")
     assert [s.bands for s in card.inputs] == [("red", "green", "blue")]
-    assert card.inputs[0].normalization.mode == "percentile"
+    assert card.inputs[0].normalization.mode == "scale"
     assert card.tile.multiple == MULTIPLE
     assert card.parameters and card.parameters > 100_000
     assert MODEL.stat().st_size < 20e6
@@ -68,6 +68,23 @@ def test_model_removes_synthetic_haze_from_a_held_out_crop():
     err_hazy = np.abs(hazy - clean_dn).mean()
     err_restored = np.abs(restored - clean_dn).mean()
     assert err_restored < 0.6 * err_hazy, (err_restored, err_hazy)
+
+
+def test_scale_normalization_keeps_the_haze_floor():
+    """The dehaze input keeps its distance from zero: a hazy floor stays visible to the network."""
+    from backend.model_card import Normalization
+    from backend.normalization import compute_stats, denormalize, normalize
+
+    norm = Normalization(mode="scale", high=99.5, range=(0.0, 0.8))
+    clean = np.random.default_rng(0).uniform(0, 8000, (3, 40, 40))
+    hazy = clean * 0.5 + 4000  # same stretch, different floor
+    for image in (clean, hazy):
+        stats = compute_stats(image, norm)
+        assert stats.low == (0.0, 0.0, 0.0)
+        x = normalize(image, norm, stats)
+        assert np.allclose(denormalize(x, norm, stats, norm.range, np.float64), image, rtol=1e-5)
+    floor = [normalize(i, norm, compute_stats(i, norm)).min() for i in (clean, hazy)]
+    assert floor[0] < 0.01 and floor[1] > 0.3
 
 
 def test_sample_is_a_small_georeferenced_uint16_rgb():
