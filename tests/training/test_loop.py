@@ -39,7 +39,7 @@ def _loss_on(model, dataset, spec):
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    spec = tiny_spec("dehaze", clamp_output=False)
+    spec = tiny_spec("desand", losses={"smooth_l1": 2.5, "ms_ssim": 0.5})
     cfg = spec.lite
     train_set, val_set = _datasets(spec, cfg)
     out = tmp_path_factory.mktemp("run")
@@ -71,7 +71,7 @@ def test_run_writes_csv_tensorboard_curve_and_checkpoints(run):
     assert len(train_losses) == cfg.steps // cfg.log_every
     assert result.steps == cfg.steps and np.isfinite(result.best_psnr)
     state = load_checkpoint(out / "last.pt")
-    assert state["step"] == cfg.steps and state["arch"] == "tiny" and state["task_spec"]["task"] == "dehaze"
+    assert state["step"] == cfg.steps and state["arch"] == "tiny" and state["task_spec"]["task"] == "desand"
 
 
 def test_resume_continues_exactly(run, tmp_path):
@@ -101,7 +101,7 @@ def test_checkpoint_rejects_foreign_files(tmp_path):
 
 
 def test_adversarial_training_logs_both_players(tmp_path):
-    spec = tiny_spec("dehaze")
+    spec = tiny_spec("desand", losses={"smooth_l1": 2.5, "ms_ssim": 0.5})
     cfg = spec.lite.replace(steps=4, val_every=4, log_every=2, adversarial_weight=0.01)
     train_set, val_set = _datasets(spec, cfg)
     train(spec, cfg, train_set=train_set, val_set=val_set, out_dir=tmp_path, progress=False)

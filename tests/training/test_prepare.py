@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 
+from backend.model_card import Normalization
 from backend.normalization import compute_stats, denormalize, normalize
 from training.data.prepare import prepare_pair
 from training.specs import get_spec
@@ -43,7 +44,13 @@ def test_clamped_outputs_clip_the_target_and_gaps_become_zero():
 def test_output_range_is_mapped_from_the_input_range():
     rng = np.random.default_rng(2)
     clean = rng.random((3, 16, 16)).astype(np.float32)
-    spec = get_spec("dehaze")  # input stretched onto [0.38, 0.92], output in the same range
+    stretch = Normalization(mode="percentile", low=0.5, high=99.5, range=(0.38, 0.92))
+    desand = get_spec("desand")
+    spec = dataclasses.replace(  # input stretched onto [0.38, 0.92], output in the same range
+        desand,
+        inputs=(dataclasses.replace(desand.inputs[0], normalization=stretch),),
+        output_range=stretch.range,
+    )
     hazy = 0.6 * clean + 0.35
     x, y = prepare_pair(Degradation(inputs={"optical": hazy}, target=clean), spec)
     assert x.min() >= 0.38 - 0.01 and x.max() <= 0.92 + 0.01
