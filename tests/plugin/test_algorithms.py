@@ -88,7 +88,8 @@ def test_parameters_map_to_one_backend_call(qgis_app, scene, tmp_path):
 
 def test_dehaze_runs_the_model_and_keeps_the_grid(qgis_app, models_dir, scene, tmp_path):
     out = tmp_path / "dehazed.tif"
-    result, fb = run("restore:dehaze", {"INPUT": str(scene), "DEVICE": 1, "OUTPUT": str(out)})
+    result, fb = run("restore:dehaze", {"INPUT": str(scene), "MODEL": "test-dehaze", "DEVICE": 1,
+                                        "OUTPUT": str(out)})
     assert result is not None, fb.errors
     assert result["OUTPUT"] == str(out)
     assert_same_grid(out, scene)
@@ -115,7 +116,8 @@ def test_desand_tiles_with_the_advanced_parameters(qgis_app, models_dir, scene, 
 def test_bands_selects_and_orders_the_input_bands(qgis_app, models_dir, tmp_path):
     scene = make_scene(tmp_path / "four.tif", bands=4)
     out = tmp_path / "bgr.tif"
-    result, fb = run("restore:dehaze", {"INPUT": str(scene), "BANDS": [3, 2, 1], "OUTPUT": str(out)})
+    result, fb = run("restore:dehaze", {"INPUT": str(scene), "BANDS": [3, 2, 1], "MODEL": "test-dehaze",
+                                        "OUTPUT": str(out)})
     assert result is not None, fb.errors
     np.testing.assert_allclose(read(out)[0], read(scene)[0][[2, 1, 0]], atol=1e-6)
 
@@ -213,7 +215,8 @@ def test_task_without_model_fails_then_works_once_one_is_installed(qgis_app, sce
 
 def test_cancel_stops_the_run_without_leaving_an_output(qgis_app, models_dir, scene, tmp_path):
     out = tmp_path / "cancelled.tif"
-    result, fb = run("restore:dehaze", {"INPUT": str(scene), "OUTPUT": str(out)}, Feedback(cancel=True))
+    params = {"INPUT": str(scene), "MODEL": "test-dehaze", "OUTPUT": str(out)}
+    result, fb = run("restore:dehaze", params, Feedback(cancel=True))
     assert result is None
     assert any("cancel" in e.lower() for e in fb.errors), fb.errors
     assert not out.exists()
@@ -222,7 +225,8 @@ def test_cancel_stops_the_run_without_leaving_an_output(qgis_app, models_dir, sc
 def test_missing_onnxruntime_fails_with_install_instructions(qgis_app, models_dir, scene, tmp_path,
                                                              monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` now raises ImportError
-    result, fb = run("restore:dehaze", {"INPUT": str(scene), "OUTPUT": str(tmp_path / "x.tif")})
+    result, fb = run("restore:dehaze", {"INPUT": str(scene), "MODEL": "test-dehaze",
+                                        "OUTPUT": str(tmp_path / "x.tif")})
     assert result is None
     message = "\n".join(fb.errors)
     assert "onnxruntime" in message and "-m pip install" in message, message

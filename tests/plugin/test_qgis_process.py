@@ -52,8 +52,8 @@ def test_qgis_process_run_dehaze_keeps_georeferencing_and_values(models_dir, tmp
     scene = make_scene(tmp_path / "scene.tif", dtype="uint16", nodata=0)
     out = tmp_path / "dehazed.tif"
     env = qgis_process_env(enabled_profile(tmp_path / "profile"), RESTORE_MODELS_PATH=str(models_dir))
-    proc = qgis_process("run", "restore:dehaze", "--", f"INPUT={scene}", "DEVICE=1", "TILE_SIZE=24",
-                        "OVERLAP=4", f"OUTPUT={out}", env=env, cwd=tmp_path)
+    proc = qgis_process("run", "restore:dehaze", "--", f"INPUT={scene}", "MODEL=test-dehaze", "DEVICE=1",
+                        "TILE_SIZE=24", "OVERLAP=4", f"OUTPUT={out}", env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "CPUExecutionProvider" in proc.stdout and "test-dehaze" in proc.stdout
     restored, geotransform, projection = read(out)
@@ -76,8 +76,8 @@ def test_modeler_model_fill_gaps_then_dehaze_runs_in_qgis_process(models_dir, tm
     scene = make_raster(tmp_path / "gappy.tif", array, nodata=-999)
     out = tmp_path / "restored.tif"
     env = qgis_process_env(enabled_profile(tmp_path / "profile"), RESTORE_MODELS_PATH=str(models_dir))
-    proc = qgis_process("run", str(MODEL3), "--", f"input={scene}", f"dehaze:restored={out}",
-                        env=env, cwd=tmp_path)
+    proc = qgis_process("run", str(MODEL3), "--", f"input={scene}", "dehaze_model=test-dehaze",
+                        f"dehaze:restored={out}", env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     restored, geotransform, _ = read(out)
     assert geotransform == pytest.approx(read(scene)[1])

@@ -32,9 +32,8 @@ def test_output_loaded_in_project_gets_the_input_rendering(qgis_app, models_dir,
     layer = styled_layer(make_scene(tmp_path / "scene.tif", bands=3))
     project.addMapLayer(layer)
     try:
-        result = processing.runAndLoadResults(
-            "restore:dehaze", {"INPUT": layer.id(), "OUTPUT": str(tmp_path / "out.tif")}
-        )
+        params = {"INPUT": layer.id(), "MODEL": "test-dehaze", "OUTPUT": str(tmp_path / "out.tif")}
+        result = processing.runAndLoadResults("restore:dehaze", params)
         loaded = [lyr for lyr in project.mapLayers().values() if lyr.source() == result["OUTPUT"]]
         assert len(loaded) == 1
         renderer = loaded[0].renderer()

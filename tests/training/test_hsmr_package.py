@@ -43,31 +43,32 @@ def test_card_reports_measured_metrics():
         assert {"hazy", "dcp", "hsmr"} <= set(metrics[test_set])
 
 
-def test_model_removes_synthetic_haze_from_a_held_out_crop():
-    """A uint16 crop hazed by the scattering model: the output is closer to the clean crop."""
+def test_model_removes_synthetic_haze_from_a_held_out_region(shared_data):
+    """A held-out test block, hazed as in the evaluation: at least 6 dB better than the input
+    (measured 16.0 -> 26.0 dB; docs/MODELS.md)."""
     import onnxruntime as ort
 
     from backend.normalization import compute_stats, denormalize, normalize
+    from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scene
+    from training.data.split import split_scene
+    from training.metrics import psnr
+    from training.synthesis.haze import HazeConfig, synthesize_haze
 
-    rng = np.random.default_rng(3)
-    yy, xx = np.mgrid[0:96, 0:96] / 96.0
-    stripes = (np.sin(9 * xx) > 0) * yy
-    clean = np.stack([0.2 + 0.5 * stripes, 0.3 + 0.3 * xx, 0.15 + 0.2 * yy]).astype(np.float32)
-    clean += rng.normal(0, 0.02, clean.shape).astype(np.float32)
-    t = 0.55
-    hazy_unit = clean * t + 0.85 * (1 - t)
-    hazy = np.clip(6000 + 12000 * hazy_unit, 0, 65535).astype(np.uint16).astype(np.float32)
+    scene = load_scene(CLEAN_RGB_SCENES[0], shared_data)
+    blocks = split_scene(scene.name, *scene.image.shape[1:])["test"]
+    index, block = next((i, b) for i, b in enumerate(blocks) if (b.y0, b.x0) == (768, 512))
+    clean = scene.image[:, block.y0 : block.y1, block.x0 : block.x1]
+    config = HazeConfig(cirrus_dir=str(shared_data / CIRRUS_DIR))
+    rng = np.random.default_rng([0, index, 3])  # the evaluation's draw for this block
+    hazy = synthesize_haze({"optical": clean}, rng, config, RGB).inputs["optical"]
     card = read_card(MODEL)
     norm = card.inputs[0].normalization
     stats = compute_stats(hazy, norm)
     session = ort.InferenceSession(str(MODEL), providers=["CPUExecutionProvider"])
     y = session.run(None, {card.inputs[0].name: normalize(hazy, norm, stats)[None]})[0][0]
-    restored = denormalize(y, norm, stats, card.outputs[0].range, np.float32)
-    clean_dn = 6000 + 12000 * clean
-    assert restored.shape == hazy.shape and np.isfinite(restored).all()
-    err_hazy = np.abs(hazy - clean_dn).mean()
-    err_restored = np.abs(restored - clean_dn).mean()
-    assert err_restored < 0.6 * err_hazy, (err_restored, err_hazy)
+    restored = np.clip(denormalize(y, norm, stats, card.outputs[0].range, np.float32), 0, 1)
+    assert restored.shape == hazy.shape
+    assert psnr(restored, clean) > psnr(hazy, clean) + 6.0
 
 
 def test_scale_normalization_keeps_the_haze_floor():
