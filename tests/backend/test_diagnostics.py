@@ -18,6 +18,7 @@ def test_diagnose_reports_versions_providers_and_checksums(tmp_path: Path, model
     write_index(tmp_path, [{"file": "a.onnx", "task": "dehaze", "name": "a"},
                            {"file": "b.onnx", "task": "dehaze", "name": "b", "sha256": "f" * 64}])
     monkeypatch.setenv(registry.ENV_VAR, str(tmp_path))
+    monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     report = diagnose()
     json.dumps(report)
     assert report["providers"]["CPUExecutionProvider"] == "ok"

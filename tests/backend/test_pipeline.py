@@ -274,6 +274,7 @@ def test_checksum_mismatch(tmp_path: Path, rgb: Path, models: dict[str, Path],
     shutil.copy(models["identity"], folder / "id.onnx")
     write_index(folder, [{"file": "id.onnx", "task": "dehaze", "name": "id", "sha256": "0" * 64}])
     monkeypatch.setenv(registry.ENV_VAR, str(folder))
+    monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     with pytest.raises(ModelIntegrityError, match="sha256"):
         restore("dehaze", {"optical": rgb}, tmp_path / "o.tif")
     with pytest.raises(ModelIntegrityError):

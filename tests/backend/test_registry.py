@@ -20,6 +20,8 @@ def folder(tmp_path: Path, models: dict[str, Path], monkeypatch: pytest.MonkeyPa
         {"file": "fill.onnx", "task": "fill_gaps", "name": "fill"},
     ])
     monkeypatch.setenv(registry.ENV_VAR, str(tmp_path))
+    # Only this folder's models: the shipped ones (resources/models) would come first otherwise.
+    monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     return tmp_path
 
 
