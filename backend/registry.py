@@ -96,30 +96,15 @@ def list_models(task: str | None = None) -> list[ModelInfo]:
     """
     if task is not None:
         get_task(task)
-    found: list[ModelInfo] = []
-    seen: set[str] = set()
-    for folder in search_paths():
-        try:
-            entries = read_index(folder)
-        except ModelIntegrityError:
-            continue
-        for entry in entries:
-            info = _info_from_entry(folder, entry)
-            if info is None or info.name in seen:
-                continue
-            if task is None or info.task == task:
-                seen.add(info.name)
-                found.append(info)
-    return found
+    infos = (_info_from_entry(folder, entry) for folder, entry in _indexed_entries())
+    return [info for info in infos if info is not None and (task is None or info.task == task)]
 
 
 def _info_from_entry(folder: Path, entry: dict) -> ModelInfo | None:
     try:
         path = folder / entry["file"]
         card = read_card(path)
-    except (KeyError, TypeError, OSError, ValueError, ModelIntegrityError):
-        return None
-    except Exception:  # a broken card must not hide the other models
+    except Exception:  # a broken entry or card must not hide the other models
         return None
     return ModelInfo(
         name=str(entry.get("name") or card.name),

@@ -26,36 +26,17 @@ import torch.nn.functional as F
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from backend.model_card import Normalization  # noqa: E402
 from training.archs.hsmr import HSMRConfig, HSMRNet, count_parameters  # noqa: E402
 from training.data.datasets import SceneCrops  # noqa: E402
 from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 
-#: A joint gain anchored at zero: raster 0 -> 0, the hazy raster's 99.5 % -> 0.8 (headroom for the
-#: brighter clean image). Not a percentile stretch: a stretch maps the hazy raster's darkest pixels to
-#: the bottom of the range and so removes the additive haze floor A (1 - t), the very cue of how much
-#: haze there is (the dark channel prior's cue). With a (0.5, 99.5) stretch onto (0.38, 0.92) the
-#: model plateaued at 22.2 dB on the held-out regions, below the dark channel prior (23.6 dB).
-DEHAZE_NORMALIZATION = Normalization(mode="scale", high=99.5, per_band=False, range=(0.0, 0.8))
-
 
 def dehaze_spec():
-    """The dehaze TaskSpec of this model (identity output range = input range, no target clamp)."""
-    from training.config import InputSpec, TaskSpec, TrainConfig
+    """The dehaze TaskSpec (inputs, normalisation, output range) shared with ``python -m training``."""
+    from training.specs import TASK_SPECS
 
-    return TaskSpec(
-        task="dehaze",
-        arch="hsmr",
-        inputs=(InputSpec("hazy", "optical", RGB, DEHAZE_NORMALIZATION),),
-        output_bands=RGB,
-        data="haze_rgb",
-        losses={"smooth_l1": 2.5, "ms_ssim": 0.5},
-        lite=TrainConfig(crop=128, batch_size=8, lr=2e-4),
-        full=TrainConfig(crop=256, batch_size=4, lr=1e-4),
-        output_range=DEHAZE_NORMALIZATION.range,
-        clamp_output=False,
-    )
+    return TASK_SPECS["dehaze"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ RGB = ("red", "green", "blue")
 
 #: Dehaze: a joint gain anchored at zero (raster 0 -> 0, the hazy raster's 99.5 % -> 0.8), not a
 #: percentile stretch: a stretch maps the hazy raster's darkest pixels to the bottom of the range and
-#: so removes the additive haze floor, the cue of how much haze there is (engineer D: with a stretch
+#: so removes the additive haze floor, the cue of how much haze there is (with a stretch
 #: the lite model plateaued below the dark channel prior; see scripts/train_dehaze_hsmr.py). The
 #: output range equals the input range: identity mapping, 0.8 leaves headroom for brighter clean pixels.
 DEHAZE_NORMALIZATION = Normalization(mode="scale", high=99.5, per_band=False, range=(0.0, 0.8))

@@ -8,7 +8,6 @@ needs. Checkpoints store the name and ``asdict(config)``, so export rebuilds the
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,18 +69,13 @@ def build_arch(name: str, config: Any = "lite", **channels: int) -> tuple[nn.Mod
 
 
 def _register_builtin() -> None:
+    from .hsmr import HSMRConfig, HSMRNet
     from .tiny import TinyConfig, TinyNet
     from .unet import UNet, UNetConfig
 
     register_arch("tiny", TinyConfig, TinyNet, "Tiny two-layer CNN")
     register_arch("unet", UNetConfig, UNet, "Residual U-Net")
-    try:  # engineer D's HSMR-Net; absent in a partial checkout
-        hsmr = importlib.import_module(f"{__name__}.hsmr")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.hsmr":
-            raise
-    else:
-        register_arch("hsmr", hsmr.HSMRConfig, hsmr.HSMRNet, "HSMR-Net")
+    register_arch("hsmr", HSMRConfig, HSMRNet, "HSMR-Net")
 
 
 _register_builtin()
