@@ -1,6 +1,6 @@
 """The streaming tiled engine: read tiles, run the model in batches, blend, write finished cells.
 
-The loop (``run_engine``) is I/O-agnostic: a ``TileSource`` turns a tile into model feeds, a
+The loop (``run_engine``) is I/O-agnostic: a ``TileSource`` turns tiles into batched model feeds, a
 ``Model`` maps a batch of feeds to outputs and a ``CellSink`` turns blended cells into raster values
 and writes them. Progress is reported and cancellation checked between batches.
 """
@@ -42,7 +42,7 @@ class Feed:
 @dataclass
 class TileData:
     tile: Tile
-    feeds: dict[str, np.ndarray]
+    raw: np.ndarray | None  # (bands, H, W) primary input, dropped once the batch feeds are built
     invalid: np.ndarray  # (H, W): input is nodata
     missing: np.ndarray  # (H, W): pixels a fill model reconstructs (invalid | explicit mask)
     skipped: bool
@@ -59,36 +59,57 @@ class TileSource:
         self.fills = fills
 
     def read(self, tile: Tile) -> TileData:
+        """The tile's primary pixels and masks; a tile with nothing to compute is ``skipped``."""
         raw = self.primary.read(tile.y0, tile.x0, tile.height, tile.width)
         invalid = self.primary.invalid(raw)
         missing = invalid
         if self.mask is not None:
             missing = invalid | (self.mask.read(tile.y0, tile.x0, tile.height, tile.width)[0] != 0)
         skipped = bool(missing.all()) if self.fills else bool(invalid.all())
-        feeds: dict[str, np.ndarray] = {}
-        if not skipped:
-            for feed in self.feeds:
-                feeds[feed.spec.name] = self._feed(feed, tile, raw, missing)
-        return TileData(tile, feeds, invalid, missing, skipped)
+        return TileData(tile, None if skipped else raw, invalid, missing, skipped)
 
-    def _feed(self, feed: Feed, tile: Tile, raw: np.ndarray, missing: np.ndarray) -> np.ndarray:
-        spec = feed.spec
-        shape = (len(spec.bands), tile.height, tile.width)
+    def read_batch(self, tiles: list[Tile]) -> tuple[list[TileData], dict[str, np.ndarray]]:
+        """Read ``tiles`` and build the model feeds of the computed ones, already batched.
+
+        Each tile is normalised straight into its slot of the (N, C, H, W) batch arrays: stacking
+        per-tile arrays on the model's thread cost an extra copy of every batch there.
+        """
+        items = [self.read(tile) for tile in tiles]
+        todo = [item for item in items if not item.skipped]
+        feeds: dict[str, np.ndarray] = {}
+        if todo:
+            height, width = todo[0].tile.height, todo[0].tile.width
+            for feed in self.feeds:
+                batch = np.empty((len(todo), len(feed.spec.bands), height, width), dtype=np.float32)
+                for slot, item in zip(batch, todo, strict=True):
+                    self._feed(feed, item, slot)
+                feeds[feed.spec.name] = batch
+            for item in todo:
+                item.raw = None  # the batch holds what the model needs
+        return items, feeds
+
+    def _feed(self, feed: Feed, item: TileData, out: np.ndarray) -> None:
+        """Write one tile's normalised input for ``feed`` into ``out`` (C, H, W) float32."""
+        spec, tile = feed.spec, item.tile
+        if out.shape[1:] != (tile.height, tile.width):
+            raise RestoreError(f"tiles of one batch differ in size: {tile.height}x{tile.width} vs "
+                               f"{out.shape[1]}x{out.shape[2]}")
         if spec.role == "mask":
-            return missing.astype(np.float32)[None]
+            out[0] = item.missing
+            return
         if feed.primary:
-            data, bad = raw, missing
+            data, bad = item.raw, item.missing
         elif feed.reader is not None:
             data = feed.reader.read(tile.y0, tile.x0, tile.height, tile.width)
             bad = feed.reader.invalid(data)
         else:
-            return np.zeros(shape, dtype=np.float32)
+            out[...] = 0.0
+            return
         norm = spec.normalization or Normalization()
-        out = normalize(data, norm, feed.stats or NormStats((0.0,), (1.0,)))
+        normalize(data, norm, feed.stats or NormStats((0.0,), (1.0,)), out=out)
         if bad.any():
             # Nodata values (e.g. -9999) would bleed into neighbours through the receptive field.
             out[:, bad] = np.float32(norm.range[0])
-        return out
 
 
 class CellSink:
@@ -137,12 +158,15 @@ class Model:
         self.log = log
         self.seconds = 0.0
 
-    def __call__(self, batch: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
+    def __call__(self, batch: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Outputs, one (C, H, W) array per tile, of the (N, C, H, W) input arrays ``batch``."""
         results: list[np.ndarray] = []
+        count = len(next(iter(batch.values())))
         start = 0
-        while start < len(batch):
-            chunk = batch[start : start + self.batch_size]
-            feeds = {name: np.stack([item[name] for item in chunk]) for name in chunk[0]}
+        while start < count:
+            # Slices along N of C-contiguous arrays are contiguous views: no copy for the session.
+            feeds = {name: array[start : start + self.batch_size] for name, array in batch.items()}
+            chunk = len(next(iter(feeds.values())))
             began = time.perf_counter()
             try:
                 (out,) = self.session.run([self.output], feeds)
@@ -154,11 +178,11 @@ class Model:
                     continue
                 if isinstance(exc, RestoreError):
                     raise
-                raise RestoreError(f"the model failed on a batch of {len(chunk)} tiles: {exc}") from None
+                raise RestoreError(f"the model failed on a batch of {chunk} tiles: {exc}") from None
             finally:
                 self.seconds += time.perf_counter() - began
             results.extend(out[k] for k in range(out.shape[0]))
-            start += len(chunk)
+            start += chunk
         return results
 
 
@@ -213,11 +237,11 @@ def run_engine(grid: TileGrid, source: TileSource, model: Model, sink: CellSink,
     batches = [tiles[k : k + size] for k in range(0, total, size)]
     began = time.perf_counter()
 
-    def read_batch(batch: list[Tile]) -> list[TileData]:
+    def read_batch(batch: list[Tile]) -> tuple[list[TileData], dict[str, np.ndarray]]:
         t0 = time.perf_counter()
-        items = [source.read(tile) for tile in batch]
+        result = source.read_batch(batch)
         timing["read"] += time.perf_counter() - t0
-        return items
+        return result
 
     def write_cell(cell: FinalCell, item: TileData) -> None:
         t0 = time.perf_counter()
@@ -234,11 +258,11 @@ def run_engine(grid: TileGrid, source: TileSource, model: Model, sink: CellSink,
                 if cancel is not None and cancel():
                     raise CancelledError("cancelled by the user; no output was written")
                 assert upcoming is not None
-                items = upcoming.result()
+                items, feeds = upcoming.result()
                 if k + 1 < len(batches):
                     upcoming = reader.submit(read_batch, batches[k + 1])
-                todo = [item for item in items if not item.skipped]
-                outputs = iter(model([item.feeds for item in todo]) if todo else [])
+                outputs = iter(model(feeds) if feeds else [])
+                del feeds  # the inputs are not needed once the model ran
                 t0 = time.perf_counter()
                 for item in items:
                     result = None if item.skipped else next(outputs)

@@ -1,7 +1,9 @@
 """Model package I/O: an ONNX file whose metadata entry ``restore_model_card`` holds the model card.
 
-``read_card`` parses only the ONNX protobuf header fields it needs (weights stored in the file are
-still read by protobuf, but nothing is handed to a runtime). ``validate_package`` is the full check
+``read_card`` walks the protobuf wire format of the file to its metadata entries and skips the graph
+and weights unread (no ``import onnx``, which alone costs ~0.1 s, and no parse of the weights);
+anything it cannot walk goes through ``onnx.load``, which reports the problem. ``validate_package``
+is the full check
 a user runs before trusting a model: card valid, tensor names and channel counts match, and ONNX
 Runtime can build a session.
 """
@@ -9,6 +11,7 @@ Runtime can build a session.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,8 @@ from .errors import ModelCardError, ModelIntegrityError
 from .model_card import METADATA_KEY, ModelCard, validate
 
 _CHUNK = 1 << 20
+#: ``ModelProto.metadata_props`` and, inside each entry, ``key``/``value`` (onnx.proto field numbers).
+_METADATA_FIELD, _KEY_FIELD, _VALUE_FIELD = 14, 1, 2
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -51,6 +56,10 @@ def card_from_proto(proto: Any, where: str) -> ModelCard:
             f"{where} has no '{METADATA_KEY}' metadata entry: it is not a restore model package "
             "(embed a card with backend.package.embed_card)"
         )
+    return _card_from_text(text, where)
+
+
+def _card_from_text(text: str, where: str) -> ModelCard:
     try:
         return ModelCard.from_json(text)
     except ModelCardError as exc:
@@ -60,7 +69,74 @@ def card_from_proto(proto: Any, where: str) -> ModelCard:
 def read_card(path: str | os.PathLike[str]) -> ModelCard:
     """Read and validate the model card of the package at ``path``."""
     path = Path(path)
+    text = _card_text_from_wire(path)
+    if text is not None:
+        return _card_from_text(text, str(path))
+    # Not walkable, or no card: onnx.load gives the precise error (or finds what the walk missed).
     return card_from_proto(_load_proto(path), str(path))
+
+
+def _varint(data: Any, pos: int) -> tuple[int, int]:
+    """Decode the protobuf varint at ``pos``; return it and the position after it."""
+    value = shift = 0
+    while True:
+        byte = data[pos]  # IndexError past the end: a truncated file
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _fields(data: Any, start: int, end: int):
+    """Yield (field number, start, end) of each length-delimited field of the message in [start, end).
+
+    Other wire types are skipped; groups (deprecated, unused by ONNX) or a field running past
+    ``end`` raise ``ValueError``.
+    """
+    pos = start
+    while pos < end:
+        tag, pos = _varint(data, pos)
+        wire = tag & 7
+        if wire == 0:
+            _, pos = _varint(data, pos)
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            if pos + length > end:
+                raise ValueError("field runs past the end of its message")
+            yield tag >> 3, pos, pos + length
+            pos += length
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+    if pos != end:
+        raise ValueError("message runs past its end")
+
+
+def _card_text_from_wire(path: Path) -> str | None:
+    """The card JSON from ``ModelProto.metadata_props`` by walking the wire format, or ``None``.
+
+    The file is memory-mapped, so the graph and weights it skips are never read from disk. ``None``
+    when the file is not a well-formed message to its last byte or holds no card entry (the last
+    entry wins for a repeated key, as in ``card_from_proto``).
+    """
+    try:
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            text = None
+            for number, start, end in _fields(data, 0, len(data)):
+                if number != _METADATA_FIELD:
+                    continue
+                entry = {n: bytes(data[a:b]) for n, a, b in _fields(data, start, end)}
+                if entry.get(_KEY_FIELD, b"").decode("utf-8") == METADATA_KEY:
+                    text = entry.get(_VALUE_FIELD, b"").decode("utf-8")
+            return text
+    except (OSError, ValueError, IndexError):  # UnicodeDecodeError is a ValueError
+        return None
 
 
 def embed_card(onnx_model_or_path: Any, card: ModelCard, out_path: str | os.PathLike[str]) -> Path:

@@ -57,6 +57,7 @@ class RasterReader:
         self.dtype = np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(first.DataType) or np.float64)
         self.nodata = first.GetNoDataValue()
         self.descriptions = [self.ds.GetRasterBand(b).GetDescription() for b in self.bands]
+        self._grid: Grid | None = None
 
     @property
     def count(self) -> int:
@@ -64,8 +65,12 @@ class RasterReader:
 
     @property
     def grid(self) -> Grid:
-        gt = self.ds.GetGeoTransform(can_return_null=True) or (0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
-        return Grid(self.ds.RasterXSize, self.ds.RasterYSize, tuple(gt), self.ds.GetProjection() or "")
+        """The dataset's grid, built once: ``GetProjection`` exports WKT through PROJ (milliseconds)."""
+        if self._grid is None:
+            gt = self.ds.GetGeoTransform(can_return_null=True) or (0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+            wkt = self.ds.GetProjection() or ""
+            self._grid = Grid(self.ds.RasterXSize, self.ds.RasterYSize, tuple(gt), wkt)
+        return self._grid
 
     @property
     def block_bytes_per_pixel(self) -> int:
