@@ -1,10 +1,11 @@
 """Train the shipped lite HSMR-Net dehazer on a CPU within a wall-clock budget.
 
 A thin driver over the training package's pieces (clean scenes, seeded spatial split, haze
-synthesis, engine-like normalisation): SmoothL1 + MS-SSIM as in the paper, Adam, cosine decay over
-the wall-clock budget (or over ``--steps``). It exists because the
-shipped model had to start training before the generic loop (``python -m training train``) was
-ready; it writes a checkpoint that ``scripts/export_dehaze_hsmr.py`` turns into a model package.
+synthesis, engine-like normalisation, the spec's loss: SmoothL1 + MS-SSIM as in the paper), Adam,
+cosine decay over the wall-clock budget (or over ``--steps``). It exists because the shipped model
+had to start training before the generic loop (``python -m training train``) was ready; it writes
+a checkpoint (``last.pt``, and ``best.pt`` by validation PSNR) that
+``scripts/export_dehaze_hsmr.py`` turns into a model package.
 
     .venv/bin/python scripts/train_dehaze_hsmr.py --minutes 40 --threads 1 --out runs/hsmr_lite
 """
@@ -21,14 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from training import metrics  # noqa: E402
 from training.archs.hsmr import HSMRConfig, HSMRNet, count_parameters  # noqa: E402
 from training.data.datasets import SceneCrops  # noqa: E402
 from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes  # noqa: E402
+from training.losses import build_loss  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 
 
@@ -39,59 +41,9 @@ def dehaze_spec():
     return TASK_SPECS["dehaze"]
 
 
-# ---------------------------------------------------------------------------------------------
-# MS-SSIM (Wang et al. 2003), the paper's structural term; scales limited by the crop size.
-# ---------------------------------------------------------------------------------------------
-_MS_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
-
-
-def _gaussian(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    x = torch.arange(size, dtype=torch.float32) - size // 2
-    g = torch.exp(-(x**2) / (2 * sigma**2))
-    return g / g.sum()
-
-
-def _ssim_parts(x: torch.Tensor, y: torch.Tensor, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    c = x.shape[1]
-    wx = window.view(1, 1, 1, -1).repeat(c, 1, 1, 1)
-    wy = window.view(1, 1, -1, 1).repeat(c, 1, 1, 1)
-
-    def blur(t: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(F.conv2d(t, wx, groups=c), wy, groups=c)
-
-    c1, c2 = 0.01**2, 0.03**2
-    mx, my = blur(x), blur(y)
-    sxx, syy, sxy = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
-    cs = (2 * sxy + c2) / (sxx + syy + c2)
-    ssim = ((2 * mx * my + c1) / (mx**2 + my**2 + c1)) * cs
-    return ssim.mean(dim=(1, 2, 3)), cs.mean(dim=(1, 2, 3))
-
-
-def ms_ssim(x: torch.Tensor, y: torch.Tensor, levels: int | None = None) -> torch.Tensor:
-    """Mean MS-SSIM (data range 1) with as many of the 5 scales as the image size allows."""
-    window = _gaussian().to(x)
-    if levels is None:
-        levels = max(1, min(5, int(math.log2(min(x.shape[-2:]) / 11)) + 1))
-    weights = torch.tensor(_MS_WEIGHTS[:levels], device=x.device)
-    weights = weights / weights.sum()
-    values = []
-    for level in range(levels):
-        ssim, cs = _ssim_parts(x, y, window)
-        values.append(F.relu(ssim if level == levels - 1 else cs))  # relu: "normalize=True"
-        if level < levels - 1:
-            x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
-    stacked = torch.stack(values, dim=0)  # (levels, B)
-    return torch.prod(stacked ** weights[:, None], dim=0).mean()
-
-
-def dehaze_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """2.5 * SmoothL1 + 0.5 * (1 - MS-SSIM): the paper's weights, without the GAN and VGG terms."""
-    return 2.5 * F.smooth_l1_loss(pred, target) + 0.5 * (1.0 - ms_ssim(pred, target))
-
-
 def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
-    mse = F.mse_loss(pred.clamp(0, 1), target.clamp(0, 1)).item()
-    return 10 * math.log10(1.0 / max(mse, 1e-12))
+    """PSNR (dB) of one prediction, clipped to the target's [0, 1] range as the evaluation does."""
+    return metrics.psnr(pred.clamp(0, 1).numpy(), target.clamp(0, 1).numpy())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,11 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     max_steps = args.steps or 10**7
     spec, scene_names, train, val = make_datasets(args.data, args.crop, max_steps * args.batch, args.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    loss_fn = build_loss(spec.losses)  # 2.5 SmoothL1 + 0.5 (1 - MS-SSIM): the paper's main terms
     print(f"HSMR-Net {args.config}: {count_parameters(model)} parameters; scenes {scene_names}", flush=True)
 
     start = time.monotonic()
     budget = args.minutes * 60.0
-    step, history = 0, []
+    step, history, best = 0, [], -math.inf
 
     def progress() -> float:
         """Share of the run done: by steps when fixed, else by wall-clock (robust to a busy CPU)."""
@@ -159,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         lr = args.lr * 0.5 * (1 + math.cos(math.pi * min(progress(), 1.0)))
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss = dehaze_loss(model(x), y)
+        loss = loss_fn(model(x), y)["total"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -173,10 +126,15 @@ def main(argv: list[str] | None = None) -> int:
             history.append({"step": step, "val_psnr": val_psnr, "seconds": time.monotonic() - start})
             print(f"step {step} val PSNR {val_psnr:.2f} dB", flush=True)
             save(args.out / "last.pt", model, arch_config, spec, step, history, args)
+            if val_psnr > best:  # the validation crops are fixed, so scores are comparable
+                best = val_psnr
+                save(args.out / "best.pt", model, arch_config, spec, step, history, args)
     val_psnr = evaluate(model, val)
     history.append({"step": step, "val_psnr": val_psnr, "seconds": time.monotonic() - start})
     print(f"done: step {step} val PSNR {val_psnr:.2f} dB", flush=True)
     save(args.out / "last.pt", model, arch_config, spec, step, history, args)
+    if val_psnr > best:
+        save(args.out / "best.pt", model, arch_config, spec, step, history, args)
     (args.out / "history.json").write_text(json.dumps(history, indent=2))
     return 0
 
