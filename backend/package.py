@@ -3,9 +3,8 @@
 ``read_card`` walks the protobuf wire format of the file to its metadata entries and skips the graph
 and weights unread (no ``import onnx``, which alone costs ~0.1 s, and no parse of the weights);
 anything it cannot walk goes through ``onnx.load``, which reports the problem. ``validate_package``
-is the full check
-a user runs before trusting a model: card valid, tensor names and channel counts match, and ONNX
-Runtime can build a session.
+is the full check a user runs before trusting a model: card valid, tensor names and channel counts
+match, and ONNX Runtime can build a session.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import math
 import os
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,20 +58,16 @@ class RasterReader:
         self.dtype = np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(first.DataType) or np.float64)
         self.nodata = first.GetNoDataValue()
         self.descriptions = [self.ds.GetRasterBand(b).GetDescription() for b in self.bands]
-        self._grid: Grid | None = None
 
     @property
     def count(self) -> int:
         return len(self.bands)
 
-    @property
+    @cached_property
     def grid(self) -> Grid:
         """The dataset's grid, built once: ``GetProjection`` exports WKT through PROJ (milliseconds)."""
-        if self._grid is None:
-            gt = self.ds.GetGeoTransform(can_return_null=True) or (0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
-            wkt = self.ds.GetProjection() or ""
-            self._grid = Grid(self.ds.RasterXSize, self.ds.RasterYSize, tuple(gt), wkt)
-        return self._grid
+        gt = self.ds.GetGeoTransform(can_return_null=True) or (0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+        return Grid(self.ds.RasterXSize, self.ds.RasterYSize, tuple(gt), self.ds.GetProjection() or "")
 
     @property
     def block_bytes_per_pixel(self) -> int:

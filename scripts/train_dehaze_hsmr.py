@@ -101,6 +101,17 @@ def main(argv: list[str] | None = None) -> int:
     budget = args.minutes * 60.0
     step, history, best = 0, [], -math.inf
 
+    def validate_and_save(label: str = "") -> None:
+        """Score the fixed validation crops, save ``last.pt``, and ``best.pt`` on a new best score."""
+        nonlocal best
+        val_psnr = evaluate(model, val)
+        history.append({"step": step, "val_psnr": val_psnr, "seconds": time.monotonic() - start})
+        print(f"{label}step {step} val PSNR {val_psnr:.2f} dB", flush=True)
+        save(args.out / "last.pt", model, arch_config, spec, step, history, args)
+        if val_psnr > best:
+            best = val_psnr
+            save(args.out / "best.pt", model, arch_config, spec, step, history, args)
+
     def progress() -> float:
         """Share of the run done: by steps when fixed, else by wall-clock (robust to a busy CPU)."""
         return step / args.steps if args.steps else (time.monotonic() - start) / budget
@@ -122,19 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             elapsed = time.monotonic() - start
             print(f"step {step} loss {loss.item():.4f} lr {lr:.2e} t {elapsed:.0f}s", flush=True)
         if step % args.val_every == 0:
-            val_psnr = evaluate(model, val)
-            history.append({"step": step, "val_psnr": val_psnr, "seconds": time.monotonic() - start})
-            print(f"step {step} val PSNR {val_psnr:.2f} dB", flush=True)
-            save(args.out / "last.pt", model, arch_config, spec, step, history, args)
-            if val_psnr > best:  # the validation crops are fixed, so scores are comparable
-                best = val_psnr
-                save(args.out / "best.pt", model, arch_config, spec, step, history, args)
-    val_psnr = evaluate(model, val)
-    history.append({"step": step, "val_psnr": val_psnr, "seconds": time.monotonic() - start})
-    print(f"done: step {step} val PSNR {val_psnr:.2f} dB", flush=True)
-    save(args.out / "last.pt", model, arch_config, spec, step, history, args)
-    if val_psnr > best:
-        save(args.out / "best.pt", model, arch_config, spec, step, history, args)
+            validate_and_save()
+    validate_and_save("done: ")
     (args.out / "history.json").write_text(json.dumps(history, indent=2))
     return 0
 
