@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tile-size", type=int, help="tile edge in pixels (default from the model card)")
     run.add_argument("--overlap", type=int, help="overlap between tiles in pixels (default from the card)")
     run.add_argument("--batch-size", type=int, help="tiles per model call (default: 4 on CPU, fits the GPU)")
+    run.add_argument("--threads", type=int, help="CPU threads for the model (default: one per core)")
     run.add_argument("--bands", help="1-based bands of the optical input, e.g. 4,3,2")
     run.add_argument("--mask-output", help="fill_gaps: also write the mask of reconstructed pixels here")
     run.add_argument("--resample", action="store_true", help="resample extra inputs onto the first's grid")
@@ -121,7 +122,8 @@ def _restore(args: argparse.Namespace) -> int:
         inputs = dict(zip(roles, sources, strict=True))
         result = restore(args.task, inputs, output, model=args.model, device=args.device,
                          tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
-                         bands=bands, mask_output=args.mask_output, resample=args.resample,
+                         threads=args.threads, bands=bands, mask_output=args.mask_output,
+                         resample=args.resample,
                          float_output=args.float_output, progress=progress, log=log)
     finally:
         if bar is not None:

@@ -20,7 +20,7 @@ import numpy as np
 from .blending import Blender, FinalCell
 from .errors import CancelledError, RestoreError
 from .model_card import Normalization, TensorSpec
-from .normalization import NormStats, denormalize, normalize
+from .normalization import NormStats, denormalize, nodata_fill, normalize
 from .raster_io import BLOCK_SIZE, RasterReader, RasterWriter
 from .runtime import is_out_of_memory
 from .tiling import Tile, TileGrid
@@ -106,10 +106,11 @@ class TileSource:
             out[...] = 0.0
             return
         norm = spec.normalization or Normalization()
-        normalize(data, norm, feed.stats or NormStats((0.0,), (1.0,)), out=out)
+        stats = feed.stats or NormStats((0.0,), (1.0,))
+        normalize(data, norm, stats, out=out)
         if bad.any():
             # Nodata values (e.g. -9999) would bleed into neighbours through the receptive field.
-            out[:, bad] = np.float32(norm.range[0])
+            out[:, bad] = nodata_fill(norm, stats, out.shape[0], has_mask=self.fills)[:, None]
 
 
 class CellSink:

@@ -10,6 +10,7 @@ rasters after rounding, which is what lets an identity model reproduce its input
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,10 +22,15 @@ from .model_card import Normalization
 
 @dataclass(frozen=True)
 class NormStats:
-    """Per-band raster values that map to the two ends of ``Normalization.range``."""
+    """Per-band raster values that map to the two ends of ``Normalization.range``.
+
+    ``fill`` is each band's median over valid pixels: what a model without a mask input sees where
+    the raster is nodata (see :func:`nodata_fill`). ``None`` where no sample was taken.
+    """
 
     low: tuple[float, ...]
     high: tuple[float, ...]
+    fill: tuple[float, ...] | None = None
 
     def arrays(self, bands: int) -> tuple[np.ndarray, np.ndarray]:
         """``low``/``high`` as float64 (bands, 1, 1) arrays (a joint stretch is broadcast)."""
@@ -64,7 +70,8 @@ def compute_stats(
     ``fixed`` needs no data. ``percentile`` takes the ``low``/``high`` percentiles over valid pixels
     (not nodata, finite), per band or jointly; ``scale`` takes ``high`` the same way and 0 as ``low``.
     A band with no valid pixel, or a constant band, gets
-    a unit-wide interval so the map stays invertible.
+    a unit-wide interval so the map stays invertible. Every mode also records each band's median
+    (``fill``, see :func:`nodata_fill`).
     """
     if isinstance(reader_or_array, np.ndarray):
         data = reader_or_array
@@ -75,8 +82,6 @@ def compute_stats(
     if data.ndim == 2:
         data = data[None]
     bands = data.shape[0]
-    if norm.mode == "fixed":
-        return fixed_stats(norm, bands)
     flat = data.reshape(bands, -1)
     valid_px = np.ones(flat.shape[1], dtype=bool)
     if np.issubdtype(flat.dtype, np.floating):
@@ -85,17 +90,32 @@ def compute_stats(
         # A pixel counts only where no band is nodata: statistics stay consistent across bands.
         valid_px &= (flat != nodata).all(axis=0)
     # Boolean indexing copies the sample (tens of ms for 1 Mpx x 3 bands): skip it when all is valid.
-    all_valid = bool(valid_px.all())
+    valid = flat if bool(valid_px.all()) else flat[:, valid_px]
+    fill = tuple(float(np.median(v)) if v.size else 0.0 for v in valid)
+    if norm.mode == "fixed":
+        return dataclasses.replace(fixed_stats(norm, bands), fill=fill)
     if norm.per_band:
-        lows, highs = [], []
-        for b in range(bands):
-            lo, hi = _percentiles(flat[b] if all_valid else flat[b][valid_px], norm)
-            lows.append(lo)
-            highs.append(hi)
-        return NormStats(tuple(lows), tuple(highs))
-    joint = flat.ravel() if all_valid else flat[:, valid_px].ravel()
-    lo, hi = _percentiles(joint, norm)
-    return NormStats((lo,) * bands, (hi,) * bands)
+        lows, highs = zip(*(_percentiles(v, norm) for v in valid), strict=True)
+        return NormStats(tuple(lows), tuple(highs), fill)
+    lo, hi = _percentiles(valid.ravel(), norm)
+    return NormStats((lo,) * bands, (hi,) * bands, fill)
+
+
+def nodata_fill(norm: Normalization, stats: NormStats, bands: int, *, has_mask: bool) -> np.ndarray:
+    """Normalised values (bands,) a model sees in place of nodata pixels.
+
+    A model with a mask input is told where the gaps are and was trained with them at the range
+    minimum. A model without one cannot tell nodata from ground, so it sees the raster's median:
+    the range minimum would read as dark, haze-free ground at the edge of every scene, and would
+    drag any statistic pooled over a tile (channel attention) towards black.
+    """
+    if has_mask or stats.fill is None:
+        return np.full(bands, norm.range[0], dtype=np.float32)
+    fill = np.asarray(stats.fill, dtype=np.float64)
+    if fill.size == 1 and bands != 1:
+        fill = np.repeat(fill, bands)
+    gain, bias = _forward(norm, stats, bands)
+    return (fill * gain.ravel() + bias.ravel()).astype(np.float32)
 
 
 def _percentiles(values: np.ndarray, norm: Normalization) -> tuple[float, float]:

@@ -181,6 +181,7 @@ def restore(
     tile_size: int | None = None,
     overlap: int | None = None,
     batch_size: int | None = None,
+    threads: int | None = None,
     bands: Sequence[int] | None = None,
     mask_output: str | os.PathLike[str] | None = None,
     resample: bool = False,
@@ -189,7 +190,11 @@ def restore(
     cancel: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> RestoreResult:
-    """Restore ``inputs`` (role -> raster path) with a ``task`` model into ``output`` (GeoTIFF)."""
+    """Restore ``inputs`` (role -> raster path) with a ``task`` model into ``output`` (GeoTIFF).
+
+    ``threads`` caps ONNX Runtime's CPU threads (default: one per core), e.g. to run several
+    scenes side by side or to leave a core to the engine's reader and writer.
+    """
     began = time.perf_counter()
     say = log or (lambda message: None)
     _check_roles(task, inputs)
@@ -221,7 +226,9 @@ def restore(
     like_feed = next(f for f in feeds if f.spec.name == like.name)
     like_stats = like_feed.stats or NormStats((0.0,), (1.0,))
 
-    session, provider = create_session(info.path, device)
+    if threads is not None and threads < 1:
+        raise InvalidOptionError(f"threads must be at least 1, got {threads}")
+    session, provider = create_session(info.path, device, threads)
     batch = _batch_size(batch_size, device if provider != "CPUExecutionProvider" else "cpu", size,
                         sum(len(s.bands) for s in card.inputs))
     say(f"model {info.name} on {provider}; tiles {size}px, overlap {lap}px, batch {batch}")

@@ -55,7 +55,7 @@ def _gdal_translate(source: Path, target: Path) -> float:
     return time.perf_counter() - began
 
 
-def run_size(size: int, work: Path, cnn: Path, ident: Path, bare_tiles: int | None) -> dict:
+def run_size(size: int, work: Path, cnn: Path, ident: Path, bare_tiles: int | None, threads: int = 0) -> dict:
     source = work / f"in_{size}.tif"
     began = time.perf_counter()
     _write_input(source, size)
@@ -64,11 +64,12 @@ def run_size(size: int, work: Path, cnn: Path, ident: Path, bare_tiles: int | No
     target = work / "out.tif"
     row["gdal_translate_s"] = _gdal_translate(source, target)
     target.unlink()
-    row["identity"] = _case("restore", str(ident), str(source), str(target))
+    row["identity"] = _case("restore", str(ident), str(source), str(target), str(threads))
     target.unlink()
-    row["cnn"] = _case("restore", str(cnn), str(source), str(target))
+    row["cnn"] = _case("restore", str(cnn), str(source), str(target), str(threads))
     target.unlink()
-    row["bare"] = _case("bare", str(cnn), str(source), *([str(bare_tiles)] if bare_tiles else []))
+    row["bare"] = _case("bare", str(cnn), str(source), str(threads),
+                        *([str(bare_tiles)] if bare_tiles else []))
     source.unlink()
     mp = row["megapixels"]
     row["cnn_mpx_per_s"] = mp / row["cnn"]["wall_s"]
@@ -101,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="where the temporary rasters go")
     parser.add_argument("--bare-tiles", type=int, default=200,
                         help="time the bare model on at most this many tiles and scale to all (default 200)")
+    parser.add_argument("--model-threads", type=int, default=0,
+                        help="ONNX Runtime threads of the engine's and the bare model's session "
+                             "(default 0: one per core)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="restore-bench-", dir=args.workdir))
@@ -111,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline = _case("baseline")["peak_rss_mb"]
         for size in args.sizes:
             began = time.perf_counter()
-            rows.append(run_size(size, work, cnn, ident, args.bare_tiles))
+            rows.append(run_size(size, work, cnn, ident, args.bare_tiles, args.model_threads))
             print(f"{size}²: done in {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

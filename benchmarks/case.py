@@ -1,10 +1,10 @@
 """One benchmark case in its own process, so ``ru_maxrss`` is the peak of that case alone.
 
-    python -m benchmarks.case restore MODEL INPUT OUTPUT   -> engine run
-    python -m benchmarks.case bare MODEL INPUT              -> the model alone on the same tiles
+    python -m benchmarks.case restore MODEL INPUT OUTPUT THREADS   -> engine run
+    python -m benchmarks.case bare MODEL INPUT THREADS [MAX_TILES]  -> the model alone on the same tiles
     python -m benchmarks.case baseline                      -> the interpreter + imports, no work
 
-Prints one JSON line.
+THREADS is ONNX Runtime's intra-op thread count, 0 for its default (one per core). Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -33,19 +33,19 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def restore_case(model: str, source: str, output: str) -> dict:
+def restore_case(model: str, source: str, output: str, threads: int | None = None) -> dict:
     """Time ``restore()`` itself: imports (about 0.4 s, paid once per QGIS session) come first."""
     import onnxruntime  # noqa: F401
 
     from backend.pipeline import restore
 
     began = time.perf_counter()
-    result = restore("dehaze", {"optical": source}, output, model=model, device="cpu")
+    result = restore("dehaze", {"optical": source}, output, model=model, device="cpu", threads=threads)
     wall = time.perf_counter() - began
     return {"wall_s": wall, "tiles": result.tiles, "seconds": result.seconds, "provider": result.provider}
 
 
-def bare_case(model: str, source: str, max_tiles: int | None = None) -> dict:
+def bare_case(model: str, source: str, threads: int | None = None, max_tiles: int | None = None) -> dict:
     """Run the session on as many tiles of the same shape as the engine used, from memory."""
     from backend.pipeline import CPU_BATCH
     from backend.raster_io import RasterReader
@@ -58,7 +58,7 @@ def bare_case(model: str, source: str, max_tiles: int | None = None) -> dict:
     card = info.card
     grid = plan_grid(reader.grid.height, reader.grid.width, card.tile.default_size, card.tile.overlap,
                      card.tile.multiple)
-    session, _ = create_session(info.path, "cpu")
+    session, _ = create_session(info.path, "cpu", threads)
     count = grid.count if max_tiles is None else min(grid.count, max_tiles)
     batch = np.random.default_rng(0).random((CPU_BATCH, 3, grid.rows.tile, grid.cols.tile)).astype(np.float32)
     session.run(None, {"optical": batch[:1]})  # warm-up, as the engine's first batch pays it too
@@ -76,9 +76,9 @@ def bare_case(model: str, source: str, max_tiles: int | None = None) -> dict:
 def main(argv: list[str]) -> int:
     kind = argv[0]
     if kind == "restore":
-        report = restore_case(*argv[1:4])
+        report = restore_case(*argv[1:4], int(argv[4]) or None)
     elif kind == "bare":
-        report = bare_case(argv[1], argv[2], int(argv[3]) if len(argv) > 3 else None)
+        report = bare_case(argv[1], argv[2], int(argv[3]) or None, int(argv[4]) if len(argv) > 4 else None)
     elif kind == "baseline":
         import onnxruntime  # noqa: F401
         from osgeo import gdal  # noqa: F401

@@ -2,7 +2,8 @@
 
 One crop has no fill, the other is 42 % fill (value 0, declared nodata): this separates the tile
 dependence a network has on its own (global pools over a tile's content) from the one the fill adds.
-Differences are in units of the crop's 0.5-99.5 % range, as in ``scripts/eval_dehaze_hsmr.py``.
+Both runs go through the engine (the single tile is a 2048 px tile, so nodata is fed the same way);
+differences are in units of the crop's 0.5-99.5 % range, as in ``scripts/eval_dehaze_hsmr.py``.
 
     .venv/bin/python scripts/check_tile_invariance.py resources/models/dehaze-hsmr-lite.onnx [MORE.onnx]
 """
@@ -18,10 +19,11 @@ import numpy as np
 from osgeo import gdal
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
 sys.path.insert(0, str(REPO_ROOT))
 
-import eval_dehaze_hsmr as ev  # noqa: E402
+from training.evaluate import restore_file, tile_dependence  # noqa: E402
+
+LANDSAT_HAZY = "remote_sensing/landsat8_l1_hazy_224078/LC08_L1TP_224078_20200518_20200518_01_RT.TIF"
 
 SIZE = 1024
 
@@ -40,23 +42,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data")
     args = parser.parse_args(argv)
     gdal.UseExceptions()
-    ds = gdal.Open(str(args.data / ev.LANDSAT_HAZY))
+    ds = gdal.Open(str(args.data / LANDSAT_HAZY))
     scene = np.stack([ds.GetRasterBand(b).ReadAsArray() for b in (3, 2, 1)])  # red, green, blue
     crops = {"no fill (rows 384-1408, cols 0-1024)": scene[:, 384 : 384 + SIZE, :SIZE],
              "42 % fill (top-right corner)": scene[:, :SIZE, -SIZE:]}  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for model_path in args.models:
-            model = ev.HSMR(model_path)
             for name, crop in crops.items():
-                source, out = Path(tmp) / "crop.tif", Path(tmp) / "out.tif"
+                source = Path(tmp) / "crop.tif"
                 _write(source, crop)
-                tiled, _ = ev._restore(model_path, source, out)
+                tiled, _ = restore_file("dehaze", model_path, source, Path(tmp) / "tiled.tif")
+                whole, tiles = restore_file("dehaze", model_path, source, Path(tmp) / "whole.tif", 2048)
+                assert tiles == 1, f"the single-tile run took {tiles} tiles"
                 fill = ~(crop > 0).all(0)
-                whole = model(crop.astype(np.float32))
-                whole[:, fill] = np.nan
                 stretch = tuple(np.percentile(crop[:, ~fill], (0.5, 99.5)))
                 print(f"{model_path.name}: {name}: fill {fill.mean():.2f}, |tiled - single tile| / range "
-                      f"{ev._seams(tiled, whole, stretch)}")
+                      f"{tile_dependence(tiled[:, ~fill], whole[:, ~fill], stretch)}", flush=True)
     return 0
 
 

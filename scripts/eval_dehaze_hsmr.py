@@ -35,6 +35,7 @@ from backend.package import read_card  # noqa: E402
 from training.baselines.dcp import dark_channel_dehaze as dark_channel_prior  # noqa: E402
 from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes  # noqa: E402
 from training.data.split import split_scene  # noqa: E402
+from training.evaluate import restore_file, tile_dependence  # noqa: E402
 from training.metrics import psnr, ssim  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 
@@ -136,20 +137,9 @@ def rs_haze(model: HSMR, root: Path) -> dict:
 def _restore(
     model_path: Path, source: Path, out: Path, tile_size: int | None = None
 ) -> tuple[np.ndarray, float]:
-    from backend.pipeline import restore
-
     began = time.perf_counter()
-    restore("dehaze", {"optical": str(source)}, str(out), model=str(model_path), device="cpu",
-            tile_size=tile_size, float_output=True)  # fmt: skip
-    return gdal.Open(str(out)).ReadAsArray().astype(np.float32), time.perf_counter() - began
-
-
-def _seams(tiled: np.ndarray, whole: np.ndarray, stats: tuple[float, float]) -> dict:
-    """Difference between the default tiled run and a single-tile run, in units of the stretch."""
-    lo, hi = stats
-    diff = np.abs(np.nan_to_num(tiled - whole)) / (hi - lo)
-    return {"max_abs": round(float(diff.max()), 4), "mean_abs": round(float(diff.mean()), 5),
-            "p99_abs": round(float(np.percentile(diff, 99)), 4)}  # fmt: skip
+    array, _ = restore_file("dehaze", model_path, source, out, tile_size)
+    return array, time.perf_counter() - began
 
 
 def _chroma(image: np.ndarray, valid: np.ndarray) -> dict:
@@ -175,7 +165,7 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
         results["landsat8_l1_hazy_224078"] = {
             "size": list(hazy.shape[1:]),
             "seconds_tiled": round(seconds, 1),
-            "seams_vs_single_tile": _seams(tiled[:, valid], whole[:, valid], (lo, hi)),
+            "seams_vs_single_tile": tile_dependence(tiled[:, valid], whole[:, valid], (lo, hi)),
             "chroma": {m: _chroma(a, valid) for m, a in (("hazy", hazy), ("hsmr", tiled), ("dcp", dcp))},
         }
         _figure(figures / "dehaze_real_landsat.png", [("landsat8_l1_hazy_224078", hazy, dcp, tiled, valid)])
@@ -192,7 +182,7 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
             dcp_a = dark_channel_prior(image / 255.0) * 255.0
             valid_a = np.ones(image.shape[1:], bool)
             aerial[name.stem] = {
-                "seams_tile256_vs_single": _seams(tiled_a, whole_a, (0.0, 255.0)),
+                "seams_tile256_vs_single": tile_dependence(tiled_a, whole_a, (0.0, 255.0)),
                 "chroma": {"hazy": _chroma(image, valid_a), "hsmr": _chroma(whole_a, valid_a),
                            "dcp": _chroma(dcp_a, valid_a)},
             }  # fmt: skip

@@ -65,11 +65,17 @@ def make_card(model: HSMRNet, state: dict, name: str, metrics: dict) -> ModelCar
     cfg = model.config
     steps = state["step"]
     args = state.get("args", {})
+    window = cfg.attention_window
+    pool = "global" if window is None else f"{window}x{window} local"
+    extra = "".join(f" --{flag} {args[key]}" for key, flag in
+                    (("init", "init"), ("light_haze", "light-haze"), ("nodata", "nodata"))
+                    if args.get(key) not in (None, "None", "0.0"))  # fmt: skip
     return ModelCard(
         task="dehaze",
         name=name,
         version="1.0.0",
-        architecture=f"HSMR-Net (ngf {cfg.ngf}, {cfg.n_blocks} residual blocks, norm={cfg.norm})",
+        architecture=f"HSMR-Net (ngf {cfg.ngf}, {cfg.n_blocks} residual blocks, norm={cfg.norm}, "
+        f"channel attention pool {pool})",
         inputs=(TensorSpec(INPUT_NAME, "optical", bands, normalization=norm),),
         # Output range = input range: the network works in the hazy raster's stretch, and may go
         # below/above it (clean darks are darker than the hazy 0.5 %): the map back is linear.
@@ -86,7 +92,7 @@ def make_card(model: HSMRNet, state: dict, name: str, metrics: dict) -> ModelCar
         training_data=TRAINING_DATA,
         training_recipe=(
             f".venv/bin/python scripts/train_dehaze_hsmr.py --minutes {args.get('minutes', '?')} "
-            f"--threads {args.get('threads', '?')} (crop {args.get('crop', '?')}, batch "
+            f"--threads {args.get('threads', '?')}{extra} (crop {args.get('crop', '?')}, batch "
             f"{args.get('batch', '?')}, lr {args.get('lr', '?')}, cosine; {steps} steps on CPU); "
             "2.5*SmoothL1 + 0.5*(1-MS-SSIM) on synthetic haze over the train blocks of the seeded split"
         ),

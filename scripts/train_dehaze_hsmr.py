@@ -32,6 +32,7 @@ from training.data.datasets import SceneCrops  # noqa: E402
 from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes  # noqa: E402
 from training.losses import build_loss  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
+from training.synthesis.nodata import NodataConfig, add_nodata  # noqa: E402
 
 
 def dehaze_spec():
@@ -47,13 +48,18 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-def make_datasets(root: Path, crop: int, length: int, seed: int):
+def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: float = 0.0,
+                  nodata: NodataConfig | None = None):
+    """Train/val crops. ``light_share`` of the samples get thin haze (optical depth 0.02-0.2), so
+    the model also learns to leave nearly clear ground alone; ``nodata`` cuts scene collars."""
     spec = dehaze_spec()
     scenes = load_scenes(CLEAN_RGB_SCENES, root)
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
+    light = dataclasses.replace(config, tau=(0.02, 0.2))
 
     def synth(clean, rng):
-        return synthesize_haze(clean, rng, config, RGB)
+        deg = synthesize_haze(clean, rng, light if rng.random() < light_share else config, RGB)
+        return add_nodata(deg, rng, nodata) if nodata is not None else deg
 
     train = SceneCrops(scenes, "train", spec, synth, crop=crop, length=length, seed=seed, train=True)
     val = SceneCrops(scenes, "val", spec, synth, crop=crop, length=32, seed=seed + 1, train=False)
@@ -84,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--val-every", type=int, default=250)
+    parser.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
+    parser.add_argument("--light-haze", type=float, default=0.0, help="share of thin-haze samples")
+    parser.add_argument("--nodata", type=float, default=0.0, help="share of samples with a nodata collar")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -91,8 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     arch_config = HSMRConfig.lite() if args.config == "lite" else HSMRConfig.full(norm="batch")
     model = HSMRNet(arch_config).train()
+    if args.init is not None:
+        model.load_state_dict(torch.load(args.init, map_location="cpu")["state_dict"])
     max_steps = args.steps or 10**7
-    spec, scene_names, train, val = make_datasets(args.data, args.crop, max_steps * args.batch, args.seed)
+    nodata = NodataConfig(probability=args.nodata) if args.nodata > 0 else None
+    spec, scene_names, train, val = make_datasets(args.data, args.crop, max_steps * args.batch, args.seed,
+                                                  args.light_haze, nodata)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = build_loss(spec.losses)  # 2.5 SmoothL1 + 0.5 (1 - MS-SSIM): the paper's main terms
     print(f"HSMR-Net {args.config}: {count_parameters(model)} parameters; scenes {scene_names}", flush=True)

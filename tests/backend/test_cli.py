@@ -19,7 +19,8 @@ def test_restore_with_json_progress(tmp_path: Path, models: dict[str, Path],
     data = np.random.default_rng(0).integers(0, 255, (3, 90, 90)).astype(np.uint8)
     make_raster(tmp_path / "in.tif", data)
     code = main(["restore", "--task", "dehaze", "--model", str(models["identity"]), "--tile-size", "32",
-                 "--overlap", "8", "--json", str(tmp_path / "in.tif"), str(tmp_path / "out.tif")])
+                 "--overlap", "8", "--threads", "1", "--json", str(tmp_path / "in.tif"),
+                 str(tmp_path / "out.tif")])
     assert code == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     fractions = [e["fraction"] for e in events if e["event"] == "progress"]

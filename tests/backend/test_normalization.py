@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from backend.model_card import Normalization
-from backend.normalization import NormStats, compute_stats, denormalize, normalize
+from backend.normalization import NormStats, compute_stats, denormalize, nodata_fill, normalize
 
 PERCENTILE = Normalization(mode="percentile", low=2.0, high=98.0, range=(0.0, 1.0))
 
@@ -56,3 +56,14 @@ def test_float_output_is_not_rounded() -> None:
     stats = NormStats((0.0,), (2.0,))
     out = denormalize(np.array([[[0.25]]], np.float32), norm, stats, dtype=np.float32)
     assert out.dtype == np.float32 and out[0, 0, 0] == pytest.approx(0.5)
+
+
+def test_nodata_fill_is_the_normalised_median_unless_the_model_has_a_mask() -> None:
+    data = np.array([[[0, 10, 20, 30, 40, 200]], [[0, 1, 2, 3, 4, 5]]], dtype=np.uint16)
+    norm = Normalization(mode="percentile", low=0.0, high=100.0)
+    stats = compute_stats(data, norm, nodata=0)
+    assert stats.fill == (30.0, 3.0)  # medians of the valid pixels only
+    fill = nodata_fill(norm, stats, 2, has_mask=False)
+    expected = normalize(np.array([[[30]], [[3]]], dtype=np.uint16), norm, stats)[:, 0, 0]
+    assert np.allclose(fill, expected)
+    assert np.array_equal(nodata_fill(norm, stats, 2, has_mask=True), np.full(2, norm.range[0], np.float32))

@@ -136,6 +136,25 @@ def test_nodata_georeferencing_and_metadata_preserved(tmp_path: Path, models: di
     assert np.array_equal(read_raster(result.output), data)
 
 
+def test_model_without_mask_sees_the_raster_median_at_nodata(tmp_path: Path) -> None:
+    # 70 % of the raster is 3000 (its median), 30 % is 1000 (the 1st percentile), with a nodata hole
+    # inside the bright part. A box mean next to the hole stays 3000 only if nodata is fed as the
+    # median: fed as the range minimum, it would pull the ground beside every nodata edge to black.
+    model = tiny_models.box_mean_model(tmp_path / "box.onnx", normalization=PERCENTILE)
+    data = np.full((3, 100, 100), 3000, dtype=np.uint16)
+    data[:, :, :30] = 1000
+    data[:, 40:60, 50:70] = 0
+    make_raster(tmp_path / "in.tif", data, nodata=0)
+    result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model,
+                     tile_size=32, overlap=8)
+    out = read_raster(result.output)
+    assert (out[:, 40:60, 50:70] == 0).all()  # nodata stays nodata
+    ring = np.zeros((100, 100), bool)
+    ring[38:62, 48:72] = True
+    ring[40:60, 50:70] = False
+    assert np.array_equal(out[:, ring], data[:, ring])
+
+
 def test_float_output_and_band_selection(tmp_path: Path, models: dict[str, Path]) -> None:
     data = random_raster(5, 40, 50, np.uint16)
     make_raster(tmp_path / "in.tif", data)
@@ -305,6 +324,9 @@ def test_bad_options(tmp_path: Path, rgb: Path, models: dict[str, Path]) -> None
     with pytest.raises(InvalidOptionError, match="overlap"):
         restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"], tile_size=16,
                 overlap=8)
+    with pytest.raises(InvalidOptionError, match="threads"):
+        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"], threads=0)
+    assert not (tmp_path / "o.tif").exists()
     if "CUDAExecutionProvider" in ort.get_available_providers():
         return
     with pytest.raises(DeviceError, match="onnxruntime-gpu"):

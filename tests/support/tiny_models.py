@@ -101,6 +101,24 @@ def conv3x3_model(path: str | os.PathLike[str], task: str = "dehaze", bands: int
     return _save(graph, card, path)
 
 
+def box_mean_model(path: str | os.PathLike[str], size: int = 5, normalization: Normalization = UNIT,
+                   name: str = "test-box-mean") -> Path:
+    """Each band averaged over a ``size`` x ``size`` window: shows what the model sees at nodata."""
+    bands = 3
+    names = band_names(bands)
+    half = size // 2
+    graph = helper.make_graph(
+        [helper.make_node("AveragePool", ["optical"], ["restored"], kernel_shape=[size, size],
+                          pads=[half] * 4, count_include_pad=0)],
+        "box_mean", [_value_info("optical", bands)], [_value_info("restored", bands)],
+    )
+    tile = TileSpec(multiple=8, default_size=64, overlap=8, receptive_field=size)
+    card = _card("dehaze", name, (TensorSpec("optical", "optical", names, normalization),),
+                 (TensorSpec("restored", "optical", names, like="optical", range=normalization.range),),
+                 tile, "box_mean")
+    return _save(graph, card, path)
+
+
 def mask_fill_model(path: str | os.PathLike[str], bands: int = 3, fill: float = 0.5,
                     normalization: Normalization = UNIT, tile: TileSpec | None = None,
                     name: str = "test-mask-fill") -> Path:

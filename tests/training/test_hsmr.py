@@ -9,8 +9,10 @@ import torch.nn.functional as F
 
 from training.archs.hsmr import (
     HSIIM,
+    ChannelAttention,
     HSMRConfig,
     HSMRNet,
+    LocalMean,
     count_parameters,
     from_slices,
     to_slices,
@@ -163,3 +165,28 @@ def test_batch_norm_configuration_is_tile_invariant_instance_norm_is_not():
             diffs[norm] = (model(x) - _tiled(model, x, tile=64, halo=16)).abs().max().item()
     assert diffs["batch"] < 1e-4
     assert diffs["instance"] > 100 * max(diffs["batch"], 1e-6)
+
+
+def test_local_mean_is_the_two_dimensional_mean_inside_the_image():
+    x = torch.rand(1, 2, 13, 17)
+    expected = F.avg_pool2d(x, 5, stride=1, padding=2, count_include_pad=False)
+    torch.testing.assert_close(LocalMean(5)(x), expected)
+    with pytest.raises(ValueError, match="attention_window"):
+        HSMRConfig(attention_window=4)
+
+
+def test_windowed_channel_attention_is_tile_invariant_global_is_not():
+    """Why the lite model pools over a window: a global pool gates each tile by its own content."""
+    torch.manual_seed(0)
+    x = torch.rand(1, 8, 48, 48)
+    x[..., 24:] += 3.0  # content that differs across the image
+    diffs = {}
+    for window in (None, 5):
+        torch.manual_seed(1)
+        block = ChannelAttention(8, reduction=2, window=window).eval()
+        with torch.no_grad():
+            whole = block(x)[..., 2:22, 2:22]
+            crop = block(x[..., :24, :24])[..., 2:22, 2:22]  # the crop's centre, 2 px from its edges
+        diffs[window] = (whole - crop).abs().max().item()
+    assert diffs[5] < 1e-6
+    assert diffs[None] > 1e-3

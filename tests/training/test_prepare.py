@@ -7,10 +7,11 @@ import dataclasses
 import numpy as np
 
 from backend.model_card import Normalization
-from backend.normalization import compute_stats, denormalize, normalize
+from backend.normalization import compute_stats, denormalize, nodata_fill, normalize
 from training.data.prepare import prepare_pair
 from training.specs import get_spec
 from training.synthesis.base import Degradation
+from training.synthesis.nodata import NodataConfig, add_nodata
 
 
 def test_input_and_target_share_the_input_statistics():
@@ -60,3 +61,22 @@ def test_output_range_is_mapped_from_the_input_range():
     other = dataclasses.replace(spec, output_range=(-1.0, 1.0))
     _, y2 = prepare_pair(Degradation(inputs={"optical": hazy}, target=clean), other)
     np.testing.assert_allclose(denormalize(y2, norm, stats, other.output_range), clean, atol=1e-5)
+
+
+def test_nodata_collar_is_fed_as_the_engine_feeds_it_and_asks_for_nothing_there():
+    rng = np.random.default_rng(2)
+    clean = rng.random((3, 64, 64)).astype(np.float32)
+    hazy = 0.6 * clean + 0.3
+    spec = get_spec("dehaze")
+    deg = add_nodata(Degradation(inputs={"optical": hazy}, target=clean), rng,
+                     NodataConfig(probability=1.0, area=(0.2, 0.4)))
+    region = np.isnan(deg.inputs["optical"]).all(axis=0)
+    assert 0.15 < region.mean() < 0.45 and not np.isnan(deg.target).any()
+    x, y = prepare_pair(deg, spec)
+    norm = spec.inputs[0].normalization
+    stats = compute_stats(hazy[:, ~region][:, None], norm)
+    # The engine's nodata value for a model without a mask: the normalised median of valid pixels.
+    expected = nodata_fill(norm, stats, 3, has_mask=False)
+    np.testing.assert_allclose(x[:, region], np.repeat(expected[:, None], region.sum(), 1), atol=1e-5)
+    np.testing.assert_allclose(y[:, region], x[:, region], atol=1e-5)  # the loss asks for identity there
+    np.testing.assert_allclose(x[:, ~region], normalize(hazy, norm, stats)[:, ~region], atol=1e-5)

@@ -27,6 +27,13 @@ Deviations from the authors' code, and why:
   so any tile size works; the authors pad to 4 only. In eval mode the tanh output is clamped to
   [0, 1], the range of the target it was trained against.
 * The fourth, unused MLP of the authors' ``HIISM`` is not built (64 parameters).
+* ``attention_window`` replaces the global average pool of channel attention by a local mean over a
+  ``window`` x ``window`` neighbourhood of the feature grid (``None``, the paper, pools globally).
+  A global pool takes its statistics over whatever tile the engine feeds, so like instance norm it
+  makes a tiled run depend on the tiling: the 95-minute lite run of 2026-11-30 differed from its
+  single-tile output by 3 % of the range on a clear Landsat crop and by 33 % on one with nodata
+  (``scripts/check_tile_invariance.py``). A local window keeps the per-channel gating but makes the
+  network translation-equivariant with a finite receptive field, which the engine's halo covers.
 * ``head="affine"`` (the shipped lite model) replaces the tanh head by a per-pixel affine map of the
   input, ``J = (1 + k) * I + b`` with (k, b) from the same 7x7 conv (zero-initialised, so training
   starts from the identity). The scattering model ``I = J t + A (1 - t)`` is exactly such a map with
@@ -67,6 +74,8 @@ class HSMRConfig:
     gate_channels: int = 8
     #: "tanh": the paper's 7x7 conv + tanh; "affine": J = (1 + k) * I + b (see the module docstring).
     head: str = "tanh"
+    #: Channel attention pool: None = global (paper); an odd int = local mean over that window.
+    attention_window: int | None = None
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -77,6 +86,9 @@ class HSMRConfig:
             raise ValueError("n_blocks must be >= 0")
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+        window = self.attention_window
+        if window is not None and (window < 1 or window % 2 == 0):
+            raise ValueError(f"attention_window must be a positive odd size, got {self.attention_window}")
         if self.head == "affine" and self.in_channels != self.out_channels:
             raise ValueError("the affine head maps each input band to itself: in_channels == out_channels")
 
@@ -86,9 +98,12 @@ class HSMRConfig:
         return cls(norm=norm)
 
     @classmethod
-    def lite(cls, norm: str = "batch", head: str = "affine") -> HSMRConfig:
-        """The same network at a quarter width and three residual blocks, trainable on a CPU."""
-        return cls(ngf=16, n_blocks=3, norm=norm, head=head)
+    def lite(cls, norm: str = "batch", head: str = "affine", attention_window: int | None = 15) -> HSMRConfig:
+        """The same network at a quarter width and three residual blocks, trainable on a CPU.
+
+        Tile-invariant by default (batch norm, windowed channel attention): it is what the plugin ships.
+        """
+        return cls(ngf=16, n_blocks=3, norm=norm, head=head, attention_window=attention_window)
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -123,18 +138,36 @@ class ResnetBlock(nn.Module):
 
 
 class ChannelAttention(nn.Module):
-    """Global average pool, 1x1 C->C/r, ReLU, 1x1 C/r->C, sigmoid: one weight per channel."""
+    """Average pool, 1x1 C->C/r, ReLU, 1x1 C/r->C, sigmoid: one weight per channel.
 
-    def __init__(self, channels: int, reduction: int = 8) -> None:
+    The pool is global (the paper) or, with ``window``, a local mean (one weight per channel and
+    pixel), written as two 1-D pools so its cost grows with the window, not its square.
+    """
+
+    def __init__(self, channels: int, reduction: int = 8, window: int | None = None) -> None:
         super().__init__()
+        pool: nn.Module = nn.AdaptiveAvgPool2d(1) if window is None else LocalMean(window)
         self.gate = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1),
+            pool,
             nn.Conv2d(channels, channels // reduction, 1), nn.ReLU(inplace=True),
             nn.Conv2d(channels // reduction, channels, 1), nn.Sigmoid(),
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
+
+
+class LocalMean(nn.Module):
+    """Mean over a ``window`` x ``window`` neighbourhood, over the pixels inside the image at edges."""
+
+    def __init__(self, window: int) -> None:
+        super().__init__()
+        half = window // 2
+        self.rows = nn.AvgPool2d((window, 1), stride=1, padding=(half, 0), count_include_pad=False)
+        self.cols = nn.AvgPool2d((1, window), stride=1, padding=(0, half), count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.cols(self.rows(x))
 
 
 class PixelAttention(nn.Module):
@@ -261,13 +294,13 @@ class MDCR(nn.Module):
 class UpStep(nn.Module):
     """Decoder up-step: ConvTranspose x2, norm, ReLU, then channel and pixel attention."""
 
-    def __init__(self, in_ch: int, out_ch: int, norm: str, reduction: int) -> None:
+    def __init__(self, in_ch: int, out_ch: int, norm: str, reduction: int, window: int | None = None) -> None:
         super().__init__()
         self.body = nn.Sequential(
             _conv_norm_relu(
                 nn.ConvTranspose2d(in_ch, out_ch, 3, stride=2, padding=1, output_padding=1), out_ch, norm
             ),
-            ChannelAttention(out_ch, reduction),
+            ChannelAttention(out_ch, reduction, window),
             PixelAttention(out_ch, reduction),
         )
 
@@ -284,7 +317,7 @@ class HSMRNet(nn.Module):
     def __init__(self, config: HSMRConfig | None = None) -> None:
         super().__init__()
         self.config = cfg = config or HSMRConfig()
-        ngf, norm, r = cfg.ngf, cfg.norm, cfg.attention_reduction
+        ngf, norm, r, win = cfg.ngf, cfg.norm, cfg.attention_reduction, cfg.attention_window
         c1, c2, c3 = ngf, 2 * ngf, 4 * ngf
 
         # Encoder.
@@ -297,7 +330,7 @@ class HSMRNet(nn.Module):
         # Bottleneck.
         self.bottleneck = nn.Sequential(
             *(ResnetBlock(c3) for _ in range(cfg.n_blocks)),
-            ChannelAttention(c3, r),
+            ChannelAttention(c3, r, win),
             PixelAttention(c3, r),
         )
 
@@ -309,8 +342,8 @@ class HSMRNet(nn.Module):
         self.redistribute = Redistribution(ngf, norm)
 
         # Decoder with additive skips, then the two MDCRs and the head.
-        self.up1 = UpStep(c3, c2, norm, r)
-        self.up2 = UpStep(c2, c1, norm, r)
+        self.up1 = UpStep(c3, c2, norm, r, win)
+        self.up2 = UpStep(c2, c1, norm, r, win)
         self.mdcr1 = MDCR(c2, c3, norm, cfg.gate_channels)
         self.mdcr2 = MDCR(c1, c2, norm, cfg.gate_channels)
         if cfg.head == "tanh":

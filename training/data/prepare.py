@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backend.normalization import NormStats, compute_stats, normalize
+from backend.normalization import NormStats, compute_stats, nodata_fill, normalize
 
 from ..config import TaskSpec
 from ..synthesis.base import Degradation
@@ -22,15 +22,21 @@ def normalize_inputs(
 ) -> tuple[np.ndarray, dict[str, NormStats]]:
     """Normalise each input of ``spec`` and stack them along channels (the network's one tensor).
 
-    NaN marks missing pixels (gaps): they are left out of the statistics and fed to the network as 0.
+    NaN marks missing pixels (gaps, nodata): they are left out of the statistics and fed to the
+    network as the engine feeds nodata (``backend.normalization.nodata_fill``).
     """
     arrays, stats_by_role = [], {}
+    has_mask = any(s.role == "mask" for s in spec.inputs)
     for spec_in in spec.inputs:
         array = inputs[spec_in.role]
+        missing = np.isnan(array).any(axis=0)
         if spec_in.normalization is not None:
             stats = compute_stats(array, spec_in.normalization)
             stats_by_role[spec_in.role] = stats
             array = normalize(array, spec_in.normalization, stats)
+            if missing.any():
+                fill = nodata_fill(spec_in.normalization, stats, array.shape[0], has_mask=has_mask)
+                array[:, missing] = fill[:, None]
         arrays.append(np.nan_to_num(array, nan=0.0).astype(np.float32))
     return np.concatenate(arrays, axis=0), stats_by_role
 
