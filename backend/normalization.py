@@ -91,7 +91,8 @@ def compute_stats(
         valid_px &= (flat != nodata).all(axis=0)
     # Boolean indexing copies the sample (tens of ms for 1 Mpx x 3 bands): skip it when all is valid.
     valid = flat if bool(valid_px.all()) else flat[:, valid_px]
-    fill = tuple(float(np.median(v)) if v.size else 0.0 for v in valid)
+    # The fill needs no precision: a median of at most 65,536 sample pixels costs ~1 ms, not ~10.
+    fill = tuple(float(np.median(v[:: max(1, v.size // 65536)])) if v.size else 0.0 for v in valid)
     if norm.mode == "fixed":
         return dataclasses.replace(fixed_stats(norm, bands), fill=fill)
     if norm.per_band:

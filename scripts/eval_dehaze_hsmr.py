@@ -44,6 +44,8 @@ gdal.UseExceptions()
 RS_HAZE = "remote_sensing/rs_haze_sample"
 LANDSAT_HAZY = "remote_sensing/landsat8_l1_hazy_224078/LC08_L1TP_224078_20200518_20200518_01_RT.TIF"
 AERIAL = "remote_sensing/real_hazy_aerial"
+#: The aerial photos (600-800 px) are run with tiles this small so that they are tiled at all.
+AERIAL_TILE = 384
 AERIAL_FIGURE = ("AID_farmland_265.jpg", "AID_denseresidential_65.jpg", "DIOR_TEST_12035.jpg")
 
 
@@ -148,7 +150,14 @@ def _chroma(image: np.ndarray, valid: np.ndarray) -> dict:
     return {"r_over_g": round(r / g, 3), "b_over_g": round(b / g, 3)}
 
 
+def _single_tile(model_path: Path, height: int, width: int) -> int:
+    """A tile size that covers the whole raster, halo included: the engine then runs one tile."""
+    tile = read_card(model_path).tile
+    return -(-(max(height, width) + 2 * tile.overlap) // tile.multiple) * tile.multiple
+
+
 def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int | None = None) -> dict:
+    """Full-resolution runs through the engine: default tiling vs one single tile, and colour."""
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -158,7 +167,8 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
         hazy = gdal.Open(str(vrt)).ReadAsArray().astype(np.float32)
         valid = (hazy > 0).all(axis=0)
         tiled, seconds = _restore(model_path, vrt, tmp / "landsat_tiled.tif")
-        whole, _ = _restore(model_path, vrt, tmp / "landsat_whole.tif", tile_size=2048)
+        single = _single_tile(model_path, *valid.shape)
+        whole, _ = _restore(model_path, vrt, tmp / "landsat_whole.tif", single)
         lo, hi = np.percentile(hazy[:, valid], [0.5, 99.5])
         unit = np.where(valid, (hazy - lo) / (hi - lo), np.nan)
         dcp = dark_channel_prior(np.nan_to_num(np.clip(unit, 0, 1), nan=0.0)) * (hi - lo) + lo
@@ -169,7 +179,9 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
             "chroma": {m: _chroma(a, valid) for m, a in (("hazy", hazy), ("hsmr", tiled), ("dcp", dcp))},
         }
         _figure(figures / "dehaze_real_landsat.png", [("landsat8_l1_hazy_224078", hazy, dcp, tiled, valid)])
-        _seam_figure(figures / "dehaze_seams_landsat.png", hazy, tiled, whole, (lo, hi))
+        card_tile = read_card(model_path).tile
+        _seam_figure(figures / "dehaze_seams_landsat.png", hazy, tiled, whole, (lo, hi),
+                     (card_tile.default_size, card_tile.overlap))
 
         panels, aerial = [], {}
         names = sorted(p for p in (root / AERIAL).iterdir() if p.suffix.lower() == ".jpg")
@@ -177,12 +189,13 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
             names = [n for n in names if n.name in AERIAL_FIGURE][:aerial_limit]
         for name in names:
             image = gdal.Open(str(name)).ReadAsArray().astype(np.float32)
-            tiled_a, _ = _restore(model_path, name, tmp / f"{name.stem}.tif", tile_size=256)
-            whole_a, _ = _restore(model_path, name, tmp / f"{name.stem}_whole.tif", tile_size=1024)
+            tiled_a, _ = _restore(model_path, name, tmp / f"{name.stem}.tif", tile_size=AERIAL_TILE)
+            single = _single_tile(model_path, *image.shape[1:])
+            whole_a, _ = _restore(model_path, name, tmp / f"{name.stem}_whole.tif", tile_size=single)
             dcp_a = dark_channel_prior(image / 255.0) * 255.0
             valid_a = np.ones(image.shape[1:], bool)
             aerial[name.stem] = {
-                "seams_tile256_vs_single": tile_dependence(tiled_a, whole_a, (0.0, 255.0)),
+                "seams_small_tiles_vs_single": tile_dependence(tiled_a, whole_a, (0.0, 255.0)),
                 "chroma": {"hazy": _chroma(image, valid_a), "hsmr": _chroma(whole_a, valid_a),
                            "dcp": _chroma(dcp_a, valid_a)},
             }  # fmt: skip
@@ -190,8 +203,9 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
                 panels.append((name.stem, image, dcp_a, tiled_a, valid_a))
         results["real_hazy_aerial"] = {
             "images": len(aerial),
-            "max_seam_max_abs": max(v["seams_tile256_vs_single"]["max_abs"] for v in aerial.values()),
-            "mean_seam_mean_abs": round(float(np.mean([v["seams_tile256_vs_single"]["mean_abs"]
+            "tile_size": AERIAL_TILE,
+            "max_seam_max_abs": max(v["seams_small_tiles_vs_single"]["max_abs"] for v in aerial.values()),
+            "mean_seam_mean_abs": round(float(np.mean([v["seams_small_tiles_vs_single"]["mean_abs"]
                                                        for v in aerial.values()])), 5),
             "per_image": aerial,
         }  # fmt: skip
@@ -237,9 +251,12 @@ def _figure(path: Path, rows: list, clean: bool = False) -> None:
 
 
 def _seam_figure(path: Path, hazy: np.ndarray, tiled: np.ndarray, whole: np.ndarray,
-                 stretch: tuple[float, float], window: tuple[int, int, int] = (640, 640, 512)) -> None:
-    """Full-resolution crop across a tile corner (default 512 px tiles, 64 px overlap: tiles start
-    every 448 px from -64, so overlaps span 832-896 px): hazy, tiled result, |tiled - single tile|."""
+                 stretch: tuple[float, float], tiling: tuple[int, int],
+                 window: tuple[int, int, int] = (640, 640, 512)) -> None:
+    """Full-resolution crop across a tile corner: hazy, tiled result, |tiled - single tile|.
+
+    With ``tiling`` = (tile, overlap), tiles start every ``tile - overlap`` px from ``-overlap``: for
+    512/64 overlaps span 832-896 px, for 640/160 800-960 px, both inside the default window."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -255,7 +272,7 @@ def _seam_figure(path: Path, hazy: np.ndarray, tiled: np.ndarray, whole: np.ndar
     axes[1].imshow(np.clip((tiled[crop] - out_lo) / (out_hi - out_lo), 0, 1).transpose(1, 2, 0))
     shown = axes[2].imshow(diff, cmap="magma", vmin=0, vmax=0.05)  # saturates above 5 % of the stretch
     fig.colorbar(shown, ax=axes[2], fraction=0.046)
-    titles = ("hazy input (full resolution)", "HSMR-Net, 512 px tiles, 64 px overlap",
+    titles = ("hazy input (full resolution)", f"HSMR-Net, {tiling[0]} px tiles, {tiling[1]} px overlap",
               "|tiled - single tile| / input stretch (0-0.05)")  # fmt: skip
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title)

@@ -57,7 +57,7 @@ def export_onnx(model: HSMRNet, path: Path) -> None:
     )  # fmt: skip
 
 
-def make_card(model: HSMRNet, state: dict, name: str, metrics: dict) -> ModelCard:
+def make_card(model: HSMRNet, state: dict, name: str, metrics: dict, tile: TileSpec) -> ModelCard:
     spec = state["spec"]
     norm_dict = dict(spec["inputs"][0]["normalization"])
     norm = Normalization(**{**norm_dict, "range": tuple(norm_dict["range"])})
@@ -68,7 +68,8 @@ def make_card(model: HSMRNet, state: dict, name: str, metrics: dict) -> ModelCar
     window = cfg.attention_window
     pool = "global" if window is None else f"{window}x{window} local"
     extra = "".join(f" --{flag} {args[key]}" for key, flag in
-                    (("init", "init"), ("light_haze", "light-haze"), ("nodata", "nodata"))
+                    (("attention_window", "attention-window"), ("init", "init"), ("light_haze", "light-haze"),
+                     ("nodata", "nodata"))
                     if args.get(key) not in (None, "None", "0.0"))  # fmt: skip
     return ModelCard(
         task="dehaze",
@@ -82,7 +83,7 @@ def make_card(model: HSMRNet, state: dict, name: str, metrics: dict) -> ModelCar
         outputs=(
             TensorSpec(OUTPUT_NAME, "optical", bands, range=tuple(spec["output_range"]), like=INPUT_NAME),
         ),
-        tile=TileSpec(multiple=MULTIPLE, default_size=512, overlap=64),
+        tile=tile,
         citation=CITATION,
         description=(
             "Removes haze from 3-band RGB rasters of any dtype (uint8 photos, uint16 digital numbers): "
@@ -135,11 +136,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="dehaze-hsmr-lite")
     parser.add_argument("--metrics", type=Path, help="JSON of measured metrics to put in the card")
     parser.add_argument("--index", action="store_true", help="update index.json beside --out")
+    parser.add_argument("--tile-size", type=int, default=640, help="default tile of the card (px)")
+    parser.add_argument("--overlap", type=int, default=160,
+                        help="default overlap of the card (px): wide enough that a tiled run matches a "
+                             "single tile (scripts/check_tile_invariance.py)")
     args = parser.parse_args(argv)
 
     model, state = load(args.checkpoint)
     metrics = json.loads(args.metrics.read_text()) if args.metrics else {}
-    card = make_card(model, state, args.name, metrics)
+    tile = TileSpec(multiple=MULTIPLE, default_size=args.tile_size, overlap=args.overlap)
+    card = make_card(model, state, args.name, metrics, tile)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
         export_onnx(model, raw)

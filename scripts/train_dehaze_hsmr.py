@@ -8,6 +8,9 @@ a checkpoint (``last.pt``, and ``best.pt`` by validation PSNR) that
 ``scripts/export_dehaze_hsmr.py`` turns into a model package.
 
     .venv/bin/python scripts/train_dehaze_hsmr.py --minutes 40 --threads 1 --out runs/hsmr_lite
+
+``--init`` fine-tunes from a checkpoint, ``--attention-window`` pools channel attention locally,
+``--light-haze`` and ``--nodata`` add thin-haze samples and scene collars (docs/MODELS.md).
 """
 
 from __future__ import annotations
@@ -90,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--val-every", type=int, default=250)
+    parser.add_argument("--attention-window", type=int,
+                        help="channel attention over a local window of this size (default: global pool)")
     parser.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
     parser.add_argument("--light-haze", type=float, default=0.0, help="share of thin-haze samples")
     parser.add_argument("--nodata", type=float, default=0.0, help="share of samples with a nodata collar")
@@ -99,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     arch_config = HSMRConfig.lite() if args.config == "lite" else HSMRConfig.full(norm="batch")
+    arch_config = dataclasses.replace(arch_config, attention_window=args.attention_window)
     model = HSMRNet(arch_config).train()
     if args.init is not None:
         model.load_state_dict(torch.load(args.init, map_location="cpu")["state_dict"])

@@ -31,9 +31,10 @@ Deviations from the authors' code, and why:
   ``window`` x ``window`` neighbourhood of the feature grid (``None``, the paper, pools globally).
   A global pool takes its statistics over whatever tile the engine feeds, so like instance norm it
   makes a tiled run depend on the tiling: the 95-minute lite run of 2026-11-30 differed from its
-  single-tile output by 3 % of the range on a clear Landsat crop and by 33 % on one with nodata
-  (``scripts/check_tile_invariance.py``). A local window keeps the per-channel gating but makes the
-  network translation-equivariant with a finite receptive field, which the engine's halo covers.
+  single-tile output by 3 % of the range on average on a clear Landsat crop and by 13 % on one that
+  is 42 % nodata (``scripts/check_tile_invariance.py``). A local window keeps the per-channel gating
+  but makes the network translation-equivariant with a finite receptive field, which the engine's
+  overlap must cover (docs/MODELS.md, "A third run").
 * ``head="affine"`` (the shipped lite model) replaces the tanh head by a per-pixel affine map of the
   input, ``J = (1 + k) * I + b`` with (k, b) from the same 7x7 conv (zero-initialised, so training
   starts from the identity). The scattering model ``I = J t + A (1 - t)`` is exactly such a map with
@@ -98,11 +99,10 @@ class HSMRConfig:
         return cls(norm=norm)
 
     @classmethod
-    def lite(cls, norm: str = "batch", head: str = "affine", attention_window: int | None = 15) -> HSMRConfig:
-        """The same network at a quarter width and three residual blocks, trainable on a CPU.
-
-        Tile-invariant by default (batch norm, windowed channel attention): it is what the plugin ships.
-        """
+    def lite(
+        cls, norm: str = "batch", head: str = "affine", attention_window: int | None = None
+    ) -> HSMRConfig:
+        """The same network at a quarter width and three residual blocks, trainable on a CPU."""
         return cls(ngf=16, n_blocks=3, norm=norm, head=head, attention_window=attention_window)
 
 
