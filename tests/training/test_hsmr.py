@@ -113,10 +113,11 @@ def test_training_mode_backpropagates():
     assert all(p.grad is not None for p in model.parameters())
 
 
-def test_onnx_export_with_dynamic_size_matches_torch(tmp_path):
+@pytest.mark.parametrize("window", [None, 15])
+def test_onnx_export_with_dynamic_size_matches_torch(tmp_path, window):
     ort = pytest.importorskip("onnxruntime")
     torch.manual_seed(0)
-    model = HSMRNet(HSMRConfig.lite())
+    model = HSMRNet(HSMRConfig.lite(attention_window=window))
     torch.nn.init.normal_(model.head[1].weight, std=0.05)  # not the identity: the body must matter
     # Non-trivial BatchNorm statistics, so eval differs from a fresh model.
     model.train()
