@@ -2,7 +2,8 @@
 
 One crop has no fill, the other is 42 % fill (value 0, declared nodata): this separates the tile
 dependence a network has on its own (global pools over a tile's content) from the one the fill adds.
-Both runs go through the engine (the single tile is a 2048 px tile, so nodata is fed the same way);
+Both runs go through the engine (the reference as one tile holding the whole crop, so nodata is fed
+the same way);
 differences are in units of the crop's 0.5-99.5 % range, as in ``scripts/eval_dehaze_hsmr.py``.
 
     .venv/bin/python scripts/check_tile_invariance.py resources/models/dehaze-hsmr-lite.onnx [MORE.onnx]
@@ -21,7 +22,8 @@ from osgeo import gdal
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from training.evaluate import restore_file, tile_dependence  # noqa: E402
+from backend.package import read_card  # noqa: E402
+from training.evaluate import restore_file, single_tile_size, tile_dependence  # noqa: E402
 
 LANDSAT_HAZY = "remote_sensing/landsat8_l1_hazy_224078/LC08_L1TP_224078_20200518_20200518_01_RT.TIF"
 
@@ -48,11 +50,13 @@ def main(argv: list[str] | None = None) -> int:
              "42 % fill (top-right corner)": scene[:, :SIZE, -SIZE:]}  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for model_path in args.models:
+            single = single_tile_size(read_card(model_path).tile, SIZE, SIZE)
             for name, crop in crops.items():
-                source = Path(tmp) / "crop.tif"
-                _write(source, crop)
-                tiled, _ = restore_file("dehaze", model_path, source, Path(tmp) / "tiled.tif")
-                whole, tiles = restore_file("dehaze", model_path, source, Path(tmp) / "whole.tif", 2048)
+                source = {"optical": Path(tmp) / "crop.tif"}
+                _write(source["optical"], crop)
+                tiled, _ = restore_file("dehaze", model_path, source, Path(tmp) / "tiled.tif", device="cpu")
+                whole, tiles = restore_file("dehaze", model_path, source, Path(tmp) / "whole.tif",
+                                            tile_size=single, device="cpu")
                 assert tiles == 1, f"the single-tile run took {tiles} tiles"
                 fill = ~(crop > 0).all(0)
                 stretch = tuple(np.percentile(crop[:, ~fill], (0.5, 99.5)))

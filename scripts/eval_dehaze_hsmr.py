@@ -35,7 +35,7 @@ from backend.package import read_card  # noqa: E402
 from training.baselines.dcp import dark_channel_dehaze as dark_channel_prior  # noqa: E402
 from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes  # noqa: E402
 from training.data.split import split_scene  # noqa: E402
-from training.evaluate import restore_file, tile_dependence  # noqa: E402
+from training.evaluate import restore_file, single_tile_size, tile_dependence  # noqa: E402
 from training.metrics import psnr, ssim  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 
@@ -140,7 +140,7 @@ def _restore(
     model_path: Path, source: Path, out: Path, tile_size: int | None = None
 ) -> tuple[np.ndarray, float]:
     began = time.perf_counter()
-    array, _ = restore_file("dehaze", model_path, source, out, tile_size)
+    array, _ = restore_file("dehaze", model_path, {"optical": source}, out, tile_size=tile_size, device="cpu")
     return array, time.perf_counter() - began
 
 
@@ -150,15 +150,10 @@ def _chroma(image: np.ndarray, valid: np.ndarray) -> dict:
     return {"r_over_g": round(r / g, 3), "b_over_g": round(b / g, 3)}
 
 
-def _single_tile(model_path: Path, height: int, width: int) -> int:
-    """A tile size that covers the whole raster, halo included: the engine then runs one tile."""
-    tile = read_card(model_path).tile
-    return -(-(max(height, width) + 2 * tile.overlap) // tile.multiple) * tile.multiple
-
-
 def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int | None = None) -> dict:
     """Full-resolution runs through the engine: default tiling vs one single tile, and colour."""
     results = {}
+    card_tile = read_card(model_path).tile
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         # Landsat-8 stack is blue, green, red with 0 as fill but no nodata flag: say so in a VRT.
@@ -167,7 +162,7 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
         hazy = gdal.Open(str(vrt)).ReadAsArray().astype(np.float32)
         valid = (hazy > 0).all(axis=0)
         tiled, seconds = _restore(model_path, vrt, tmp / "landsat_tiled.tif")
-        single = _single_tile(model_path, *valid.shape)
+        single = single_tile_size(card_tile, *valid.shape)
         whole, _ = _restore(model_path, vrt, tmp / "landsat_whole.tif", single)
         lo, hi = np.percentile(hazy[:, valid], [0.5, 99.5])
         unit = np.where(valid, (hazy - lo) / (hi - lo), np.nan)
@@ -179,7 +174,6 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
             "chroma": {m: _chroma(a, valid) for m, a in (("hazy", hazy), ("hsmr", tiled), ("dcp", dcp))},
         }
         _figure(figures / "dehaze_real_landsat.png", [("landsat8_l1_hazy_224078", hazy, dcp, tiled, valid)])
-        card_tile = read_card(model_path).tile
         _seam_figure(figures / "dehaze_seams_landsat.png", hazy, tiled, whole, (lo, hi),
                      (card_tile.default_size, card_tile.overlap))
 
@@ -190,7 +184,7 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
         for name in names:
             image = gdal.Open(str(name)).ReadAsArray().astype(np.float32)
             tiled_a, _ = _restore(model_path, name, tmp / f"{name.stem}.tif", tile_size=AERIAL_TILE)
-            single = _single_tile(model_path, *image.shape[1:])
+            single = single_tile_size(card_tile, *image.shape[1:])
             whole_a, _ = _restore(model_path, name, tmp / f"{name.stem}_whole.tif", tile_size=single)
             dcp_a = dark_channel_prior(image / 255.0) * 255.0
             valid_a = np.ones(image.shape[1:], bool)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import numpy as np
 from osgeo import gdal, osr
 from tqdm import tqdm
 
+from backend.model_card import TileSpec
 from backend.pipeline import restore
 from backend.registry import resolve_model
 
@@ -106,22 +107,29 @@ def score(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
     return out
 
 
+def restore_file(task: str, model: Path, inputs: Mapping[str, Path], out: Path, *,
+                 tile_size: int | None = None, device: str = "auto") -> tuple[np.ndarray, int]:
+    """Run the engine on ``inputs`` (role -> raster) as users do, with float output.
+
+    Returns the output as float32 and the number of tiles the run took.
+    """
+    result = restore(task, {role: str(p) for role, p in inputs.items()}, str(out), model=str(model),
+                     device=device, tile_size=tile_size, float_output=True)  # fmt: skip
+    return read_raster(result.output), result.tiles
+
+
 def restore_with_engine(task: str, model: Path, deg: Degradation, workdir: Path) -> np.ndarray:
     """Run ``backend.pipeline.restore`` on the region's rasters; return the output as float32."""
-    paths = write_inputs(deg, workdir)
-    output = workdir / "restored.tif"
-    restore(
-        task, {role: str(p) for role, p in paths.items()}, str(output), model=str(model), float_output=True
-    )
-    return read_raster(output)
+    return restore_file(task, model, write_inputs(deg, workdir), workdir / "restored.tif")[0]
 
 
-def restore_file(task: str, model: Path, source: Path, out: Path,
-                 tile_size: int | None = None) -> tuple[np.ndarray, int]:
-    """Run the engine on a raster file as users do (float output); return it and the tile count."""
-    result = restore(task, {"optical": str(source)}, str(out), model=str(model), device="cpu",
-                     tile_size=tile_size, float_output=True)  # fmt: skip
-    return read_raster(result.output), result.tiles
+def single_tile_size(tile: TileSpec, height: int, width: int) -> int:
+    """The smallest tile size with which the engine runs a ``height`` x ``width`` raster as one tile.
+
+    A tile must hold the raster plus the card's overlap on both sides, rounded up to its multiple
+    (``backend.tiling.plan_axis``): the reference a tiled run is compared with.
+    """
+    return -(-(max(height, width) + 2 * tile.overlap) // tile.multiple) * tile.multiple
 
 
 def tile_dependence(tiled: np.ndarray, whole: np.ndarray, stretch: tuple[float, float]) -> dict[str, float]:

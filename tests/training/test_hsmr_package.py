@@ -118,12 +118,12 @@ def test_restore_runs_the_default_model_on_the_sample(tmp_path):
 @pytest.mark.slow
 def test_default_tiling_matches_a_single_tile_on_the_sample(tmp_path):
     """No seams: the card's tiling gives what one tile over the whole sample gives (docs/MODELS.md)."""
-    from training.evaluate import restore_file, tile_dependence
+    from training.evaluate import restore_file, single_tile_size, tile_dependence
 
-    card = read_card(MODEL)
-    tiled, tiles = restore_file("dehaze", MODEL, SAMPLE, tmp_path / "tiled.tif")
-    single = -(-(768 + 2 * card.tile.overlap) // card.tile.multiple) * card.tile.multiple
-    whole, one = restore_file("dehaze", MODEL, SAMPLE, tmp_path / "whole.tif", tile_size=single)
+    single = single_tile_size(read_card(MODEL).tile, 768, 768)
+    tiled, tiles = restore_file("dehaze", MODEL, {"optical": SAMPLE}, tmp_path / "tiled.tif", device="cpu")
+    whole, one = restore_file("dehaze", MODEL, {"optical": SAMPLE}, tmp_path / "whole.tif", tile_size=single,
+                              device="cpu")
     assert tiles > 1 and one == 1
     lo, hi = np.percentile(whole, [0.5, 99.5])
     diff = tile_dependence(tiled, whole, (lo, hi))
