@@ -225,8 +225,9 @@ def run_engine(grid: TileGrid, source: TileSource, model: Model, sink: CellSink,
     """Process every tile of ``grid``; raise ``CancelledError`` when ``cancel()`` turns true.
 
     Three stages overlap: a reader thread prepares the next batch while the model runs on this one,
-    and a writer thread denormalises and writes finished cells. Blending stays on the calling thread
-    (it needs tiles in order). Each GDAL dataset is only ever touched by one thread.
+    and a writer thread blends the model's tiles (in order: it is a single thread) and denormalises
+    and writes finished cells, so the calling thread only feeds the model. Each GDAL dataset and
+    the blender are only ever touched by one thread.
     """
     stats = EngineStats()
     timing = {"read": 0.0, "blend": 0.0, "write": 0.0}
@@ -244,10 +245,14 @@ def run_engine(grid: TileGrid, source: TileSource, model: Model, sink: CellSink,
         timing["read"] += time.perf_counter() - t0
         return result
 
-    def write_cell(cell: FinalCell, item: TileData) -> None:
+    def blend_and_write(item: TileData, result: np.ndarray | None) -> None:
         t0 = time.perf_counter()
-        sink.write(cell, item)
-        timing["write"] += time.perf_counter() - t0
+        cell = blender.add(item.tile, result)
+        t1 = time.perf_counter()
+        timing["blend"] += t1 - t0
+        if cell is not None:
+            sink.write(cell, item)
+            timing["write"] += time.perf_counter() - t1
 
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="restore-read")
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="restore-write")
@@ -264,21 +269,17 @@ def run_engine(grid: TileGrid, source: TileSource, model: Model, sink: CellSink,
                     upcoming = reader.submit(read_batch, batches[k + 1])
                 outputs = iter(model(feeds) if feeds else [])
                 del feeds  # the inputs are not needed once the model ran
-                t0 = time.perf_counter()
                 for item in items:
                     result = None if item.skipped else next(outputs)
                     if result is not None and result.shape != (channels, item.tile.height, item.tile.width):
                         raise RestoreError(
                             f"the model returned shape {result.shape} for a {item.tile.height}x"
                             f"{item.tile.width} tile; expected {channels} channels of the same size")
-                    cell = blender.add(item.tile, result)
-                    if cell is not None:
-                        pending.append(writer.submit(write_cell, cell, item))
+                    pending.append(writer.submit(blend_and_write, item, result))
                     stats.tiles += 1
                     stats.skipped_tiles += item.skipped
-                timing["blend"] += time.perf_counter() - t0
-                # Bound the cells waiting for the writer: memory stays a few batches whatever the raster.
-                while len(pending) > size:
+                # Bound the tiles waiting for the writer: memory stays a few batches whatever the raster.
+                while len(pending) > 2 * size:
                     pending.popleft().result()
                 if progress is not None:
                     progress(min(1.0, (k + 1) * size / total) if k + 1 < len(batches) else 1.0)

@@ -36,7 +36,7 @@ from training.baselines.dcp import dark_channel_dehaze as dark_channel_prior  # 
 from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes  # noqa: E402
 from training.data.split import split_scene  # noqa: E402
 from training.evaluate import restore_file, single_tile_size, tile_dependence  # noqa: E402
-from training.metrics import psnr, ssim  # noqa: E402
+from training.metrics import colour_cast, psnr, ssim  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 
 gdal.UseExceptions()
@@ -73,15 +73,17 @@ class HSMR:
 
 
 def scores(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """PSNR, SSIM and the colour cast (degrees between mean colours) against the clean reference."""
     pred = np.clip(pred, 0, 1)
-    return {"psnr": round(psnr(pred, target), 2), "ssim": round(ssim(pred, target), 4)}
+    return {"psnr": round(psnr(pred, target), 2), "ssim": round(ssim(pred, target), 4),
+            "cast": round(colour_cast(pred, target), 2)}  # fmt: skip
 
 
 def mean_scores(rows: list[dict]) -> dict:
     out = {}
     for method in ("hazy", "dcp", "hsmr"):
-        out[method] = {k: round(float(np.mean([r[method][k] for r in rows])), 2 if k == "psnr" else 4)
-                       for k in ("psnr", "ssim")}  # fmt: skip
+        out[method] = {k: round(float(np.mean([r[method][k] for r in rows])), 4 if k == "ssim" else 2)
+                       for k in ("psnr", "ssim", "cast")}  # fmt: skip
     return out
 
 
@@ -144,10 +146,19 @@ def _restore(
     return array, time.perf_counter() - began
 
 
-def _chroma(image: np.ndarray, valid: np.ndarray) -> dict:
-    """Mean red/green and blue/green ratios: a colour cast moves them, a neutral result keeps them."""
+def _chroma(image: np.ndarray, valid: np.ndarray, unit: float) -> dict:
+    """Mean red/green and blue/green ratios, and the dark objects' colour.
+
+    The ratios move with a colour cast, but also when a tinted haze is removed. The darkest 1 %
+    of the pixels (water, shadow: near-black on the ground) keep whatever path radiance is left,
+    so their red, green, blue (in units of ``unit``, the input's 99.5th percentile) show a residual
+    bluish haze that the means hide (dark-object subtraction, Chavez 1988).
+    """
     r, g, b = (float(image[c][valid].mean()) for c in range(3))
-    return {"r_over_g": round(r / g, 3), "b_over_g": round(b / g, 3)}
+    lum = image.mean(axis=0)
+    dark = valid & (lum <= np.percentile(lum[valid], 1))
+    dark_rgb = [round(float(image[c][dark].mean()) / unit, 3) for c in range(3)]
+    return {"r_over_g": round(r / g, 3), "b_over_g": round(b / g, 3), "dark_rgb": dark_rgb}
 
 
 def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int | None = None) -> dict:
@@ -171,7 +182,7 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
             "size": list(hazy.shape[1:]),
             "seconds_tiled": round(seconds, 1),
             "seams_vs_single_tile": tile_dependence(tiled[:, valid], whole[:, valid], (lo, hi)),
-            "chroma": {m: _chroma(a, valid) for m, a in (("hazy", hazy), ("hsmr", tiled), ("dcp", dcp))},
+            "chroma": {m: _chroma(a, valid, hi) for m, a in (("hazy", hazy), ("hsmr", tiled), ("dcp", dcp))},
         }
         _figure(figures / "dehaze_real_landsat.png", [("landsat8_l1_hazy_224078", hazy, dcp, tiled, valid)])
         _seam_figure(figures / "dehaze_seams_landsat.png", hazy, tiled, whole, (lo, hi),
@@ -190,8 +201,8 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
             valid_a = np.ones(image.shape[1:], bool)
             aerial[name.stem] = {
                 "seams_small_tiles_vs_single": tile_dependence(tiled_a, whole_a, (0.0, 255.0)),
-                "chroma": {"hazy": _chroma(image, valid_a), "hsmr": _chroma(whole_a, valid_a),
-                           "dcp": _chroma(dcp_a, valid_a)},
+                "chroma": {m: _chroma(a, valid_a, float(np.percentile(image, 99.5)))
+                           for m, a in (("hazy", image), ("hsmr", whole_a), ("dcp", dcp_a))},
             }  # fmt: skip
             if name.name in AERIAL_FIGURE:
                 panels.append((name.stem, image, dcp_a, tiled_a, valid_a))
@@ -201,10 +212,29 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
             "max_seam_max_abs": max(v["seams_small_tiles_vs_single"]["max_abs"] for v in aerial.values()),
             "mean_seam_mean_abs": round(float(np.mean([v["seams_small_tiles_vs_single"]["mean_abs"]
                                                        for v in aerial.values()])), 5),
+            "chroma_mean": _chroma_summary(aerial),
             "per_image": aerial,
         }  # fmt: skip
         _figure(figures / "dehaze_real_aerial.png", panels)
     return results
+
+
+def _chroma_summary(per_image: dict) -> dict:
+    """Per method, over the images: mean R/G, B/G and dark-object colour, and the mean
+    |change| of R/G plus B/G against the hazy input (which removing a tinted haze also moves)."""
+    rows = [v["chroma"] for v in per_image.values()]
+    out = {}
+    for method in ("hazy", "hsmr", "dcp"):
+        ratios = np.array([[r[method]["r_over_g"], r[method]["b_over_g"]] for r in rows])
+        hazy = np.array([[r["hazy"]["r_over_g"], r["hazy"]["b_over_g"]] for r in rows])
+        dark = np.array([r[method]["dark_rgb"] for r in rows])
+        out[method] = {
+            "r_over_g": round(float(ratios[:, 0].mean()), 3),
+            "b_over_g": round(float(ratios[:, 1].mean()), 3),
+            "dark_rgb": [round(float(v), 3) for v in dark.mean(axis=0)],
+            "shift_vs_hazy": round(float(np.abs(ratios - hazy).sum(axis=1).mean()), 3),
+        }
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

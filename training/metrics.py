@@ -1,8 +1,10 @@
-"""Image-quality metrics on arrays in a known value range: PSNR, SSIM and SAM.
+"""Image-quality metrics on arrays in a known value range: PSNR, SSIM, SAM and colour cast.
 
 PSNR is ``10 log10(R^2 / MSE)`` over all pixels and bands; SSIM is the Gaussian-window SSIM of
 ``training.losses.ssim`` (11x11, sigma 1.5, mean over bands); SAM is the mean spectral angle in
-degrees between per-pixel band vectors. Pixels flagged invalid are left out of PSNR and SAM.
+degrees between per-pixel band vectors; the colour cast is the angle between the two images' mean
+band vectors (a global tint, which SAM mixes with per-pixel noise). Pixels flagged invalid are left
+out of PSNR, SAM and the cast.
 """
 
 from __future__ import annotations
@@ -39,3 +41,18 @@ def sam(pred: np.ndarray, target: np.ndarray, valid: np.ndarray | None = None, e
     if valid is not None:
         angles = angles[valid.reshape(-1)]
     return float(angles.mean())
+
+
+def colour_cast(pred: np.ndarray, target: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Angle (degrees) between the mean colours of two (C, H, W) images: 0 for no global tint.
+
+    Blind to brightness and contrast (a haze-free result may be darker or brighter than the
+    reference), it sees only how the bands' means move against each other: a colour cast.
+    """
+    p = pred.reshape(pred.shape[0], -1).astype(np.float64)
+    t = target.reshape(target.shape[0], -1).astype(np.float64)
+    if valid is not None:
+        p, t = p[:, valid.reshape(-1)], t[:, valid.reshape(-1)]
+    mp, mt = p.mean(1), t.mean(1)
+    cos = mp @ mt / max(np.linalg.norm(mp) * np.linalg.norm(mt), 1e-12)
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))

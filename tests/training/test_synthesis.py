@@ -48,6 +48,18 @@ def test_haze_follows_the_scattering_model_and_wavelength():
     assert t.min() > 0 and t.max() <= 1
 
 
+def test_bluish_airlight_follows_its_exponent_and_grey_recipes_keep_their_draws():
+    clean = _clean(1)
+    grey = synthesize_haze(clean, np.random.default_rng(5), HazeConfig(airlight_tint=0.0), RGB)
+    blue = synthesize_haze(clean, np.random.default_rng(5),
+                           HazeConfig(airlight_tint=0.0, airlight_angstrom=(2.0, 2.0)), RGB)  # fmt: skip
+    # Same draws up to the airlight's colour: the grey recipe's random stream is unchanged.
+    np.testing.assert_array_equal(grey.info["transmission"], blue.info["transmission"])
+    red, green, b = blue.info["airlight"]
+    assert red < green < b == pytest.approx(grey.info["airlight"][2])  # brightest band keeps its value
+    assert green / b == pytest.approx((0.49 / 0.56) ** 2, rel=1e-5)
+
+
 def test_haze_with_no_optical_depth_is_the_clean_image():
     clean = _clean(2)
     deg = synthesize_haze(clean, np.random.default_rng(0), HazeConfig(tau=(0.0, 0.0)), RGB)

@@ -2,7 +2,8 @@
 
 Transmission ``t_b = exp(-tau * (0.55 / lambda_b) ** alpha)`` varies in space (thickness from smooth
 fractal noise or from real Landsat-8 cirrus-band patterns) and with wavelength (Angstrom exponent
-``alpha``: blue scatters more than red); the airlight ``A`` is a bright, slightly tinted grey.
+``alpha``: blue scatters more than red); the airlight ``A`` is a bright, slightly tinted grey, or,
+with ``airlight_angstrom``, a bluish one (path radiance ``~ lambda ** -beta``, as in real scenes).
 With ``J`` and ``A`` in [0, 1] the hazy image is a convex blend, so it stays in [0, 1].
 """
 
@@ -32,6 +33,10 @@ class HazeConfig:
     #: Airlight brightness and per-band tint (relative).
     airlight: tuple[float, float] = (0.7, 1.0)
     airlight_tint: float = 0.05
+    #: Wavelength dependence of the airlight, ``A_b ~ (0.55 / lambda_b) ** beta`` scaled so that the
+    #: brightest band keeps the drawn brightness: 0 = grey, ~1 = the bluish path radiance of hazy
+    #: Landsat and aerial scenes, 4 = pure Rayleigh. (0, 0) draws nothing (older recipes unchanged).
+    airlight_angstrom: tuple[float, float] = (0.0, 0.0)
     #: Probability of taking the thickness from a real cirrus pattern instead of noise.
     cirrus_probability: float = 0.5
     #: Folder of ``*_B9.tif(f)`` cirrus patterns (``rs_haze_sample/data/cirrus``); None = noise only.
@@ -77,6 +82,9 @@ def synthesize_haze(
     t = np.exp(-tau_b).astype(np.float32)
     grey = rng.uniform(*config.airlight)
     tint = 1.0 + rng.uniform(-config.airlight_tint, config.airlight_tint, size=(len(bands), 1, 1))
+    if config.airlight_angstrom != (0.0, 0.0):  # drawn last, so grey recipes keep their random stream
+        spectrum = (0.55 / wavelengths(bands)) ** rng.uniform(*config.airlight_angstrom)
+        tint = tint * spectrum / spectrum.max()
     airlight = np.clip(grey * tint, 0.0, 1.0).astype(np.float32)
     hazy = image * t + airlight * (1.0 - t)
     return Degradation(
