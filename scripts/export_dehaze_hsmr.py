@@ -57,24 +57,51 @@ def export_onnx(model: HSMRNet, path: Path) -> None:
     )  # fmt: skip
 
 
-def make_card(model: HSMRNet, state: dict, name: str, metrics: dict, tile: TileSpec) -> ModelCard:
+#: Train-script arguments that a stage's command repeats when they differ from the defaults.
+RECIPE_FLAGS = (("init", "init"), ("light_haze", "light-haze"), ("nodata", "nodata"),
+                ("airlight_angstrom", "airlight-angstrom"))
+_DEFAULTS = (None, "None", "0.0", "(0.0, 0.0)", "[0.0, 0.0]")
+
+
+def stage_command(state: dict) -> str:
+    """The train-script command that produced one checkpoint, from what it saved. The window comes
+    from the architecture (an early run got it from the lite default, not from a flag)."""
+    args = state.get("args", {})
+    window = state["arch_config"].get("attention_window")
+    extra = f" --attention-window {window}" if window else ""
+    extra += "".join(f" --{flag} {str(args[key]).strip('()[]').replace(',', '')}"
+                     for key, flag in RECIPE_FLAGS if args.get(key) not in _DEFAULTS)  # fmt: skip
+    return (f"scripts/train_dehaze_hsmr.py --minutes {args.get('minutes', '?')} --threads "
+            f"{args.get('threads', '?')} --lr {args.get('lr', '?')}{extra} (checkpoint at step "
+            f"{state['step']}, batch {args.get('batch', '?')} x {args.get('crop', '?')} px)")
+
+
+def recipe_chain(state: dict) -> list[str]:
+    """Every stage of a fine-tuning chain, first run first: ``--init`` checkpoints are followed
+    while their files exist (a card names the whole recipe, not only the last fine-tune)."""
+    stages = [stage_command(state)]
+    init = state.get("args", {}).get("init")
+    while init not in _DEFAULTS and Path(init).is_file():
+        state = torch.load(init, map_location="cpu", weights_only=False)
+        stages.insert(0, stage_command(state))
+        init = state.get("args", {}).get("init")
+    return stages
+
+
+def make_card(model: HSMRNet, state: dict, name: str, metrics: dict, tile: TileSpec,
+              version: str) -> ModelCard:  # fmt: skip
     spec = state["spec"]
     norm_dict = dict(spec["inputs"][0]["normalization"])
     norm = Normalization(**{**norm_dict, "range": tuple(norm_dict["range"])})
     bands = tuple(spec["output_bands"])
     cfg = model.config
-    steps = state["step"]
-    args = state.get("args", {})
     window = cfg.attention_window
     pool = "global" if window is None else f"{window}x{window} local"
-    extra = "".join(f" --{flag} {args[key]}" for key, flag in
-                    (("attention_window", "attention-window"), ("init", "init"), ("light_haze", "light-haze"),
-                     ("nodata", "nodata"))
-                    if args.get(key) not in (None, "None", "0.0"))  # fmt: skip
+    stages = recipe_chain(state)
     return ModelCard(
         task="dehaze",
         name=name,
-        version="1.0.0",
+        version=version,
         architecture=f"HSMR-Net (ngf {cfg.ngf}, {cfg.n_blocks} residual blocks, norm={cfg.norm}, "
         f"channel attention pool {pool})",
         inputs=(TensorSpec(INPUT_NAME, "optical", bands, normalization=norm),),
@@ -87,15 +114,15 @@ def make_card(model: HSMRNet, state: dict, name: str, metrics: dict, tile: TileS
         citation=CITATION,
         description=(
             "Removes haze from 3-band RGB rasters of any dtype (uint8 photos, uint16 digital numbers): "
-            "a joint 0.5-99.5 % stretch of the whole raster, HSMR-Net, and the inverse stretch. "
+            "one gain for all bands (the whole raster's 99.5th percentile to 0.8), HSMR-Net, and the "
+            "inverse gain. "
             "Trained on synthetic haze only; see docs/MODELS.md for held-out and real-scene results."
         ),
         training_data=TRAINING_DATA,
         training_recipe=(
-            f".venv/bin/python scripts/train_dehaze_hsmr.py --minutes {args.get('minutes', '?')} "
-            f"--threads {args.get('threads', '?')}{extra} (crop {args.get('crop', '?')}, batch "
-            f"{args.get('batch', '?')}, lr {args.get('lr', '?')}, cosine; {steps} steps on CPU); "
-            "2.5*SmoothL1 + 0.5*(1-MS-SSIM) on synthetic haze over the train blocks of the seeded split"
+            "; then ".join(f"({k}) {stage}" for k, stage in enumerate(stages, 1))
+            + "; loss 2.5*SmoothL1 + 0.5*(1-MS-SSIM) on synthetic haze over the train blocks of the "
+            "seeded split, Adam, CPU"
         ),
         licence="GPL-2.0-or-later (weights trained by this project)",
         metrics=metrics,
@@ -134,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "resources/models/dehaze-hsmr-lite.onnx")
     parser.add_argument("--name", default="dehaze-hsmr-lite")
+    parser.add_argument("--version", default="1.1.0", help="the card's model version")
     parser.add_argument("--metrics", type=Path, help="JSON of measured metrics to put in the card")
     parser.add_argument("--index", action="store_true", help="update index.json beside --out")
     parser.add_argument("--tile-size", type=int, default=640, help="default tile of the card (px)")
@@ -145,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     model, state = load(args.checkpoint)
     metrics = json.loads(args.metrics.read_text()) if args.metrics else {}
     tile = TileSpec(multiple=MULTIPLE, default_size=args.tile_size, overlap=args.overlap)
-    card = make_card(model, state, args.name, metrics, tile)
+    card = make_card(model, state, args.name, metrics, tile, args.version)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
         export_onnx(model, raw)
