@@ -9,7 +9,7 @@ class DehazeAlgorithm(RestoreAlgorithmBase):
     TASK = "dehaze"
     WHAT = (
         "Removes haze and thin fog from an optical image: contrast and colour are restored where haze "
-        "veils the ground; clear areas stay as they are."
+        "veils the ground. On nearly clear images it can over-enhance contrast, so compare with the input."
     )
     INPUTS = (
         "A hazy optical raster (e.g. Sentinel-2 or Landsat true-colour bands, or an aerial RGB image) of "
