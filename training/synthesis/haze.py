@@ -82,7 +82,7 @@ def synthesize_haze(
     t = np.exp(-tau_b).astype(np.float32)
     grey = rng.uniform(*config.airlight)
     tint = 1.0 + rng.uniform(-config.airlight_tint, config.airlight_tint, size=(len(bands), 1, 1))
-    if config.airlight_angstrom != (0.0, 0.0):  # drawn last, so grey recipes keep their random stream
+    if any(config.airlight_angstrom):  # drawn last, so grey recipes keep their random stream
         spectrum = (0.55 / wavelengths(bands)) ** rng.uniform(*config.airlight_angstrom)
         tint = tint * spectrum / spectrum.max()
     airlight = np.clip(grey * tint, 0.0, 1.0).astype(np.float32)
