@@ -254,6 +254,29 @@ def test_progress_reaches_one_and_cancel_leaves_nothing(tmp_path: Path, models: 
     assert files_in(tmp_path) == before
 
 
+def test_a_failure_in_the_writer_thread_stops_the_run_and_leaves_nothing(
+    tmp_path: Path, models: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blending and writing run on the writer thread: its errors must reach the caller."""
+    from backend import engine
+
+    make_raster(tmp_path / "in.tif", random_raster(3, 200, 200, np.uint8))
+    before = files_in(tmp_path)
+    written = iter(range(1000))
+    real_write = engine.CellSink.write
+
+    def failing_write(self, cell, data):
+        if next(written) >= 3:
+            raise OSError("disk full")
+        real_write(self, cell, data)
+
+    monkeypatch.setattr(engine.CellSink, "write", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=models["identity"],
+                tile_size=32, overlap=8, batch_size=2)
+    assert files_in(tmp_path) == before
+
+
 # -- bad input gets a clear error -------------------------------------------------------------------
 
 
