@@ -57,6 +57,7 @@ class TileSource:
         self.feeds = feeds
         self.mask = mask
         self.fills = fills
+        self._nodata_values: dict[str, np.ndarray] = {}  # per feed, (C, 1): computed once per run
 
     def read(self, tile: Tile) -> TileData:
         """The tile's primary pixels and masks; a tile with nothing to compute is ``skipped``."""
@@ -110,7 +111,11 @@ class TileSource:
         normalize(data, norm, stats, out=out)
         if bad.any():
             # Nodata values (e.g. -9999) would bleed into neighbours through the receptive field.
-            out[:, bad] = nodata_fill(norm, stats, out.shape[0], has_mask=self.fills)[:, None]
+            fill = self._nodata_values.get(spec.name)
+            if fill is None:
+                fill = nodata_fill(norm, stats, out.shape[0], has_mask=self.fills)[:, None]
+                self._nodata_values[spec.name] = fill
+            out[:, bad] = fill
 
 
 class CellSink:
