@@ -127,6 +127,12 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
+def single_tile_length(size: int, overlap: int, multiple: int = 1) -> int:
+    """The smallest tile that holds an axis of ``size`` pixels with its overlap on both sides:
+    any tile at least this long runs the axis as one tile."""
+    return _round_up(size + 2 * overlap, multiple)
+
+
 def plan_axis(size: int, tile: int, overlap: int, multiple: int = 1) -> AxisPlan:
     """Tile an axis of ``size`` pixels; the tile shrinks (to a multiple) for small rasters."""
     if size < 1:
@@ -135,7 +141,7 @@ def plan_axis(size: int, tile: int, overlap: int, multiple: int = 1) -> AxisPlan
         raise InvalidOptionError(f"tile size {tile} must be a positive multiple of {multiple}")
     if overlap < 0 or 2 * overlap >= tile:
         raise InvalidOptionError(f"overlap {overlap} must be >= 0 and less than half the tile size {tile}")
-    length = min(tile, _round_up(size + 2 * overlap, multiple))
+    length = min(tile, single_tile_length(size, overlap, multiple))
     stride = length - overlap
     count = max(1, math.ceil((size + overlap) / stride))
     return AxisPlan(size=size, tile=length, overlap=overlap, count=count)

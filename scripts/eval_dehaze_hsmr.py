@@ -199,9 +199,10 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
             whole_a, _ = _restore(model_path, name, tmp / f"{name.stem}_whole.tif", tile_size=single)
             dcp_a = dark_channel_prior(image / 255.0) * 255.0
             valid_a = np.ones(image.shape[1:], bool)
+            unit_a = float(np.percentile(image, 99.5))
             aerial[name.stem] = {
                 "seams_small_tiles_vs_single": tile_dependence(tiled_a, whole_a, (0.0, 255.0)),
-                "chroma": {m: _chroma(a, valid_a, float(np.percentile(image, 99.5)))
+                "chroma": {m: _chroma(a, valid_a, unit_a)
                            for m, a in (("hazy", image), ("hsmr", whole_a), ("dcp", dcp_a))},
             }  # fmt: skip
             if name.name in AERIAL_FIGURE:

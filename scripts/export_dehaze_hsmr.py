@@ -40,8 +40,13 @@ TRAINING_DATA = (
 )
 
 
+def load_state(checkpoint: Path | str) -> dict:
+    """A train-script checkpoint: weights, architecture, spec, arguments, step."""
+    return torch.load(checkpoint, map_location="cpu", weights_only=False)
+
+
 def load(checkpoint: Path) -> tuple[HSMRNet, dict]:
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state = load_state(checkpoint)
     config = HSMRConfig(**state["arch_config"])
     model = HSMRNet(config)
     model.load_state_dict(state["state_dict"])
@@ -82,7 +87,7 @@ def recipe_chain(state: dict) -> list[str]:
     stages = [stage_command(state)]
     init = state.get("args", {}).get("init")
     while init not in _DEFAULTS and Path(init).is_file():
-        state = torch.load(init, map_location="cpu", weights_only=False)
+        state = load_state(init)
         stages.insert(0, stage_command(state))
         init = state.get("args", {}).get("init")
     return stages

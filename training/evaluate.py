@@ -25,6 +25,7 @@ from tqdm import tqdm
 from backend.model_card import TileSpec
 from backend.pipeline import restore
 from backend.registry import resolve_model
+from backend.tiling import single_tile_length
 
 from .baselines import BASELINES
 from .data.readers import read_raster
@@ -124,12 +125,9 @@ def restore_with_engine(task: str, model: Path, deg: Degradation, workdir: Path)
 
 
 def single_tile_size(tile: TileSpec, height: int, width: int) -> int:
-    """The smallest tile size with which the engine runs a ``height`` x ``width`` raster as one tile.
-
-    A tile must hold the raster plus the card's overlap on both sides, rounded up to its multiple
-    (``backend.tiling.plan_axis``): the reference a tiled run is compared with.
-    """
-    return -(-(max(height, width) + 2 * tile.overlap) // tile.multiple) * tile.multiple
+    """The smallest tile size with which the engine runs a ``height`` x ``width`` raster as one tile
+    under the card's overlap and multiple: the reference a tiled run is compared with."""
+    return single_tile_length(max(height, width), tile.overlap, tile.multiple)
 
 
 def tile_dependence(tiled: np.ndarray, whole: np.ndarray, stretch: tuple[float, float]) -> dict[str, float]:
