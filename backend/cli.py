@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--mask-output", help="fill_gaps: also write the mask of reconstructed pixels here")
     run.add_argument("--resample", action="store_true", help="resample extra inputs onto the first's grid")
     run.add_argument("--float-output", action="store_true", help="write float32 instead of the input dtype")
+    run.add_argument("--strength", type=float, default=1.0,
+                     help="dehaze, desand: share of the model's change to keep, 0-1 (default 1)")
     run.add_argument("--json", action="store_true", help="print JSON progress lines instead of a bar")
     run.add_argument("rasters", nargs="+", metavar="INPUT [INPUT2 ...] OUTPUT",
                      help="inputs in the task's order (e.g. optical then infrared), then the output")
@@ -123,8 +125,8 @@ def _restore(args: argparse.Namespace) -> int:
         result = restore(args.task, inputs, output, model=args.model, device=args.device,
                          tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
                          threads=args.threads, bands=bands, mask_output=args.mask_output,
-                         resample=args.resample,
-                         float_output=args.float_output, progress=progress, log=log)
+                         resample=args.resample, float_output=args.float_output,
+                         strength=args.strength, progress=progress, log=log)
     finally:
         if bar is not None:
             bar.close()

@@ -154,14 +154,49 @@ class CellSink:
             self.mask_writer.write(cell.y0, cell.x0, filled.astype(np.uint8)[None])
 
 
-class Model:
-    """Runs an ONNX Runtime session on batches; on GPU out-of-memory it halves the batch and retries."""
+@dataclass(frozen=True)
+class Strength:
+    """How much of the model's change to keep: ``input + amount * (output - input)``, per pixel.
 
-    def __init__(self, session: Any, output: str, batch_size: int, log: Callable[[str], None] | None = None):
+    ``feed`` names the input the output is ``like`` (the same bands); its normalised values are
+    mapped from ``in_range`` onto the model's ``out_range`` so both sides are in the same units.
+    Amount 0 gives the input back, 1 the model's output; the map is linear, so applying it to each
+    tile before the overlaps are blended is the same as applying it to the blended result.
+    """
+
+    feed: str
+    amount: float
+    in_range: tuple[float, float]
+    out_range: tuple[float, float]
+
+    def apply(self, output: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """Blend ``output`` (N, C, H, W) with ``inputs`` (the feed's batch) in place."""
+        lo_r, hi_r = self.in_range
+        lo_o, hi_o = self.out_range
+        x = inputs.astype(np.float32, copy=True)
+        if (lo_r, hi_r) != (lo_o, hi_o):
+            x -= np.float32(lo_r)
+            x *= np.float32((hi_o - lo_o) / (hi_r - lo_r))
+            x += np.float32(lo_o)
+        output -= x
+        output *= np.float32(self.amount)
+        output += x
+        return output
+
+
+class Model:
+    """Runs an ONNX Runtime session on batches; on GPU out-of-memory it halves the batch and retries.
+
+    With a ``strength`` the outputs are blended with the input they restore (see :class:`Strength`).
+    """
+
+    def __init__(self, session: Any, output: str, batch_size: int, log: Callable[[str], None] | None = None,
+                 strength: Strength | None = None) -> None:
         self.session = session
         self.output = output
         self.batch_size = max(1, batch_size)
         self.log = log
+        self.strength = strength
         self.seconds = 0.0
 
     def __call__(self, batch: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -187,6 +222,8 @@ class Model:
                 raise RestoreError(f"the model failed on a batch of {chunk} tiles: {exc}") from None
             finally:
                 self.seconds += time.perf_counter() - began
+            if self.strength is not None:
+                out = self.strength.apply(out.astype(np.float32, copy=False), feeds[self.strength.feed])
             results.extend(out[k] for k in range(out.shape[0]))
             start += chunk
         return results

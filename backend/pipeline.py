@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import CellSink, Feed, Model, TileSource, cache_budget, run_engine
+from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, run_engine
 from .errors import InputRasterError, InvalidOptionError, OutputRasterError
 from .model_card import ModelCard, Normalization, TensorSpec
 from .normalization import NormStats, compute_stats
@@ -186,6 +186,7 @@ def restore(
     mask_output: str | os.PathLike[str] | None = None,
     resample: bool = False,
     float_output: bool = False,
+    strength: float = 1.0,
     progress: Callable[[float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
@@ -193,8 +194,12 @@ def restore(
     """Restore ``inputs`` (role -> raster path) with a ``task`` model into ``output`` (GeoTIFF).
 
     ``threads`` caps ONNX Runtime's CPU threads (default: one per core), e.g. to run several
-    scenes side by side or to leave a core to the engine's reader and writer.
+    scenes side by side or to leave a core to the engine's reader and writer. ``strength`` (0-1)
+    keeps that share of the model's change to the input, for models whose output is an enhanced
+    copy of an input (dehaze, desand): 1 is the model's result, 0 the input itself.
     """
+    if not 0.0 <= strength <= 1.0:
+        raise InvalidOptionError(f"strength must be between 0 and 1, got {strength}")
     began = time.perf_counter()
     say = log or (lambda message: None)
     _check_roles(task, inputs)
@@ -225,6 +230,13 @@ def restore(
     feeds = _feeds(card, readers, say)
     like_feed = next(f for f in feeds if f.spec.name == like.name)
     like_stats = like_feed.stats or NormStats((0.0,), (1.0,))
+    blend = None
+    if strength != 1.0:
+        if fills or out_spec.like is None or len(out_spec.bands) != len(like.bands):
+            raise InvalidOptionError(
+                f"model {info.name!r} does not return an enhanced copy of its input, so it takes no "
+                "strength; leave --strength out")
+        blend = Strength(like.name, strength, (like.normalization or Normalization()).range, out_spec.range)
 
     if threads is not None and threads < 1:
         raise InvalidOptionError(f"threads must be at least 1, got {threads}")
@@ -253,7 +265,7 @@ def restore(
         source = TileSource(optical, feeds, readers.get("mask"), fills)
         sink = CellSink(writer, like.normalization or Normalization(), like_stats, out_spec.range, nodata,
                         fills, mask_writer)
-        engine_model = Model(session, out_spec.name, batch, say)
+        engine_model = Model(session, out_spec.name, batch, say, blend)
         in_bytes = sum(r.block_bytes_per_pixel for r in readers.values())
         out_bytes = channels * out_dtype.itemsize + (1 if mask_writer else 0)
         stats = run_engine(grid, source, engine_model, sink, channels, margin, progress, cancel,

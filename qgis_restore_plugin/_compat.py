@@ -6,7 +6,9 @@ from qgis.core import Qgis, QgsProcessingParameterDefinition, QgsProcessingParam
 
 if hasattr(Qgis, "ProcessingNumberParameterType"):  # QGIS >= 3.36
     INTEGER = Qgis.ProcessingNumberParameterType.Integer
+    DOUBLE = Qgis.ProcessingNumberParameterType.Double
     ADVANCED = Qgis.ProcessingParameterFlag.Advanced
 else:  # QGIS 3.22 - 3.34
     INTEGER = QgsProcessingParameterNumber.Integer
+    DOUBLE = QgsProcessingParameterNumber.Double
     ADVANCED = QgsProcessingParameterDefinition.FlagAdvanced

@@ -23,6 +23,11 @@ COMMON_PARAMETERS = (
     "<p>The output keeps the input's pixel grid, CRS and nodata.</p>"
 )
 
+STRENGTH_PARAMETER = (
+    "<p><i>Strength</i>: the share of the model's change to keep, from 1 (the model's "
+    "result) to 0 (the input unchanged); lower it for light haze or when the result looks overdone.</p>"
+)
+
 
 @cache
 def installed_models(task_id: str) -> tuple[Any, ...] | str:
@@ -68,11 +73,12 @@ def models_html(task_id: str, models: tuple[Any, ...] | str) -> str:
     return "".join(parts)
 
 
-def algorithm_help(task_id: str, what: str, inputs: str) -> str:
+def algorithm_help(task_id: str, what: str, inputs: str, strength: bool = False) -> str:
     """The full help of a restoration algorithm, as the small HTML subset the Processing panel shows."""
     return (
         f"<p>{html.escape(what)}</p>"
         f"<p><b>Input.</b> {html.escape(inputs)}</p>"
         f"{COMMON_PARAMETERS}"
+        f"{STRENGTH_PARAMETER if strength else ''}"
         f"{models_html(task_id, installed_models(task_id))}"
     )

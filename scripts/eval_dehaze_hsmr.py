@@ -4,10 +4,12 @@ Three measurements, all written to ``docs/figures/dehaze_metrics.json`` (and fig
 
 1. ``synthetic_test``: every whole test block of the seeded spatial split of the clean training
    scenes, hazed with the training synthesis and a fixed seed (the same draw as
-   ``training.data.recipes.test_degradations``); PSNR/SSIM in the scene's unit domain.
+   ``training.data.recipes.test_degradations``); PSNR/SSIM in the scene's unit domain. ``clear``:
+   the same blocks without haze, which a dehazer should return unchanged.
 2. ``rs_haze``: the RS-Haze sample pair (Landsat-8 tile 00215, bands 4/3/2 as 16-bit PNGs, haze by
    the RS-Haze authors' own synthesis, variants ``max`` and ``minmax``), whole tile and the tile's
-   held-out test block (the clean tile is one of the training scenes).
+   held-out test block (the clean tile is one of the training scenes); variant ``none`` feeds the
+   clean tile itself, which a dehazer should return unchanged; and the model at lower strengths.
 3. ``real``: real hazy scenes restored at full resolution through ``backend.pipeline.restore``
    (default tiling) and, for seams, once more as a single tile; figures
    ``dehaze_real_landsat.png``, ``dehaze_real_aerial.png``.
@@ -36,7 +38,7 @@ from training.baselines.dcp import dark_channel_dehaze as dark_channel_prior  # 
 from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes  # noqa: E402
 from training.data.split import split_scene  # noqa: E402
 from training.evaluate import restore_file, single_tile_size, tile_dependence  # noqa: E402
-from training.metrics import colour_cast, psnr, ssim  # noqa: E402
+from training.metrics import colour_cast, crushed_share, psnr, ssim  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 
 gdal.UseExceptions()
@@ -73,17 +75,19 @@ class HSMR:
 
 
 def scores(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    """PSNR, SSIM and the colour cast (degrees between mean colours) against the clean reference."""
+    """PSNR, SSIM, the colour cast (degrees between mean colours) against the clean reference, and
+    the share of pixels crushed to black (a band at or below 0.001)."""
     pred = np.clip(pred, 0, 1)
     return {"psnr": round(psnr(pred, target), 2), "ssim": round(ssim(pred, target), 4),
-            "cast": round(colour_cast(pred, target), 2)}  # fmt: skip
+            "cast": round(colour_cast(pred, target), 2),
+            "crushed": round(crushed_share(pred, 1e-3), 4)}  # fmt: skip
 
 
-def mean_scores(rows: list[dict]) -> dict:
+def mean_scores(rows: list[dict], methods: tuple[str, ...] = ("hazy", "dcp", "hsmr")) -> dict:
     out = {}
-    for method in ("hazy", "dcp", "hsmr"):
-        out[method] = {k: round(float(np.mean([r[method][k] for r in rows])), 4 if k == "ssim" else 2)
-                       for k in ("psnr", "ssim", "cast")}  # fmt: skip
+    digits = {"psnr": 2, "ssim": 4, "cast": 2, "crushed": 4}
+    for method in methods:
+        out[method] = {k: round(float(np.mean([r[method][k] for r in rows])), d) for k, d in digits.items()}
     return out
 
 
@@ -101,15 +105,24 @@ def synthetic_test(model: HSMR, root: Path, seed: int = 0) -> tuple[dict, list]:
             hazy = deg.inputs["optical"]
             restored, dcp = model(hazy), dark_channel_prior(hazy)
             row = {"region": f"{scene.name}_y{b.y0}_x{b.x0}", "hazy": scores(hazy, clean),
-                   "dcp": scores(dcp, clean), "hsmr": scores(restored, clean)}  # fmt: skip
+                   "dcp": scores(dcp, clean), "hsmr": scores(restored, clean),
+                   # the haze-free region itself: a dehazer should return it unchanged
+                   "clear": {"dcp": scores(dark_channel_prior(clean), clean),
+                             "hsmr": scores(model(clean), clean)}}  # fmt: skip
             rows.append(row)
             examples.append((row["region"], hazy, dcp, restored, clean))
-    return {"regions": len(rows), "mean": mean_scores(rows), "per_region": rows}, examples
+    summary = {"regions": len(rows), "mean": mean_scores(rows),
+               "clear_mean": mean_scores([r["clear"] for r in rows], ("dcp", "hsmr")), "per_region": rows}
+    return summary, examples
 
 
 # ---------------------------------------------------------------------------------------------
 # 2. RS-Haze sample pair
 # ---------------------------------------------------------------------------------------------
+#: Strengths (``restore(strength=...)``) measured on the RS-Haze tile besides the full model.
+STRENGTHS = (0.75, 0.5, 0.25)
+
+
 def _read_png_rgb(folder: Path, stem: str) -> np.ndarray:
     bands = [gdal.Open(str(folder / f"{stem}_B{b}.png")).ReadAsArray() for b in (4, 3, 2)]
     return np.stack(bands).astype(np.float32) / 65535.0
@@ -120,17 +133,24 @@ def rs_haze(model: HSMR, root: Path) -> dict:
     clean = _read_png_rgb(base / "data" / "00215" / "00215", "00215")
     test = split_scene("rs_haze_00215", *clean.shape[1:])["test"]
     out = {"test_blocks": [[b.y0, b.y1, b.x0, b.x1] for b in test]}
-    for variant in ("max", "minmax"):
-        stem = f"00215_0_0.5020_{variant}"
-        hazy = _read_png_rgb(base / "result" / "00215" / stem, stem)
+    for variant in ("max", "minmax", "none"):
+        if variant == "none":  # the clean tile itself: a haze-free input should come back unchanged
+            hazy = clean
+        else:
+            stem = f"00215_0_0.5020_{variant}"
+            hazy = _read_png_rgb(base / "result" / "00215" / stem, stem)
         restored, dcp = model(hazy), dark_channel_prior(hazy)
-        methods = (("hazy", hazy), ("dcp", dcp), ("hsmr", restored))
+        methods = (("hazy", hazy), ("dcp", dcp), ("hsmr", restored))[variant == "none":]
         entry = {"whole_tile": {m: scores(a, clean) for m, a in methods}}
         for b in test:
             crop = (slice(None), slice(b.y0, b.y1), slice(b.x0, b.x1))
             entry[f"test_block_y{b.y0}_x{b.x0}"] = {
                 m: scores(a[crop], clean[crop]) for m, a in methods
             }
+        # The Strength option: input + s (output - input), the blend the engine applies per tile.
+        entry["whole_tile_strength"] = {
+            str(s): scores(hazy + s * (restored - hazy), clean) for s in STRENGTHS
+        }
         out[variant] = entry
     return out
 
@@ -147,18 +167,20 @@ def _restore(
 
 
 def _chroma(image: np.ndarray, valid: np.ndarray, unit: float) -> dict:
-    """Mean red/green and blue/green ratios, and the dark objects' colour.
+    """Mean red/green and blue/green ratios, the dark objects' colour, and the crushed share.
 
     The ratios move with a colour cast, but also when a tinted haze is removed. The darkest 1 %
     of the pixels (water, shadow: near-black on the ground) keep whatever path radiance is left,
     so their red, green, blue (in units of ``unit``, the input's 99.5th percentile) show a residual
-    bluish haze that the means hide (dark-object subtraction, Chavez 1988).
+    bluish haze that the means hide (dark-object subtraction, Chavez 1988). ``crushed`` is the share
+    of valid pixels with a band at or below 0.2 % of ``unit``: shadows clipped to black.
     """
     r, g, b = (float(image[c][valid].mean()) for c in range(3))
     lum = image.mean(axis=0)
     dark = valid & (lum <= np.percentile(lum[valid], 1))
     dark_rgb = [round(float(image[c][dark].mean()) / unit, 3) for c in range(3)]
-    return {"r_over_g": round(r / g, 3), "b_over_g": round(b / g, 3), "dark_rgb": dark_rgb}
+    return {"r_over_g": round(r / g, 3), "b_over_g": round(b / g, 3), "dark_rgb": dark_rgb,
+            "crushed": round(crushed_share(image, 0.002 * unit, valid), 4)}
 
 
 def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int | None = None) -> dict:
@@ -221,7 +243,7 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
 
 
 def _chroma_summary(per_image: dict) -> dict:
-    """Per method, over the images: mean R/G, B/G and dark-object colour, and the mean
+    """Per method, over the images: mean R/G, B/G, dark-object colour and crushed share, and the mean
     |change| of R/G plus B/G against the hazy input (which removing a tinted haze also moves)."""
     rows = [v["chroma"] for v in per_image.values()]
     out = {}
@@ -229,11 +251,13 @@ def _chroma_summary(per_image: dict) -> dict:
         ratios = np.array([[r[method]["r_over_g"], r[method]["b_over_g"]] for r in rows])
         hazy = np.array([[r["hazy"]["r_over_g"], r["hazy"]["b_over_g"]] for r in rows])
         dark = np.array([r[method]["dark_rgb"] for r in rows])
+        crushed = [r[method]["crushed"] for r in rows]
         out[method] = {
             "r_over_g": round(float(ratios[:, 0].mean()), 3),
             "b_over_g": round(float(ratios[:, 1].mean()), 3),
             "dark_rgb": [round(float(v), 3) for v in dark.mean(axis=0)],
             "shift_vs_hazy": round(float(np.abs(ratios - hazy).sum(axis=1).mean()), 3),
+            "crushed": round(float(np.mean(crushed)), 4),
         }
     return out
 
@@ -318,11 +342,13 @@ def synthetic_figure(path: Path, examples: list, count: int = 3) -> None:
 def card_metrics(results: dict) -> dict:
     """The summary the model card carries: mean PSNR/SSIM per test set and method."""
     out = {
-        "protocol": "scripts/eval_dehaze_hsmr.py; PSNR/SSIM on [0, 1]; dcp = training/baselines/dcp.py",
+        "protocol": ("scripts/eval_dehaze_hsmr.py; PSNR/SSIM on [0, 1]; cast = degrees between mean colours; "
+                     "crushed = share of pixels with a band <= 0.001; dcp = training/baselines/dcp.py"),
         "synthetic_test": results["synthetic_test"]["mean"],
         "synthetic_test_regions": results["synthetic_test"]["regions"],
+        "synthetic_clear": results["synthetic_test"]["clear_mean"],
     }
-    for variant in ("max", "minmax"):
+    for variant in ("max", "minmax", "none"):
         out[f"rs_haze_{variant}"] = results["rs_haze"][variant]["whole_tile"]
     return out
 

@@ -10,8 +10,8 @@ a checkpoint (``last.pt``, and ``best.pt`` by validation PSNR) that
     .venv/bin/python scripts/train_dehaze_hsmr.py --minutes 40 --threads 1 --out runs/hsmr_lite
 
 ``--init`` fine-tunes from a checkpoint, ``--attention-window`` pools channel attention locally,
-``--light-haze`` and ``--nodata`` add thin-haze samples and scene collars, ``--airlight-angstrom``
-bluish airlights (docs/MODELS.md).
+``--light-haze`` (with ``--light-tau``) and ``--nodata`` add thin-haze samples and scene collars,
+``--airlight-angstrom`` bluish airlights (docs/MODELS.md).
 """
 
 from __future__ import annotations
@@ -53,14 +53,15 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
 
 # ---------------------------------------------------------------------------------------------
 def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: float = 0.0,
-                  nodata: NodataConfig | None = None, airlight_angstrom: tuple[float, float] = (0.0, 0.0)):
-    """Train/val crops. ``light_share`` of the samples get thin haze (optical depth 0.02-0.2), so
-    the model also learns to leave nearly clear ground alone; ``nodata`` cuts scene collars;
-    ``airlight_angstrom`` draws bluish airlights (``HazeConfig``)."""
+                  nodata: NodataConfig | None = None, airlight_angstrom: tuple[float, float] = (0.0, 0.0),
+                  light_tau: tuple[float, float] = (0.02, 0.2)):
+    """Train/val crops. ``light_share`` of the samples get thin haze (optical depth ``light_tau``,
+    down to 0 = no haze at all), so the model also learns to leave clear ground alone; ``nodata``
+    cuts scene collars; ``airlight_angstrom`` draws bluish airlights (``HazeConfig``)."""
     spec = dehaze_spec()
     scenes = load_scenes(CLEAN_RGB_SCENES, root)
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR), airlight_angstrom=airlight_angstrom)
-    light = dataclasses.replace(config, tau=(0.02, 0.2))
+    light = dataclasses.replace(config, tau=tuple(light_tau))
 
     def synth(clean, rng):
         deg = synthesize_haze(clean, rng, light if rng.random() < light_share else config, RGB)
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="channel attention over a local window of this size (default: global pool)")
     parser.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
     parser.add_argument("--light-haze", type=float, default=0.0, help="share of thin-haze samples")
+    parser.add_argument("--light-tau", type=float, nargs=2, default=(0.02, 0.2), metavar=("LO", "HI"),
+                        help="optical depth range of the thin-haze samples (0 = clear)")
     parser.add_argument("--nodata", type=float, default=0.0, help="share of samples with a nodata collar")
     parser.add_argument("--airlight-angstrom", type=float, nargs=2, default=(0.0, 0.0), metavar=("LO", "HI"),
                         help="range of the airlight's wavelength exponent (0 0: grey airlight)")
@@ -115,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     max_steps = args.steps or 10**7
     nodata = NodataConfig(probability=args.nodata) if args.nodata > 0 else None
     spec, scene_names, train, val = make_datasets(args.data, args.crop, max_steps * args.batch, args.seed,
-                                                  args.light_haze, nodata, tuple(args.airlight_angstrom))
+                                                  args.light_haze, nodata, tuple(args.airlight_angstrom),
+                                                  tuple(args.light_tau))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = build_loss(spec.losses)  # 2.5 SmoothL1 + 0.5 (1 - MS-SSIM): the paper's main terms
     print(f"HSMR-Net {args.config}: {count_parameters(model)} parameters; scenes {scene_names}", flush=True)

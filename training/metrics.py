@@ -1,10 +1,10 @@
-"""Image-quality metrics on arrays in a known value range: PSNR, SSIM, SAM and colour cast.
+"""Image-quality metrics on arrays in a known value range: PSNR, SSIM, SAM, colour cast, crushing.
 
 PSNR is ``10 log10(R^2 / MSE)`` over all pixels and bands; SSIM is the Gaussian-window SSIM of
 ``training.losses.ssim`` (11x11, sigma 1.5, mean over bands); SAM is the mean spectral angle in
 degrees between per-pixel band vectors; the colour cast is the angle between the two images' mean
-band vectors (a global tint, which SAM mixes with per-pixel noise). Pixels flagged invalid are left
-out of PSNR, SAM and the cast.
+band vectors (a global tint, which SAM mixes with per-pixel noise); the crushed share counts pixels
+clipped to black. Pixels flagged invalid are left out of PSNR, SAM, the cast and the crushed share.
 """
 
 from __future__ import annotations
@@ -56,3 +56,14 @@ def colour_cast(pred: np.ndarray, target: np.ndarray, valid: np.ndarray | None =
     mp, mt = p.mean(1), t.mean(1)
     cos = mp @ mt / max(np.linalg.norm(mp) * np.linalg.norm(mt), 1e-12)
     return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def crushed_share(image: np.ndarray, black: float, valid: np.ndarray | None = None) -> float:
+    """Share of pixels of a (C, H, W) image with a band at or below ``black``: shadows clipped to black.
+
+    A dehazer that subtracts more haze than there was pushes dark ground (water, shadow, dense
+    vegetation) below zero, where the output clips it: its texture is gone. Real ground is hardly
+    ever that dark, so the share needs no reference; compare it with the input's.
+    """
+    crushed = (image <= black).any(axis=0)
+    return float(crushed[valid].mean() if valid is not None else crushed.mean())

@@ -28,7 +28,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .. import _backend, dependencies, help_text
-from .._compat import ADVANCED, INTEGER
+from .._compat import ADVANCED, DOUBLE, INTEGER
 from ..styling import RendererCopier, renumbered_renderer
 
 #: Values of the DEVICE enum, in order (the backend's device names).
@@ -52,6 +52,7 @@ CLI_HINTS: tuple[tuple[str, str], ...] = (
     ("--batch-size", "BATCH_SIZE"),
     ("--device", "DEVICE"),
     ("--model", "MODEL"),
+    ("--strength", "STRENGTH"),
     ("ask for resampling (--resample)", "resample it onto that grid (Raster > Projections > Warp)"),
 )
 
@@ -82,6 +83,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     TILE_SIZE = "TILE_SIZE"
     OVERLAP = "OVERLAP"
     BATCH_SIZE = "BATCH_SIZE"
+    STRENGTH = "STRENGTH"
     OUTPUT = "OUTPUT"
 
     #: The ``backend.tasks`` id; also the algorithm's name (``restore:<TASK>``).
@@ -92,6 +94,8 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     #: Role -> parameter name and description overrides for this task.
     PARAMETER_NAMES: dict[str, str] = {}
     PARAMETER_DESCRIPTIONS: dict[str, str] = {}
+    #: Whether the task's output is an enhanced copy of its input, so a STRENGTH can blend the two.
+    HAS_STRENGTH = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -113,7 +117,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
         return "restoration"
 
     def shortHelpString(self) -> str:
-        return help_text.algorithm_help(self.TASK, self.WHAT, self.INPUTS)
+        return help_text.algorithm_help(self.TASK, self.WHAT, self.INPUTS, strength=self.HAS_STRENGTH)
 
     def tags(self) -> list[str]:
         return ["restoration", "deep learning", "onnx", self.TASK]
@@ -162,6 +166,13 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                 self.DEVICE, self.tr("Device"), options=list(DEVICES), defaultValue=0
             )
         )
+        if self.HAS_STRENGTH:
+            self.addParameter(
+                QgsProcessingParameterNumber(
+                    self.STRENGTH, self.tr("Strength: share of the model's change to keep (1: all, 0: none)"),
+                    type=DOUBLE, defaultValue=1.0, minValue=0.0, maxValue=1.0,
+                )
+            )  # fmt: skip
         advanced = (
             QgsProcessingParameterNumber(
                 self.TILE_SIZE, self.tr("Tile size in pixels (0: the model's default)"),
@@ -212,6 +223,8 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
             "batch_size": self.parameterAsInt(parameters, self.BATCH_SIZE, context) or None,
             "bands": bands,
         }
+        if self.HAS_STRENGTH:
+            options["strength"] = self.parameterAsDouble(parameters, self.STRENGTH, context)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         options.update(self.extra_options(parameters, context))
         return RestoreJob(self.TASK, inputs, output, options)

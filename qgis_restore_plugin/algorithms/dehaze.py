@@ -7,9 +7,11 @@ from .base import RestoreAlgorithmBase
 
 class DehazeAlgorithm(RestoreAlgorithmBase):
     TASK = "dehaze"
+    HAS_STRENGTH = True
     WHAT = (
         "Removes haze and thin fog from an optical image: contrast and colour are restored where haze "
-        "veils the ground. On nearly clear images it can over-enhance contrast, so compare with the input."
+        "veils the ground. It always removes some haze, even from a clear image, and then darkens "
+        "shadows: on light haze lower Strength (about 0.5), and compare with the input."
     )
     INPUTS = (
         "A hazy optical raster (e.g. Sentinel-2 or Landsat true-colour bands, or an aerial RGB image) of "

@@ -37,6 +37,19 @@ def test_two_inputs_map_to_the_task_roles(tmp_path: Path, models: dict[str, Path
     assert code == 0 and np.allclose(read_raster(tmp_path / "out.tif"), 0.5)
 
 
+def test_strength_option(tmp_path: Path, models: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
+    data = np.random.default_rng(1).integers(0, 255, (3, 40, 40)).astype(np.uint8)
+    make_raster(tmp_path / "in.tif", data)
+    args = ["restore", "--task", "dehaze", "--model", str(models["conv"]), str(tmp_path / "in.tif")]
+    assert main([*args[:-1], "--strength", "0", args[-1], str(tmp_path / "none.tif")]) == 0
+    assert np.array_equal(read_raster(tmp_path / "none.tif"), data)  # strength 0: the input back
+    assert main([*args, str(tmp_path / "full.tif")]) == 0
+    assert not np.array_equal(read_raster(tmp_path / "full.tif"), data)
+    assert main([*args[:-1], "--strength", "2", args[-1], str(tmp_path / "bad.tif")]) == 1
+    assert "strength must be between 0 and 1" in capsys.readouterr().err
+    assert not (tmp_path / "bad.tif").exists()
+
+
 def test_errors_are_one_line_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     code = main(["restore", "--task", "dehaze", str(tmp_path / "missing.tif"), str(tmp_path / "o.tif")])
     err = capsys.readouterr().err

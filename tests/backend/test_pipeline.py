@@ -165,6 +165,38 @@ def test_float_output_and_band_selection(tmp_path: Path, models: dict[str, Path]
     assert np.array_equal(out, data[[3, 1, 0]].astype(np.float32))
 
 
+# -- strength: blending the model's change with the input -----------------------------------------
+
+
+def test_strength_keeps_that_share_of_the_models_change(tmp_path: Path) -> None:
+    model = tiny_models.conv3x3_model(tmp_path / "conv.onnx", normalization=PERCENTILE)
+    data = random_raster(3, 70, 90, np.uint16)
+    make_raster(tmp_path / "in.tif", data)
+
+    def run(strength: float, float_output: bool) -> np.ndarray:
+        out = tmp_path / f"out_{strength}_{float_output}.tif"
+        restore("dehaze", {"optical": tmp_path / "in.tif"}, out, model=model, strength=strength,
+                float_output=float_output, tile_size=32, overlap=8)
+        return read_raster(out).astype(np.float64)
+
+    # Strength 0 gives the input back exactly, through normalisation and the inverse map.
+    assert np.array_equal(run(0.0, False), data.astype(np.float64))
+    full, none, third = run(1.0, True), run(0.0, True), run(1 / 3, True)
+    assert np.abs(full - none).max() > 100  # the model really changes the raster
+    expected = none + (full - none) / 3
+    assert np.abs(third - expected).max() < 1e-3 * np.abs(full - none).max()
+
+
+def test_strength_is_refused_out_of_range_and_for_gap_filling(tmp_path: Path, rgb: Path,
+                                                              models: dict[str, Path]) -> None:
+    for bad in (-0.1, 1.5):
+        with pytest.raises(InvalidOptionError, match="strength must be between 0 and 1"):
+            restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"], strength=bad)
+    with pytest.raises(InvalidOptionError, match="takes no strength"):
+        restore("fill_gaps", {"optical": rgb}, tmp_path / "o.tif", model=models["fill"], strength=0.5)
+    assert files_in(tmp_path) <= {rgb.name}
+
+
 # -- several inputs -------------------------------------------------------------------------------
 
 

@@ -113,6 +113,23 @@ def test_desand_tiles_with_the_advanced_parameters(qgis_app, models_dir, scene, 
     np.testing.assert_allclose(restored, read(default_out)[0], atol=1e-4)
 
 
+def test_strength_blends_the_result_with_the_input(qgis_app, models_dir, scene, tmp_path):
+    alg = qgis_core.QgsApplication.processingRegistry().createAlgorithmById("restore:dehaze")
+    context = qgis_core.QgsProcessingContext()
+    job = alg.build_job({"INPUT": str(scene), "STRENGTH": 0.25, "OUTPUT": "x.tif"}, context)
+    assert job.options["strength"] == 0.25
+    outputs = {}
+    for strength in (0.0, 0.5, 1.0):
+        outputs[strength] = tmp_path / f"desanded_{strength}.tif"
+        result, fb = run("restore:desand", {"INPUT": str(scene), "STRENGTH": strength,
+                                            "OUTPUT": str(outputs[strength])})
+        assert result is not None, fb.errors
+    none, half, full = (read(outputs[s])[0].astype(np.float64) for s in (0.0, 0.5, 1.0))
+    np.testing.assert_allclose(none, read(scene)[0], atol=1e-5)  # strength 0: the input itself
+    assert not np.allclose(full, none)
+    np.testing.assert_allclose(half, (none + full) / 2, atol=1e-4)
+
+
 def test_bands_selects_and_orders_the_input_bands(qgis_app, models_dir, tmp_path):
     scene = make_scene(tmp_path / "four.tif", bands=4)
     out = tmp_path / "bgr.tif"

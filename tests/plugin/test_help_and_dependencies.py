@@ -44,6 +44,13 @@ def test_help_without_models_says_the_algorithm_fails_until_one_is_installed():
     assert reason in help_text.models_html("desand", reason)
 
 
+def test_help_explains_strength_only_where_the_algorithm_has_it(monkeypatch):
+    monkeypatch.setattr(help_text, "installed_models", lambda task: ())
+    with_strength = help_text.algorithm_help("dehaze", "Removes haze.", "A hazy raster.", strength=True)
+    assert "<i>Strength</i>" in with_strength
+    assert "<i>Strength</i>" not in help_text.algorithm_help("fill_gaps", "Fills gaps.", "A raster.")
+
+
 def test_install_instructions_keep_numpy_1_and_respect_pep_668(monkeypatch, tmp_path):
     missing = [dependencies.MissingDependency("onnxruntime", "onnxruntime", "ImportError: nope")]
     monkeypatch.setattr(dependencies, "numpy_pin", lambda: "numpy<2")
@@ -71,6 +78,7 @@ def test_check_reports_a_module_that_cannot_be_imported(monkeypatch):
 @pytest.mark.parametrize("message, expected", [
     ("has 4 band(s) but expects 3 (pick bands with --bands)", "(pick bands with the BANDS parameter)"),
     ("lower --overlap or raise --tile-size", "lower OVERLAP or raise TILE_SIZE"),
+    ("so it takes no strength; leave --strength out", "so it takes no strength; leave STRENGTH out"),
 ])
 def test_backend_messages_name_parameters_not_cli_options(message, expected):
     pytest.importorskip("qgis.core", reason="QGIS Python bindings (python3-qgis) not installed")

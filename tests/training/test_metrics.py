@@ -1,10 +1,10 @@
-"""The colour-cast metric: blind to brightness and contrast, sensitive to a tint."""
+"""The colour-cast metric (blind to brightness and contrast, sensitive to a tint) and the crushed share."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from training.metrics import colour_cast
+from training.metrics import colour_cast, crushed_share
 
 
 def _scene(seed: int = 0) -> np.ndarray:
@@ -35,3 +35,15 @@ def test_invalid_pixels_are_left_out():
     valid[:, 16:] = True
     assert colour_cast(tinted, image, valid) < 1e-6
     assert colour_cast(tinted, image) > 1.0
+
+
+def test_crushed_share_counts_pixels_with_any_band_clipped_to_black():
+    image = _scene()  # 0.1-0.9: nothing crushed
+    assert crushed_share(image, black=0.01) == 0.0
+    over_subtracted = np.clip(image - 0.3, 0.0, 1.0)  # a too-large haze floor taken off
+    expected = (image <= 0.3).any(axis=0).mean()
+    assert 0.0 < expected < 1.0
+    assert crushed_share(over_subtracted, black=0.0) == expected
+    valid = np.zeros((32, 32), bool)
+    valid[0, 0] = True
+    assert crushed_share(over_subtracted, 0.0, valid) == float((image[:, 0, 0] <= 0.3).any())
