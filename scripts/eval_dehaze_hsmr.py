@@ -140,7 +140,9 @@ def rs_haze(model: HSMR, root: Path) -> dict:
             stem = f"00215_0_0.5020_{variant}"
             hazy = _read_png_rgb(base / "result" / "00215" / stem, stem)
         restored, dcp = model(hazy), dark_channel_prior(hazy)
-        methods = (("hazy", hazy), ("dcp", dcp), ("hsmr", restored))[variant == "none":]
+        methods = (("dcp", dcp), ("hsmr", restored))
+        if variant != "none":  # with no haze the input is the reference itself
+            methods = (("hazy", hazy), *methods)
         entry = {"whole_tile": {m: scores(a, clean) for m, a in methods}}
         for b in test:
             crop = (slice(None), slice(b.y0, b.y1), slice(b.x0, b.x1))
