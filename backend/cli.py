@@ -38,8 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--mask-output", help="fill_gaps: also write the mask of reconstructed pixels here")
     run.add_argument("--resample", action="store_true", help="resample extra inputs onto the first's grid")
     run.add_argument("--float-output", action="store_true", help="write float32 instead of the input dtype")
+    with_strength = ", ".join(t.id for t in TASKS.values() if t.takes_strength)
     run.add_argument("--strength", type=float, default=1.0,
-                     help="dehaze, desand: share of the model's change to keep, 0-1 (default 1)")
+                     help=f"{with_strength}: share of the model's change to keep, 0-1 (default 1)")
     run.add_argument("--json", action="store_true", help="print JSON progress lines instead of a bar")
     run.add_argument("rasters", nargs="+", metavar="INPUT [INPUT2 ...] OUTPUT",
                      help="inputs in the task's order (e.g. optical then infrared), then the output")

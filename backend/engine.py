@@ -173,8 +173,9 @@ class Strength:
         """Blend ``output`` (N, C, H, W) with ``inputs`` (the feed's batch) in place."""
         lo_r, hi_r = self.in_range
         lo_o, hi_o = self.out_range
-        x = inputs.astype(np.float32, copy=True)
+        x = inputs  # only read below; mapped into a copy when the ranges differ
         if (lo_r, hi_r) != (lo_o, hi_o):
+            x = inputs.astype(np.float32, copy=True)
             x -= np.float32(lo_r)
             x *= np.float32((hi_o - lo_o) / (hi_r - lo_r))
             x += np.float32(lo_o)

@@ -230,13 +230,14 @@ def restore(
     feeds = _feeds(card, readers, say)
     like_feed = next(f for f in feeds if f.spec.name == like.name)
     like_stats = like_feed.stats or NormStats((0.0,), (1.0,))
+    like_norm = like.normalization or Normalization()
     blend = None
     if strength != 1.0:
-        if fills or out_spec.like is None or len(out_spec.bands) != len(like.bands):
+        if fills or len(out_spec.bands) != len(like.bands):
             raise InvalidOptionError(
                 f"model {info.name!r} does not return an enhanced copy of its input, so it takes no "
                 "strength; leave --strength out")
-        blend = Strength(like.name, strength, (like.normalization or Normalization()).range, out_spec.range)
+        blend = Strength(like.name, strength, like_norm.range, out_spec.range)
 
     if threads is not None and threads < 1:
         raise InvalidOptionError(f"threads must be at least 1, got {threads}")
@@ -263,8 +264,7 @@ def restore(
             mask_writer = RasterWriter(mask_path, optical.grid, 1, np.uint8, None, ["reconstructed"],
                                        metadata)
         source = TileSource(optical, feeds, readers.get("mask"), fills)
-        sink = CellSink(writer, like.normalization or Normalization(), like_stats, out_spec.range, nodata,
-                        fills, mask_writer)
+        sink = CellSink(writer, like_norm, like_stats, out_spec.range, nodata, fills, mask_writer)
         engine_model = Model(session, out_spec.name, batch, say, blend)
         in_bytes = sum(r.block_bytes_per_pixel for r in readers.values())
         out_bytes = channels * out_dtype.itemsize + (1 if mask_writer else 0)

@@ -36,13 +36,16 @@ class Task:
     inputs: tuple[InputSlot, ...]
     #: True when the task also writes a mask of the pixels it reconstructed.
     writes_mask: bool = False
+    #: True when the output is an enhanced copy of the input, so a strength can blend the two
+    #: (``restore(strength=...)``, the plugin's STRENGTH parameter).
+    takes_strength: bool = False
 
 
 TASKS: dict[str, Task] = {
     task.id: task
     for task in (
-        Task("dehaze", "Dehaze", (InputSlot("optical"),)),
-        Task("desand", "Remove sand and dust", (InputSlot("optical"),)),
+        Task("dehaze", "Dehaze", (InputSlot("optical"),), takes_strength=True),
+        Task("desand", "Remove sand and dust", (InputSlot("optical"),), takes_strength=True),
         Task("decloud", "Remove clouds", (InputSlot("optical"), InputSlot("sar", required=False))),
         Task("derain_fuse", "De-rain and fuse visible with infrared",
              (InputSlot("optical"), InputSlot("infrared"))),

@@ -94,8 +94,6 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     #: Role -> parameter name and description overrides for this task.
     PARAMETER_NAMES: dict[str, str] = {}
     PARAMETER_DESCRIPTIONS: dict[str, str] = {}
-    #: Whether the task's output is an enhanced copy of its input, so a STRENGTH can blend the two.
-    HAS_STRENGTH = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,7 +115,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
         return "restoration"
 
     def shortHelpString(self) -> str:
-        return help_text.algorithm_help(self.TASK, self.WHAT, self.INPUTS, strength=self.HAS_STRENGTH)
+        return help_text.algorithm_help(self.TASK, self.WHAT, self.INPUTS, strength=self.takes_strength())
 
     def tags(self) -> list[str]:
         return ["restoration", "deep learning", "onnx", self.TASK]
@@ -136,6 +134,10 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
             (self.PARAMETER_NAMES.get(slot.role, ROLE_PARAMETERS[slot.role]), slot.role, not slot.required)
             for slot in task.inputs
         ]
+
+    def takes_strength(self) -> bool:
+        """Whether the task blends its result with the input by a STRENGTH (``backend.tasks``)."""
+        return _backend.tasks.get_task(self.TASK).takes_strength
 
     def optical_parameter(self) -> str:
         return next(name for name, role, _ in self.raster_parameters() if role == "optical")
@@ -166,7 +168,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                 self.DEVICE, self.tr("Device"), options=list(DEVICES), defaultValue=0
             )
         )
-        if self.HAS_STRENGTH:
+        if self.takes_strength():
             self.addParameter(
                 QgsProcessingParameterNumber(
                     self.STRENGTH, self.tr("Strength: share of the model's change to keep (1: all, 0: none)"),
@@ -223,7 +225,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
             "batch_size": self.parameterAsInt(parameters, self.BATCH_SIZE, context) or None,
             "bands": bands,
         }
-        if self.HAS_STRENGTH:
+        if self.takes_strength():
             options["strength"] = self.parameterAsDouble(parameters, self.STRENGTH, context)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         options.update(self.extra_options(parameters, context))

@@ -7,7 +7,6 @@ from .base import RestoreAlgorithmBase
 
 class DehazeAlgorithm(RestoreAlgorithmBase):
     TASK = "dehaze"
-    HAS_STRENGTH = True
     WHAT = (
         "Removes haze and thin fog from an optical image: contrast and colour are restored where haze "
         "veils the ground. It always removes some haze, even from a clear image, and then darkens "

@@ -7,7 +7,6 @@ from .base import RestoreAlgorithmBase
 
 class DesandAlgorithm(RestoreAlgorithmBase):
     TASK = "desand"
-    HAS_STRENGTH = True
     WHAT = (
         "Removes the yellow-brown colour cast and the loss of contrast caused by sand and dust in the "
         "air, restoring natural colours."
