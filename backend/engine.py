@@ -20,7 +20,7 @@ import numpy as np
 from .blending import Blender, FinalCell
 from .errors import CancelledError, RestoreError
 from .model_card import Normalization, TensorSpec
-from .normalization import NormStats, denormalize, nodata_fill, normalize
+from .normalization import NormStats, context_vector, denormalize, nodata_fill, normalize
 from .raster_io import BLOCK_SIZE, RasterReader, RasterWriter
 from .runtime import is_out_of_memory
 from .tiling import Tile, TileGrid
@@ -48,6 +48,14 @@ class TileData:
     skipped: bool
 
 
+def scene_context(feed: Feed) -> np.ndarray:
+    """A feed's scene context (K,) in model units; zeros for an optional input that is absent."""
+    spec = feed.spec
+    if feed.stats is None or not feed.stats.context:
+        return np.zeros(len(spec.context.percentiles) * len(spec.bands), dtype=np.float32)
+    return context_vector(spec.normalization or Normalization(), feed.stats, len(spec.bands))
+
+
 class TileSource:
     """Reads every input of a tile, normalises it and derives the nodata and fill masks."""
 
@@ -58,6 +66,9 @@ class TileSource:
         self.mask = mask
         self.fills = fills
         self._nodata_values: dict[str, np.ndarray] = {}  # per feed, (C, 1): computed once per run
+        # Scene contexts (K,) by tensor name: statistics of the whole raster, the same for every tile.
+        self._contexts = {feed.spec.context.name: scene_context(feed) for feed in feeds
+                          if feed.spec.context is not None}
 
     def read(self, tile: Tile) -> TileData:
         """The tile's primary pixels and masks; a tile with nothing to compute is ``skipped``."""
@@ -85,6 +96,9 @@ class TileSource:
                 for slot, item in zip(batch, todo, strict=True):
                     self._feed(feed, item, slot)
                 feeds[feed.spec.name] = batch
+                if feed.spec.context is not None:
+                    context = self._contexts[feed.spec.context.name]
+                    feeds[feed.spec.context.name] = np.repeat(context[None], len(todo), axis=0)
             for item in todo:
                 item.raw = None  # the batch holds what the model needs
         return items, feeds

@@ -17,6 +17,11 @@ Value normalisation maps raster values to what the network sees:
 
 An output is mapped back to raster values by the inverse of the normalisation of the input named in
 its ``like`` field, after its ``range`` is mapped onto that input's ``range``.
+
+An input may also declare a **scene context** (:class:`SceneContext`): per-band percentiles of the
+whole raster, normalised like the input, fed to the network as a second tensor of shape (N, K).
+A tile alone cannot tell how much haze a scene has; the scene's statistics can, and like the
+normalisation's they are computed once per raster, so every tile sees the same values.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from typing import Any
 from .errors import ModelCardError
 from .tasks import BAND_NAMES, ROLES, TASKS
 
-SCHEMA_VERSION = 1
+#: Version 2 added the scene context; a version-1 card (no context) is read as it always was.
+SCHEMA_VERSION = 2
+SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 #: The ONNX metadata key that holds the card.
 METADATA_KEY = "restore_model_card"
 NORMALIZATION_MODES = ("fixed", "percentile", "scale")
@@ -49,6 +56,19 @@ class Normalization:
 
 
 @dataclass(frozen=True)
+class SceneContext:
+    """A second network input with statistics of the whole input raster, in model units.
+
+    ``name`` is the ONNX tensor, shape (N, len(percentiles) * bands): each percentile of every band
+    over the raster's valid pixels, normalised like the input, percentile by percentile
+    (p1 red, p1 green, p1 blue, p50 red, ...).
+    """
+
+    name: str
+    percentiles: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class TensorSpec:
     """One network input or output: ONNX tensor name, role, ordered band names."""
 
@@ -62,6 +82,8 @@ class TensorSpec:
     like: str | None = None
     #: Inputs only: a model that can run without this input (e.g. SAR for decloud).
     optional: bool = False
+    #: Inputs only: statistics of the whole raster fed as a second tensor (see ``SceneContext``).
+    context: SceneContext | None = None
 
 
 @dataclass(frozen=True)
@@ -116,9 +138,10 @@ class ModelCard:
         if not isinstance(data, dict):
             raise ModelCardError("model card must be a JSON object")
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in SUPPORTED_SCHEMA_VERSIONS:
             raise ModelCardError(
-                f"model card schema_version {version!r} is not supported (expected {SCHEMA_VERSION})"
+                f"model card schema_version {version!r} is not supported (expected one of "
+                f"{', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}): a newer plugin may read it"
             )
         try:
             card = cls(
@@ -163,6 +186,12 @@ def _tensor_from_dict(data: dict[str, Any]) -> TensorSpec:
         norm = Normalization(**norm)
     fields = dict(data)
     fields["normalization"] = norm
+    context = data.get("context")
+    if context is not None:
+        if not isinstance(context, dict):
+            raise ModelCardError(f"tensor {data.get('name')!r}: context must be an object")
+        context = SceneContext(**{**context, "percentiles": tuple(context.get("percentiles", ()))})
+    fields["context"] = context
     fields["bands"] = tuple(data.get("bands", ()))
     if "range" in fields:
         fields["range"] = tuple(fields["range"])
@@ -178,6 +207,7 @@ def validate(card: ModelCard) -> None:
     if not card.inputs or not card.outputs:
         raise ModelCardError("model card needs at least one input and one output")
     names = [spec.name for spec in card.inputs + card.outputs]
+    names += [spec.context.name for spec in card.inputs if spec.context is not None]
     if len(set(names)) != len(names):
         raise ModelCardError(f"model card tensor names are not unique: {names}")
     input_names = {spec.name for spec in card.inputs}
@@ -198,6 +228,13 @@ def validate(card: ModelCard) -> None:
             raise ModelCardError(f"input {spec.name!r}: needs a normalization")
         if spec.normalization is not None:
             _validate_normalization(spec.name, spec.normalization)
+        if spec.context is not None:
+            if card.schema_version < 2:
+                raise ModelCardError(f"input {spec.name!r}: a scene context needs schema_version 2")
+            _validate_context(spec)
+    for spec in card.outputs:
+        if spec.context is not None:
+            raise ModelCardError(f"output {spec.name!r}: only inputs take a scene context")
     for spec in card.outputs:
         if spec.role != "mask" and spec.like not in input_names:
             raise ModelCardError(
@@ -229,3 +266,16 @@ def _validate_normalization(name: str, norm: Normalization) -> None:
         raise ModelCardError(f"{where}: percentiles need 0 <= low < high <= 100")
     if norm.mode == "scale" and not 0 < norm.high <= 100:
         raise ModelCardError(f"{where}: the scale percentile needs 0 < high <= 100")
+
+
+def _validate_context(spec: TensorSpec) -> None:
+    where = f"input {spec.name!r} context"
+    context = spec.context
+    if spec.normalization is None:
+        raise ModelCardError(f"{where}: needs the input's normalization")
+    if not context.name:
+        raise ModelCardError(f"{where}: needs a tensor name")
+    if not context.percentiles or not all(
+        isinstance(p, (int, float)) and 0 <= p <= 100 for p in context.percentiles
+    ):
+        raise ModelCardError(f"{where}: percentiles must be numbers between 0 and 100")

@@ -25,12 +25,15 @@ class NormStats:
     """Per-band raster values that map to the two ends of ``Normalization.range``.
 
     ``fill`` is each band's median over valid pixels: what a model without a mask input sees where
-    the raster is nodata (see :func:`nodata_fill`). ``None`` where no sample was taken.
+    the raster is nodata (see :func:`nodata_fill`). ``None`` where no sample was taken. ``context``
+    holds the scene-context percentiles in raster units, percentile by percentile, band by band
+    (see :func:`context_vector`); empty when the model takes none.
     """
 
     low: tuple[float, ...]
     high: tuple[float, ...]
     fill: tuple[float, ...] | None = None
+    context: tuple[float, ...] = ()
 
     def arrays(self, bands: int) -> tuple[np.ndarray, np.ndarray]:
         """``low``/``high`` as float64 (bands, 1, 1) arrays (a joint stretch is broadcast)."""
@@ -63,7 +66,8 @@ def fixed_stats(norm: Normalization, bands: int) -> NormStats:
 
 
 def compute_stats(
-    reader_or_array: Any, norm: Normalization, nodata: float | None = None
+    reader_or_array: Any, norm: Normalization, nodata: float | None = None,
+    context: tuple[float, ...] = (),
 ) -> NormStats:
     """Global statistics for ``norm`` from a (C, H, W) array or a reader with ``sample()``.
 
@@ -71,16 +75,16 @@ def compute_stats(
     (not nodata, finite), per band or jointly; ``scale`` takes ``high`` the same way and 0 as ``low``.
     A band with no valid pixel, or a constant band, gets
     a unit-wide interval so the map stays invertible. Every mode also records each band's median
-    (``fill``, see :func:`nodata_fill`).
+    (``fill``, see :func:`nodata_fill`) and the ``context`` percentiles of each band (raster units).
     """
     if isinstance(reader_or_array, np.ndarray):
         data = reader_or_array
+        if data.ndim == 2:  # one band, (H, W)
+            data = data[None]
     else:
-        data = reader_or_array.sample()
+        data = reader_or_array.sample()  # (C, N) or (C, H, W): the first axis is the band
         if nodata is None:
             nodata = getattr(reader_or_array, "nodata", None)
-    if data.ndim == 2:
-        data = data[None]
     bands = data.shape[0]
     flat = data.reshape(bands, -1)
     valid_px = np.ones(flat.shape[1], dtype=bool)
@@ -93,13 +97,26 @@ def compute_stats(
     valid = flat if bool(valid_px.all()) else flat[:, valid_px]
     # The fill needs no precision: a median of at most 65,536 sample pixels costs ~1 ms, not ~10.
     fill = tuple(float(np.median(v[:: max(1, v.size // 65536)])) if v.size else 0.0 for v in valid)
+    scene = ()
+    if context:
+        per_band = [np.percentile(v, context) if v.size else np.zeros(len(context)) for v in valid]
+        scene = tuple(float(per_band[b][k]) for k in range(len(context)) for b in range(bands))
     if norm.mode == "fixed":
-        return dataclasses.replace(fixed_stats(norm, bands), fill=fill)
+        return dataclasses.replace(fixed_stats(norm, bands), fill=fill, context=scene)
     if norm.per_band:
         lows, highs = zip(*(_percentiles(v, norm) for v in valid), strict=True)
-        return NormStats(tuple(lows), tuple(highs), fill)
+        return NormStats(tuple(lows), tuple(highs), fill, scene)
     lo, hi = _percentiles(valid.ravel(), norm)
-    return NormStats((lo,) * bands, (hi,) * bands, fill)
+    return NormStats((lo,) * bands, (hi,) * bands, fill, scene)
+
+
+def context_vector(norm: Normalization, stats: NormStats, bands: int) -> np.ndarray:
+    """The scene context (K,) float32 in model units: ``stats.context`` normalised like the input."""
+    if not stats.context or len(stats.context) % bands:
+        raise ValueError(f"no scene context for {bands} bands in these statistics")
+    gain, bias = _forward(norm, stats, bands)
+    values = np.asarray(stats.context, dtype=np.float64).reshape(-1, bands)
+    return (values * gain.ravel() + bias.ravel()).ravel().astype(np.float32)
 
 
 def nodata_fill(norm: Normalization, stats: NormStats, bands: int, *, has_mask: bool) -> np.ndarray:

@@ -183,9 +183,10 @@ def validate_package(path: str | os.PathLike[str]) -> ModelCard:
     initializers = {init.name for init in proto.graph.initializer}
     graph_inputs = {k: v for k, v in graph_inputs.items() if k not in initializers}
     graph_outputs = {vi.name: vi for vi in proto.graph.output}
+    contexts = {spec.context.name: spec for spec in card.inputs if spec.context is not None}
     checks = (("input", card.inputs, graph_inputs), ("output", card.outputs, graph_outputs))
     for kind, specs, tensors in checks:
-        declared = {spec.name for spec in specs}
+        declared = {spec.name for spec in specs} | (set(contexts) if kind == "input" else set())
         if set(tensors) != declared:
             raise ModelCardError(
                 f"{path}: card {kind}s {sorted(declared)} do not match the ONNX graph "
@@ -200,6 +201,15 @@ def validate_package(path: str | os.PathLike[str]) -> ModelCard:
                     f"{path}: {kind} {spec.name!r} has {channels} channels but the card lists "
                     f"{len(spec.bands)} bands {list(spec.bands)}"
                 )
+    for name, spec in contexts.items():
+        dims = graph_inputs[name].type.tensor_type.shape.dim
+        width = len(spec.context.percentiles) * len(spec.bands)
+        if len(dims) != 2 or (dims[1].HasField("dim_value") and dims[1].dim_value != width):
+            raise ModelCardError(
+                f"{path}: scene context {name!r} must be an (N, {width}) tensor: "
+                f"{len(spec.context.percentiles)} percentiles x {len(spec.bands)} bands of input "
+                f"{spec.name!r}"
+            )
     from .runtime import create_session
 
     create_session(path, "cpu")

@@ -32,7 +32,7 @@ from osgeo import gdal
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from backend.normalization import compute_stats, denormalize, normalize  # noqa: E402
+from backend.normalization import compute_stats, context_vector, denormalize, normalize  # noqa: E402
 from backend.package import read_card  # noqa: E402
 from training.baselines.dcp import dark_channel_dehaze as dark_channel_prior  # noqa: E402
 from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes  # noqa: E402
@@ -67,10 +67,12 @@ class HSMR:
         self.input, self.output = self.card.inputs[0], self.card.outputs[0]
 
     def __call__(self, hazy: np.ndarray) -> np.ndarray:
-        norm = self.input.normalization
-        stats = compute_stats(hazy, norm)
-        x = normalize(hazy, norm, stats)[None]
-        y = self.session.run([self.output.name], {self.input.name: x})[0][0]
+        norm, context = self.input.normalization, self.input.context
+        stats = compute_stats(hazy, norm, context=context.percentiles if context else ())
+        feeds = {self.input.name: normalize(hazy, norm, stats)[None]}
+        if context is not None:  # the scene context of the whole image, as the engine computes it
+            feeds[context.name] = context_vector(norm, stats, hazy.shape[0])[None]
+        y = self.session.run([self.output.name], feeds)[0][0]
         return denormalize(y, norm, stats, self.output.range, np.float32)
 
 

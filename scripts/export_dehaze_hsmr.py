@@ -23,7 +23,7 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from backend.model_card import ModelCard, Normalization, TensorSpec, TileSpec  # noqa: E402
+from backend.model_card import ModelCard, Normalization, SceneContext, TensorSpec, TileSpec  # noqa: E402
 from backend.package import embed_card, sha256_file, validate_package  # noqa: E402
 from training.archs.hsmr import MULTIPLE, HSMRConfig, HSMRNet, count_parameters  # noqa: E402
 
@@ -53,19 +53,30 @@ def load(checkpoint: Path) -> tuple[HSMRNet, dict]:
     return model.eval(), state
 
 
-def export_onnx(model: HSMRNet, path: Path) -> None:
+def scene_context(state: dict) -> SceneContext | None:
+    """The checkpoint's scene context (a second input), if it was trained with one."""
+    context = state["spec"]["inputs"][0].get("context")
+    return None if context is None else SceneContext(context["name"], tuple(context["percentiles"]))
+
+
+def export_onnx(model: HSMRNet, path: Path, context: SceneContext | None = None) -> None:
     axes = {0: "batch", 2: "height", 3: "width"}
+    args, names, dynamic = (torch.rand(1, 3, 64, 64),), [INPUT_NAME], {INPUT_NAME: axes, OUTPUT_NAME: axes}
+    if context is not None:
+        args += (torch.rand(1, model.config.context_features),)
+        names.append(context.name)
+        dynamic[context.name] = {0: "batch"}
     torch.onnx.export(
-        model, torch.rand(1, 3, 64, 64), str(path), dynamo=False, opset_version=17,
-        input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-        dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes},
+        model, args, str(path), dynamo=False, opset_version=17,
+        input_names=names, output_names=[OUTPUT_NAME], dynamic_axes=dynamic,
     )  # fmt: skip
 
 
 #: Train-script arguments that a stage's command repeats when they differ from the defaults.
-RECIPE_FLAGS = (("init", "init"), ("light_haze", "light-haze"), ("nodata", "nodata"),
-                ("airlight_angstrom", "airlight-angstrom"))
-_DEFAULTS = (None, "None", "0.0", "(0.0, 0.0)", "[0.0, 0.0]")
+RECIPE_FLAGS = (("init", "init"), ("light_haze", "light-haze"), ("light_tau", "light-tau"),
+                ("nodata", "nodata"), ("airlight_angstrom", "airlight-angstrom"),
+                ("scene_context", "scene-context"), ("region", "region"))
+_DEFAULTS = (None, "None", "0.0", "(0.0, 0.0)", "[0.0, 0.0]", "(0.02, 0.2)", "()")
 
 
 def stage_command(state: dict) -> str:
@@ -102,14 +113,18 @@ def make_card(model: HSMRNet, state: dict, name: str, metrics: dict, tile: TileS
     cfg = model.config
     window = cfg.attention_window
     pool = "global" if window is None else f"{window}x{window} local"
+    context = scene_context(state)
+    scene = "" if context is None else (
+        f", scene context: the whole raster's {'/'.join(f'{p:g}' for p in context.percentiles)} "
+        "percentiles of each band")
     stages = recipe_chain(state)
     return ModelCard(
         task="dehaze",
         name=name,
         version=version,
         architecture=f"HSMR-Net (ngf {cfg.ngf}, {cfg.n_blocks} residual blocks, norm={cfg.norm}, "
-        f"channel attention pool {pool})",
-        inputs=(TensorSpec(INPUT_NAME, "optical", bands, normalization=norm),),
+        f"channel attention pool {pool}{scene})",
+        inputs=(TensorSpec(INPUT_NAME, "optical", bands, normalization=norm, context=context),),
         # Output range = input range: the network works in the hazy raster's stretch, and may go
         # below/above it (clean darks are darker than the hazy 0.5 %): the map back is linear.
         outputs=(
@@ -121,7 +136,10 @@ def make_card(model: HSMRNet, state: dict, name: str, metrics: dict, tile: TileS
             "Removes haze from 3-band RGB rasters of any dtype (uint8 photos, uint16 digital numbers): "
             "one gain for all bands (the whole raster's 99.5th percentile to 0.8), HSMR-Net, and the "
             "inverse gain. "
-            "Trained on synthetic haze only; see docs/MODELS.md for held-out and real-scene results."
+            + ("" if context is None else
+               "The network also sees percentiles of each band of the whole raster (the scene context), "
+               "which tell it how much haze the scene has. ")
+            + "Trained on synthetic haze only; see docs/MODELS.md for held-out and real-scene results."
         ),
         training_data=TRAINING_DATA,
         training_recipe=(
@@ -141,9 +159,15 @@ def check_runtime(model: HSMRNet, path: Path) -> float:
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     x = torch.rand(1, 3, 100, 84) * 0.54 + 0.38
+    feeds = {INPUT_NAME: x.numpy()}
+    context = None
+    if model.config.context_features:
+        context = torch.rand(1, model.config.context_features) * 0.6
+        (name,) = (i.name for i in session.get_inputs() if i.name != INPUT_NAME)
+        feeds[name] = context.numpy()
     with torch.no_grad():
-        expected = model(x).numpy()
-    got = session.run(None, {INPUT_NAME: x.numpy()})[0]
+        expected = model(x, context).numpy()
+    got = session.run(None, feeds)[0]
     return float(np.abs(got - expected).max())
 
 
@@ -181,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     card = make_card(model, state, args.name, metrics, tile, args.version)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
-        export_onnx(model, raw)
+        export_onnx(model, raw, scene_context(state))
         embed_card(raw, card, args.out)
     validate_package(args.out)
     diff = check_runtime(model, args.out)

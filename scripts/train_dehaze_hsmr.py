@@ -11,7 +11,8 @@ a checkpoint (``last.pt``, and ``best.pt`` by validation PSNR) that
 
 ``--init`` fine-tunes from a checkpoint, ``--attention-window`` pools channel attention locally,
 ``--light-haze`` (with ``--light-tau``) and ``--nodata`` add thin-haze samples and scene collars,
-``--airlight-angstrom`` bluish airlights (docs/MODELS.md).
+``--airlight-angstrom`` bluish airlights, ``--scene-context`` feeds the network percentiles of a
+larger ``--region`` around each crop, which stands in for the raster (docs/MODELS.md).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from backend.model_card import SceneContext  # noqa: E402
 from training import metrics  # noqa: E402
 from training.archs.hsmr import HSMRConfig, HSMRNet, count_parameters  # noqa: E402
 from training.data.datasets import SceneCrops  # noqa: E402
@@ -38,12 +40,26 @@ from training.losses import build_loss  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 from training.synthesis.nodata import NodataConfig, add_nodata  # noqa: E402
 
+#: The ONNX name of the scene-context tensor (the export script names the image input "hazy").
+CONTEXT_NAME = "hazy_context"
 
-def dehaze_spec():
-    """The dehaze TaskSpec (inputs, normalisation, output range) shared with ``python -m training``."""
+
+def dehaze_spec(context: tuple[float, ...] = ()):
+    """The dehaze TaskSpec (inputs, normalisation, output range) shared with ``python -m training``,
+    with a scene context of these percentiles on its input when ``context`` is given."""
     from training.specs import TASK_SPECS
 
-    return TASK_SPECS["dehaze"]
+    spec = TASK_SPECS["dehaze"]
+    if not context:
+        return spec
+    (hazy,) = spec.inputs
+    return dataclasses.replace(
+        spec, inputs=(dataclasses.replace(hazy, context=SceneContext(CONTEXT_NAME, tuple(context))),))
+
+
+def forward(model: HSMRNet, item: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The model on a batched item, with its scene context when it has one."""
+    return model(item["input"], item.get("context"))
 
 
 def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
@@ -54,11 +70,13 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
 # ---------------------------------------------------------------------------------------------
 def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: float = 0.0,
                   nodata: NodataConfig | None = None, airlight_angstrom: tuple[float, float] = (0.0, 0.0),
-                  light_tau: tuple[float, float] = (0.02, 0.2)):
+                  light_tau: tuple[float, float] = (0.02, 0.2), context: tuple[float, ...] = (),
+                  region: int | None = None):
     """Train/val crops. ``light_share`` of the samples get thin haze (optical depth ``light_tau``,
     down to 0 = no haze at all), so the model also learns to leave clear ground alone; ``nodata``
-    cuts scene collars; ``airlight_angstrom`` draws bluish airlights (``HazeConfig``)."""
-    spec = dehaze_spec()
+    cuts scene collars; ``airlight_angstrom`` draws bluish airlights (``HazeConfig``); ``context``
+    adds a scene context of those percentiles, taken over a ``region`` around each crop."""
+    spec = dehaze_spec(context)
     scenes = load_scenes(CLEAN_RGB_SCENES, root)
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR), airlight_angstrom=airlight_angstrom)
     light = dataclasses.replace(config, tau=tuple(light_tau))
@@ -67,8 +85,10 @@ def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: fl
         deg = synthesize_haze(clean, rng, light if rng.random() < light_share else config, RGB)
         return add_nodata(deg, rng, nodata) if nodata is not None else deg
 
-    train = SceneCrops(scenes, "train", spec, synth, crop=crop, length=length, seed=seed, train=True)
-    val = SceneCrops(scenes, "val", spec, synth, crop=crop, length=32, seed=seed + 1, train=False)
+    train = SceneCrops(scenes, "train", spec, synth, crop=crop, length=length, seed=seed, train=True,
+                       region=region)
+    val = SceneCrops(scenes, "val", spec, synth, crop=crop, length=32, seed=seed + 1, train=False,
+                     region=region)
     return spec, [s.name for s in scenes], train, val
 
 
@@ -77,8 +97,8 @@ def evaluate(model: HSMRNet, val, count: int = 32) -> float:
     scores = []
     with torch.no_grad():
         for i in range(count):
-            item = val[i]
-            scores.append(psnr(model(item["input"][None]), item["target"][None]))
+            item = {key: value[None] for key, value in val[i].items()}
+            scores.append(psnr(forward(model, item), item["target"]))
     model.train()
     return float(np.mean(scores))
 
@@ -105,22 +125,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodata", type=float, default=0.0, help="share of samples with a nodata collar")
     parser.add_argument("--airlight-angstrom", type=float, nargs=2, default=(0.0, 0.0), metavar=("LO", "HI"),
                         help="range of the airlight's wavelength exponent (0 0: grey airlight)")
+    parser.add_argument("--scene-context", type=float, nargs="+", default=(), metavar="P",
+                        help="feed the network these percentiles of each band of the region (e.g. 1 50)")
+    parser.add_argument("--region", type=int,
+                        help="degrade and normalise a square of this size around each crop (the 'raster')")
+    parser.add_argument("--context-lr", type=float, default=10.0,
+                        help="learning-rate multiplier of the (new, zero-initialised) scene block")
     args = parser.parse_args(argv)
+    if args.scene_context and args.region is None:
+        parser.error("--scene-context needs --region: the statistics of a crop alone are a tile's")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     arch_config = HSMRConfig.lite() if args.config == "lite" else HSMRConfig.full(norm="batch")
-    arch_config = dataclasses.replace(arch_config, attention_window=args.attention_window)
+    arch_config = dataclasses.replace(arch_config, attention_window=args.attention_window,
+                                      context_features=arch_config.in_channels * len(args.scene_context))
     model = HSMRNet(arch_config).train()
     if args.init is not None:
-        model.load_state_dict(torch.load(args.init, map_location="cpu")["state_dict"])
+        missing, unexpected = model.load_state_dict(
+            torch.load(args.init, map_location="cpu")["state_dict"], strict=False)
+        new = [k for k in missing if not k.startswith("scene.")]
+        if new or unexpected:  # only the scene block may be new
+            raise SystemExit(f"--init does not fit: missing {new}, unexpected {unexpected}")
     max_steps = args.steps or 10**7
     nodata = NodataConfig(probability=args.nodata) if args.nodata > 0 else None
-    spec, scene_names, train, val = make_datasets(args.data, args.crop, max_steps * args.batch, args.seed,
-                                                  args.light_haze, nodata, tuple(args.airlight_angstrom),
-                                                  tuple(args.light_tau))
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    spec, scene_names, train, val = make_datasets(
+        args.data, args.crop, max_steps * args.batch, args.seed, args.light_haze, nodata,
+        tuple(args.airlight_angstrom), tuple(args.light_tau), tuple(args.scene_context), args.region)
+    # The scene block starts at zero: a larger learning rate lets it catch up with the rest.
+    scene = [p for n, p in model.named_parameters() if n.startswith("scene.")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("scene.")]
+    groups = [{"params": rest, "scale": 1.0}]
+    if scene:
+        groups.append({"params": scene, "scale": args.context_lr})
+    optimizer = torch.optim.Adam(groups, lr=args.lr)
     loss_fn = build_loss(spec.losses)  # 2.5 SmoothL1 + 0.5 (1 - MS-SSIM): the paper's main terms
     print(f"HSMR-Net {args.config}: {count_parameters(model)} parameters; scenes {scene_names}", flush=True)
 
@@ -145,12 +184,11 @@ def main(argv: list[str] | None = None) -> int:
 
     while progress() < 1.0:
         batch = [train[step * args.batch + k] for k in range(args.batch)]
-        x = torch.stack([b["input"] for b in batch])
-        y = torch.stack([b["target"] for b in batch])
+        stacked = {key: torch.stack([b[key] for b in batch]) for key in batch[0]}
         lr = args.lr * 0.5 * (1 + math.cos(math.pi * min(progress(), 1.0)))
         for group in optimizer.param_groups:
-            group["lr"] = lr
-        loss = loss_fn(model(x), y)["total"]
+            group["lr"] = lr * group["scale"]
+        loss = loss_fn(forward(model, stacked), stacked["target"])["total"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

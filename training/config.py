@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.model_card import Normalization, TileSpec
+from backend.model_card import Normalization, SceneContext, TileSpec
 
 #: The dehaze convention: joint 0.5-99.5 % stretch of the whole input raster to [0, 1], so uint8
 #: photos and uint16 digital numbers look alike to the network.
@@ -54,6 +54,8 @@ class InputSpec:
     bands: tuple[str, ...]
     normalization: Normalization | None = PERCENTILE_01
     optional: bool = False
+    #: Statistics of the whole raster fed as a second tensor (``backend.model_card.SceneContext``).
+    context: SceneContext | None = None
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,12 @@ class TaskSpec:
         def norm(d: dict[str, Any] | None) -> Normalization | None:
             return None if d is None else Normalization(**{**d, "range": tuple(d["range"])})
 
+        def context(d: dict[str, Any] | None) -> SceneContext | None:
+            return None if d is None else SceneContext(d["name"], tuple(d["percentiles"]))
+
         data["inputs"] = tuple(
-            InputSpec(**{**d, "bands": tuple(d["bands"]), "normalization": norm(d["normalization"])})
+            InputSpec(**{**d, "bands": tuple(d["bands"]), "normalization": norm(d["normalization"]),
+                         "context": context(d.get("context"))})
             for d in data["inputs"]
         )
         data["output_bands"] = tuple(data["output_bands"])

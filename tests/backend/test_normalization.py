@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from backend.model_card import Normalization
-from backend.normalization import NormStats, compute_stats, denormalize, nodata_fill, normalize
+from backend.normalization import (
+    NormStats,
+    compute_stats,
+    context_vector,
+    denormalize,
+    nodata_fill,
+    normalize,
+)
 
 PERCENTILE = Normalization(mode="percentile", low=2.0, high=98.0, range=(0.0, 1.0))
 
@@ -67,3 +74,41 @@ def test_nodata_fill_is_the_normalised_median_unless_the_model_has_a_mask() -> N
     expected = normalize(np.array([[[30]], [[3]]], dtype=np.uint16), norm, stats)[:, 0, 0]
     assert np.allclose(fill, expected)
     assert np.array_equal(nodata_fill(norm, stats, 2, has_mask=True), np.full(2, norm.range[0], np.float32))
+
+
+class _Sample:
+    """A reader stand-in: ``sample()`` gives (bands, N) pixels, as ``RasterReader.sample`` does."""
+
+    def __init__(self, pixels: np.ndarray, nodata: float | None = None) -> None:
+        self.pixels, self.nodata = pixels, nodata
+
+    def sample(self) -> np.ndarray:
+        return self.pixels
+
+
+def test_a_readers_band_by_pixel_sample_keeps_its_bands() -> None:
+    # Three bands at very different levels: per-band statistics and medians stay per band.
+    rng = np.random.default_rng(3)
+    pixels = np.stack([rng.uniform(0, 10, 500), rng.uniform(100, 110, 500), rng.uniform(1000, 1010, 500)])
+    per_band = Normalization(mode="percentile", low=0.0, high=100.0, per_band=True)
+    stats = compute_stats(_Sample(pixels), per_band)
+    assert np.allclose(stats.low, pixels.min(axis=1)) and np.allclose(stats.high, pixels.max(axis=1))
+    assert np.allclose(stats.fill, np.median(pixels, axis=1), rtol=1e-3)
+
+
+def test_scene_context_is_each_bands_percentiles_normalised_like_the_input() -> None:
+    rng = np.random.default_rng(4)
+    data = rng.uniform(0, 4000, size=(3, 50, 40)).astype(np.float32)
+    data[1] += 2000
+    data[:, :5, :5] = -1  # nodata: left out of the context like every other statistic
+    norm = Normalization(mode="scale", high=99.5, range=(0.0, 0.8))
+    stats = compute_stats(data, norm, nodata=-1, context=(1.0, 50.0))
+    valid = data[:, 5:, :].reshape(3, -1)  # rows 0-4 hold the hole and more valid pixels
+    valid = np.concatenate([valid, data[:, :5, 5:].reshape(3, -1)], axis=1)
+    expected_raster = np.percentile(valid, [1.0, 50.0], axis=1)  # (percentile, band)
+    assert np.allclose(np.reshape(stats.context, (2, 3)), expected_raster)
+    vector = context_vector(norm, stats, 3)
+    as_image = expected_raster.reshape(2, 3, 1).transpose(1, 0, 2)  # (band, percentile, 1)
+    assert np.allclose(vector.reshape(2, 3).T, normalize(as_image, norm, stats)[:, :, 0], atol=1e-6)
+    with pytest.raises(ValueError, match="no scene context"):
+        context_vector(norm, compute_stats(data, norm, nodata=-1), 3)

@@ -155,6 +155,27 @@ def test_model_without_mask_sees_the_raster_median_at_nodata(tmp_path: Path) -> 
     assert np.array_equal(out[:, ring], data[:, ring])
 
 
+@pytest.mark.parametrize("tile_size", [32, 64])
+def test_every_tile_gets_the_whole_rasters_scene_context(tmp_path: Path, tile_size: int) -> None:
+    # The model writes the context's 1st (or 50th) percentile of each band everywhere, so the output
+    # is the context the engine fed: the whole raster's valid pixels, in raster units after the
+    # inverse map, the same in every tile; tiles of one corner alone would see other values.
+    data = np.maximum(random_raster(3, 90, 70, np.uint16), 1)
+    data[:, :20, :30] = 0
+    make_raster(tmp_path / "in.tif", data, nodata=0)
+    valid = (data != 0).all(axis=0)
+    for which, percentile in enumerate((1.0, 50.0)):
+        model = tiny_models.scene_context_model(tmp_path / f"context{which}.onnx", which=which,
+                                                normalization=PERCENTILE)
+        result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / f"out{which}_{tile_size}.tif",
+                         model=model, tile_size=tile_size, overlap=8, float_output=True)
+        out = read_raster(result.output)
+        expected = np.percentile(data[:, valid].astype(np.float64), percentile, axis=1)
+        assert (out[:, ~valid] == 0).all()  # nodata stays nodata
+        for band in range(3):
+            assert np.allclose(out[band, valid], expected[band], rtol=0, atol=0.05), (percentile, band)
+
+
 def test_float_output_and_band_selection(tmp_path: Path, models: dict[str, Path]) -> None:
     data = random_raster(5, 40, 50, np.uint16)
     make_raster(tmp_path / "in.tif", data)

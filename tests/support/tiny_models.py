@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from backend.model_card import ModelCard, Normalization, TensorSpec, TileSpec
+from backend.model_card import ModelCard, Normalization, SceneContext, TensorSpec, TileSpec
 from backend.package import embed_card
 
 OPSET = 17
@@ -174,4 +174,36 @@ def sar_model(path: str | os.PathLike[str], bands: int = 3, normalization: Norma
                   TensorSpec("sar", "sar", ("vv", "vh"), normalization, optional=True)),
                  (TensorSpec("restored", "optical", names, like="optical", range=normalization.range),),
                  tile, "sar-offset")
+    return _save(graph, card, path)
+
+
+def scene_context_model(path: str | os.PathLike[str], percentiles: tuple[float, ...] = (1.0, 50.0),
+                        which: int = 0, bands: int = 3, normalization: Normalization = UNIT,
+                        tile: TileSpec | None = None, name: str = "test-context",
+                        context_width: int | None = None) -> Path:
+    """``restored`` = the scene context's ``which``-th percentile of each band, at every pixel.
+
+    So the output shows exactly what the engine fed as the context (in raster units after the
+    inverse map). ``context_width`` overrides the graph's context width (a broken package).
+    """
+    width = context_width or len(percentiles) * bands
+    nodes = [
+        helper.make_node("Slice", ["context", "start", "end", "axis"], ["picked"]),
+        helper.make_node("Unsqueeze", ["picked", "hw"], ["planes"]),
+        helper.make_node("Sub", ["optical", "optical"], ["zeros"]),
+        helper.make_node("Add", ["zeros", "planes"], ["restored"]),
+    ]
+    inits = [numpy_helper.from_array(np.array([which * bands], np.int64), "start"),
+             numpy_helper.from_array(np.array([(which + 1) * bands], np.int64), "end"),
+             numpy_helper.from_array(np.array([1], np.int64), "axis"),
+             numpy_helper.from_array(np.array([2, 3], np.int64), "hw")]
+    context_info = helper.make_tensor_value_info("context", TensorProto.FLOAT, ["N", width])
+    graph = helper.make_graph(nodes, "scene-context", [_value_info("optical", bands), context_info],
+                              [_value_info("restored", bands)], initializer=inits)
+    names = band_names(bands)
+    card = _card("dehaze", name,
+                 (TensorSpec("optical", "optical", names, normalization,
+                             context=SceneContext("context", tuple(percentiles))),),
+                 (TensorSpec("restored", "optical", names, like="optical", range=normalization.range),),
+                 tile, "scene-context")
     return _save(graph, card, path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -191,3 +193,48 @@ def test_windowed_channel_attention_is_tile_invariant_global_is_not():
         diffs[window] = (whole - crop).abs().max().item()
     assert diffs[5] < 1e-6
     assert diffs[None] > 1e-3
+
+
+def _with_context(features: int = 6) -> tuple[HSMRNet, HSMRNet]:
+    """A lite network and the same one with a scene context, loaded from the first's weights."""
+    torch.manual_seed(0)
+    plain = HSMRNet(HSMRConfig.lite(attention_window=15))
+    torch.nn.init.normal_(plain.head[1].weight, std=0.05)  # not the identity: the body must matter
+    conditioned = HSMRNet(dataclasses.replace(plain.config, context_features=features))
+    missing, unexpected = conditioned.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all(key.startswith("scene.") for key in missing)
+    return plain.eval(), conditioned.eval()
+
+
+def test_scene_modulation_starts_as_the_identity_and_then_conditions_the_whole_image():
+    plain, conditioned = _with_context()
+    x = torch.rand(2, 3, 48, 40)
+    with torch.no_grad():
+        # Zero-initialised: a checkpoint without a context is fine-tuned from the same function.
+        assert torch.equal(conditioned(x, torch.rand(2, 6)), plain(x))
+        torch.nn.init.normal_(conditioned.scene.mlp[2].weight, std=0.1)
+        low, high = conditioned(x, torch.zeros(2, 6)), conditioned(x, torch.full((2, 6), 0.5))
+    assert (low - high).abs().mean() > 1e-3  # the context changes the result...
+    with pytest.raises(ValueError, match="scene context of 6 values"):
+        conditioned(x)  # ...and is required
+    mlp = (6 * 32 + 32) + (32 + 1) * (2 * 64 + 2 * 16 + 6)  # FiLM of 64 + 16 channels, 6 head offsets
+    assert count_parameters(conditioned) - count_parameters(plain) == mlp
+
+
+def test_onnx_export_with_a_scene_context_matches_torch(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    _, model = _with_context()
+    torch.nn.init.normal_(model.scene.mlp[2].weight, std=0.1)
+    path = tmp_path / "hsmr_context.onnx"
+    axes = {0: "batch", 2: "height", 3: "width"}
+    torch.onnx.export(
+        model, (torch.rand(1, 3, 64, 64), torch.rand(1, 6)), str(path), dynamo=False, opset_version=17,
+        input_names=["hazy", "hazy_context"], output_names=["clear"],
+        dynamic_axes={"hazy": axes, "clear": axes, "hazy_context": {0: "batch"}},
+    )  # fmt: skip
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x, context = torch.rand(2, 3, 45, 70), torch.rand(2, 6)
+    with torch.no_grad():
+        expected = model(x, context).numpy()
+    got = session.run(None, {"hazy": x.numpy(), "hazy_context": context.numpy()})[0]
+    assert np.abs(got - expected).max() < 1e-4

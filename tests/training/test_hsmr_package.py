@@ -48,7 +48,7 @@ def test_model_removes_synthetic_haze_from_a_held_out_region(shared_data):
     (measured 16.0 -> 28.2 dB; docs/MODELS.md)."""
     import onnxruntime as ort
 
-    from backend.normalization import compute_stats, denormalize, normalize
+    from backend.normalization import compute_stats, context_vector, denormalize, normalize
     from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scene
     from training.data.split import split_scene
     from training.metrics import psnr
@@ -62,10 +62,14 @@ def test_model_removes_synthetic_haze_from_a_held_out_region(shared_data):
     rng = np.random.default_rng([0, index, 3])  # the evaluation's draw for this block
     hazy = synthesize_haze({"optical": clean}, rng, config, RGB).inputs["optical"]
     card = read_card(MODEL)
-    norm = card.inputs[0].normalization
-    stats = compute_stats(hazy, norm)
+    hazy_spec = card.inputs[0]
+    norm, context = hazy_spec.normalization, hazy_spec.context
+    stats = compute_stats(hazy, norm, context=context.percentiles if context else ())
+    feeds = {hazy_spec.name: normalize(hazy, norm, stats)[None]}
+    if context is not None:  # the region's statistics, as the engine feeds a raster's
+        feeds[context.name] = context_vector(norm, stats, 3)[None]
     session = ort.InferenceSession(str(MODEL), providers=["CPUExecutionProvider"])
-    y = session.run(None, {card.inputs[0].name: normalize(hazy, norm, stats)[None]})[0][0]
+    y = session.run(None, feeds)[0][0]
     restored = np.clip(denormalize(y, norm, stats, card.outputs[0].range, np.float32), 0, 1)
     assert restored.shape == hazy.shape
     assert psnr(restored, clean) > psnr(hazy, clean) + 6.0
@@ -128,3 +132,61 @@ def test_default_tiling_matches_a_single_tile_on_the_sample(tmp_path):
     lo, hi = np.percentile(whole, [0.5, 99.5])
     diff = tile_dependence(tiled, whole, (lo, hi))
     assert diff["p99_abs"] < 0.01 and diff["mean_abs"] < 0.002, diff
+
+
+def _script(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_checkpoint_with_a_scene_context_exports_and_runs_through_the_engine(tmp_path):
+    # Training script spec -> export script package -> engine: the context percentiles travel in the
+    # card, the engine computes them over the raster, and the graph's second input receives them.
+    import argparse
+    import dataclasses
+
+    import torch
+
+    from backend.normalization import compute_stats, context_vector, denormalize, normalize
+    from backend.pipeline import restore
+    from tests.support.rasters import make_raster, read_raster
+    from training.archs.hsmr import HSMRConfig, HSMRNet
+
+    train, export = _script("train_dehaze_hsmr"), _script("export_dehaze_hsmr")
+    torch.manual_seed(0)
+    config = dataclasses.replace(HSMRConfig.lite(attention_window=15), context_features=6)
+    model = HSMRNet(config)
+    torch.nn.init.normal_(model.head[1].weight, std=0.02)
+    torch.nn.init.normal_(model.scene.mlp[2].weight, std=0.1)
+    args = argparse.Namespace(minutes=1.0, threads=1, lr=1e-4, scene_context=[1.0, 50.0], region=384,
+                              batch=8, crop=128)
+    checkpoint = tmp_path / "best.pt"
+    train.save(checkpoint, model, config, train.dehaze_spec((1.0, 50.0)), 10, [], args)
+    package = tmp_path / "dehaze-context.onnx"
+    assert export.main([str(checkpoint), "--out", str(package), "--tile-size", "64", "--overlap", "16"]) == 0
+
+    card = validate_package(package)
+    assert card.inputs[0].context.percentiles == (1.0, 50.0)
+    assert "--scene-context 1.0 50.0 --region 384" in card.training_recipe
+    data = np.random.default_rng(0).integers(500, 9000, size=(3, 80, 80)).astype(np.uint16)
+    make_raster(tmp_path / "in.tif", data)
+    # One tile that is exactly the raster (no halo, no padding): the engine feeds what torch sees.
+    restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=package, tile_size=80,
+            overlap=0)
+    engine = read_raster(tmp_path / "out.tif").astype(np.int64)
+
+    def by_torch(context: np.ndarray | None = None) -> np.ndarray:
+        norm = card.inputs[0].normalization
+        stats = compute_stats(data, norm, context=(1.0, 50.0))
+        x = torch.from_numpy(normalize(data, norm, stats)[None])
+        vector = context_vector(norm, stats, 3) if context is None else context
+        with torch.no_grad():
+            y = model.eval()(x, torch.from_numpy(vector[None]))[0].numpy()
+        return denormalize(y, norm, stats, card.outputs[0].range, np.uint16).astype(np.int64)
+
+    assert np.abs(engine - by_torch()).max() <= 2  # the engine fed the raster's context
+    assert np.abs(engine - by_torch(np.zeros(6, np.float32))).max() > 50  # and it matters

@@ -19,7 +19,7 @@ def test_input_and_target_share_the_input_statistics():
     clean = rng.random((3, 16, 16)).astype(np.float32)
     hazy = 0.5 * clean + 0.4
     spec = get_spec("desand")
-    x, y = prepare_pair(Degradation(inputs={"optical": hazy}, target=clean), spec)
+    x, y, _ = prepare_pair(Degradation(inputs={"optical": hazy}, target=clean), spec)
     norm = spec.inputs[0].normalization
     stats = compute_stats(hazy, norm)
     np.testing.assert_allclose(x, normalize(hazy, norm, stats), atol=1e-6)
@@ -34,11 +34,11 @@ def test_clamped_outputs_clip_the_target_and_gaps_become_zero():
     holed[:, 4:6] = np.nan
     mask = np.isnan(holed[:1]).astype(np.float32)
     spec = get_spec("fill_gaps")
-    x, y = prepare_pair(Degradation(inputs={"optical": holed, "mask": mask}, target=clean), spec)
+    x, y, _ = prepare_pair(Degradation(inputs={"optical": holed, "mask": mask}, target=clean), spec)
     assert x.shape == (4, 16, 16) and np.isfinite(x).all()
     assert (x[:3, 4:6] == 0).all() and np.array_equal(x[3], mask[0])
     clamped = dataclasses.replace(get_spec("decloud"), clamp_output=True)
-    _, y = prepare_pair(Degradation(inputs={"optical": 0.5 * clean + 0.5}, target=clean), clamped)
+    _, y, _ = prepare_pair(Degradation(inputs={"optical": 0.5 * clean + 0.5}, target=clean), clamped)
     assert y.min() == 0.0 and y.max() <= 1.0  # the clean darks fall below the hazy stretch: clipped
 
 
@@ -53,13 +53,13 @@ def test_output_range_is_mapped_from_the_input_range():
         output_range=stretch.range,
     )
     hazy = 0.6 * clean + 0.35
-    x, y = prepare_pair(Degradation(inputs={"optical": hazy}, target=clean), spec)
+    x, y, _ = prepare_pair(Degradation(inputs={"optical": hazy}, target=clean), spec)
     assert x.min() >= 0.38 - 0.01 and x.max() <= 0.92 + 0.01
     norm = spec.inputs[0].normalization
     stats = compute_stats(hazy, norm)
     np.testing.assert_allclose(denormalize(y, norm, stats, spec.output_range), clean, atol=1e-5)
     other = dataclasses.replace(spec, output_range=(-1.0, 1.0))
-    _, y2 = prepare_pair(Degradation(inputs={"optical": hazy}, target=clean), other)
+    _, y2, _ = prepare_pair(Degradation(inputs={"optical": hazy}, target=clean), other)
     np.testing.assert_allclose(denormalize(y2, norm, stats, other.output_range), clean, atol=1e-5)
 
 
@@ -72,7 +72,7 @@ def test_nodata_collar_is_fed_as_the_engine_feeds_it_and_asks_for_nothing_there(
                      NodataConfig(probability=1.0, area=(0.2, 0.4)))
     region = np.isnan(deg.inputs["optical"]).all(axis=0)
     assert 0.15 < region.mean() < 0.45 and not np.isnan(deg.target).any()
-    x, y = prepare_pair(deg, spec)
+    x, y, _ = prepare_pair(deg, spec)
     norm = spec.inputs[0].normalization
     stats = compute_stats(hazy[:, ~region][:, None], norm)
     # The engine's nodata value for a model without a mask: the normalised median of valid pixels.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,29 @@ def test_crop_larger_than_a_block_is_refused():
         SceneCrops(
             [tiny_scene()], "train", spec, lambda c, r: None, crop=64, length=1, seed=0, train=True, block=32
         )
+
+
+def test_a_region_stands_in_for_the_raster_and_the_crop_for_a_tile():
+    # With a region, the crop is a window of a larger degraded square, normalised with that square's
+    # statistics, and the scene context describes the square: the same for every window of it.
+    from backend.model_card import SceneContext
+    from backend.normalization import compute_stats, context_vector, normalize
+
+    scene = tiny_scene(size=96)
+    hazy = tiny_spec().inputs[0]
+    spec = tiny_spec(inputs=(dataclasses.replace(hazy, context=SceneContext("hazy_context", (1.0, 50.0))),))
+    entry = SYNTHESES["haze"]
+    synth = lambda clean, rng: entry.synth(clean, rng, entry.config_cls(), spec.inputs[0].bands)  # noqa: E731
+    dataset = SceneCrops([scene], "train", spec, synth, crop=16, length=6, seed=0, train=False, block=48,
+                         region=40)
+    for i in range(len(dataset)):
+        item = dataset[i]
+        deg, window = dataset.region_degradation(i)
+        region = deg.inputs["optical"]
+        assert region.shape[1:] == (40, 40) and item["input"].shape[1:] == (16, 16)
+        stats = compute_stats(region, hazy.normalization, context=(1.0, 50.0))
+        expected = normalize(region, hazy.normalization, stats)[(slice(None), *window)]
+        assert np.allclose(item["input"].numpy(), expected, atol=1e-6)
+        assert np.allclose(item["context"].numpy(), context_vector(hazy.normalization, stats, 3), atol=1e-6)
+    with pytest.raises(ValueError, match="smaller than the crop"):
+        SceneCrops([scene], "train", spec, synth, crop=32, length=1, seed=0, train=True, block=48, region=16)

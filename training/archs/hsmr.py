@@ -41,6 +41,13 @@ Deviations from the authors' code, and why:
   smooth k and b, so fine detail passes straight from the input instead of through the decoder: with
   an hour of CPU training the tanh head was still blurry (step 500: 19.7 dB vs 23.6 dB for the dark
   channel prior on the held-out regions). ``head="tanh"`` is the paper.
+* ``context_features`` (not in the paper; 0 = the paper) adds :class:`SceneModulation`: a vector of
+  statistics of the *whole raster* (the engine computes it as it computes the normalisation, see
+  ``backend.model_card.SceneContext``) scales and shifts the bottleneck and the last decoder level
+  and offsets the affine head. Every layer sees at most its receptive field, and within one window a
+  clear scene's own dark floor and a thin haze are the same kind of change (an offset plus a loss of
+  contrast), so without it the network cannot know how much haze the scene has. Zero-initialised:
+  a checkpoint without it loads and starts from the same function.
 """
 
 from __future__ import annotations
@@ -77,6 +84,8 @@ class HSMRConfig:
     head: str = "tanh"
     #: Channel attention pool: None = global (paper); an odd int = local mean over that window.
     attention_window: int | None = None
+    #: Length of the scene statistics vector fed to :class:`SceneModulation`; 0 = none (paper).
+    context_features: int = 0
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -90,6 +99,8 @@ class HSMRConfig:
         window = self.attention_window
         if window is not None and (window < 1 or window % 2 == 0):
             raise ValueError(f"attention_window must be a positive odd size, got {self.attention_window}")
+        if self.context_features < 0:
+            raise ValueError("context_features must be >= 0")
         if self.head == "affine" and self.in_channels != self.out_channels:
             raise ValueError("the affine head maps each input band to itself: in_channels == out_channels")
 
@@ -311,6 +322,29 @@ class UpStep(nn.Module):
 # ---------------------------------------------------------------------------------------------
 # The generator
 # ---------------------------------------------------------------------------------------------
+class SceneModulation(nn.Module):
+    """Scene statistics -> a per-channel scale and shift (FiLM) of feature maps, and a head offset.
+
+    A two-layer MLP maps the context vector (N, K) to ``(1 + gamma, beta)`` for each map of
+    ``film`` channels and to an offset of the ``shift`` head channels. The last layer starts at
+    zero, so the block starts as the identity.
+    """
+
+    def __init__(self, features: int, film: tuple[int, ...], shift: int, hidden: int = 32) -> None:
+        super().__init__()
+        self.sizes = [c for channels in film for c in (channels, channels)] + [shift]
+        self.mlp = nn.Sequential(nn.Linear(features, hidden), nn.ReLU(inplace=True),
+                                 nn.Linear(hidden, sum(self.sizes)))
+        nn.init.zeros_(self.mlp[2].weight)
+        nn.init.zeros_(self.mlp[2].bias)
+
+    def forward(self, context: torch.Tensor) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], torch.Tensor]:
+        """``[(scale, shift), ...]`` per FiLM map and the head offset, all (N, C, 1, 1)."""
+        parts = torch.split(self.mlp(context)[:, :, None, None], self.sizes, dim=1)
+        film = [(1.0 + parts[k], parts[k + 1]) for k in range(0, len(parts) - 1, 2)]
+        return film, parts[-1]
+
+
 class HSMRNet(nn.Module):
     """HSMR-Net generator: hazy image in [0, 1] -> clear image (clamped to [0, 1] in eval)."""
 
@@ -352,15 +386,27 @@ class HSMRNet(nn.Module):
             self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(c1, 2 * cfg.out_channels, 7))
             nn.init.zeros_(self.head[1].weight)
             nn.init.zeros_(self.head[1].bias)
+        head_channels = cfg.out_channels * (2 if cfg.head == "affine" else 1)
+        self.scene = (SceneModulation(cfg.context_features, (c3, c1), head_channels)
+                      if cfg.context_features else None)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` (N, C, H, W); ``context`` (N, context_features) when the config asks for it."""
         h, w = x.shape[-2:]
         x = pad_to_multiple(x, MULTIPLE)
+        film = offset = None
+        if self.scene is not None:
+            if context is None or context.shape[-1] != self.config.context_features:
+                raise ValueError(
+                    f"this HSMR-Net needs a scene context of {self.config.context_features} values")
+            film, offset = self.scene(context)
 
         d1 = self.down1(x)
         d2 = self.down2(d1)
         d3 = self.down3(d2)
         bottleneck = self.bottleneck(d3)
+        if film is not None:
+            bottleneck = bottleneck * film[0][0] + film[0][1]
 
         slices = self.hsiim(self.project1(d1), self.project2(d2), self.project3(d3))
         rx1, rx2, rx3 = self.redistribute(slices)
@@ -368,7 +414,11 @@ class HSMRNet(nn.Module):
         x6_1 = bottleneck + rx3 + d3
         x6_2 = self.up1(x6_1) + rx2 + d2
         x6_3 = self.up2(x6_2) + rx1 + d1
+        if film is not None:
+            x6_3 = x6_3 * film[1][0] + film[1][1]
         out = self.head(self.mdcr2(self.mdcr1(x6_1, x6_2), x6_3))
+        if offset is not None:
+            out = out + offset  # a scene-wide change of the head's (k, b)
         if self.config.head == "affine":
             k, b = out.chunk(2, dim=1)
             out = (1.0 + k) * x + b

@@ -36,14 +36,20 @@ def augment(arrays: Sequence[np.ndarray], rng: np.random.Generator) -> list[np.n
     return out
 
 
-def _to_tensors(x: np.ndarray, y: np.ndarray) -> dict[str, torch.Tensor]:
-    return {"input": torch.from_numpy(x), "target": torch.from_numpy(y)}
+def _to_tensors(x: np.ndarray, y: np.ndarray, context: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+    item = {"input": torch.from_numpy(x), "target": torch.from_numpy(y)}
+    if context is not None:
+        item["context"] = torch.from_numpy(context)
+    return item
 
 
 class SceneCrops(Dataset):
     """Crops of the ``split`` blocks of clean scenes, degraded by ``synth``.
 
     Blocks are chosen in proportion to their area, crops lie inside one block (no straddling).
+    With ``region``, a square of that size (at most the block) is degraded and normalised as a
+    whole and the crop cut from it: the region stands in for the raster whose statistics (the
+    normalisation's and a scene context's) the engine computes, the crop for a tile.
     """
 
     def __init__(
@@ -59,11 +65,15 @@ class SceneCrops(Dataset):
         train: bool,
         block: int = DEFAULT_BLOCK,
         split_seed: int = 0,
+        region: int | None = None,
     ) -> None:
         if crop > block:
             raise ValueError(f"crop {crop} is larger than the split block size {block}")
+        if region is not None and region < crop:
+            raise ValueError(f"region {region} is smaller than the crop {crop}")
         self.scenes, self.spec, self.synth = list(scenes), spec, synth
         self.crop, self.length, self.seed, self.train = crop, length, seed, train
+        self.region = region
         self.blocks: list[tuple[int, Block]] = []
         for index, scene in enumerate(self.scenes):
             _, height, width = scene.image.shape
@@ -89,7 +99,25 @@ class SceneCrops(Dataset):
             (clean,) = augment([clean], rng)
         return self.synth({"optical": clean}, rng)
 
+    def region_degradation(self, index: int) -> tuple[Degradation, tuple[slice, slice]]:
+        """The degraded region behind sample ``index`` and the crop's window inside it."""
+        rng = np.random.default_rng([self.seed, index, 3])
+        scene_index, block = self.blocks[int(rng.choice(len(self.blocks), p=self.weights))]
+        bh, bw = block.shape
+        size = min(self.region, bh, bw)
+        y0 = block.y0 + int(rng.integers(0, bh - size + 1))
+        x0 = block.x0 + int(rng.integers(0, bw - size + 1))
+        clean = self.scenes[scene_index].image[:, y0 : y0 + size, x0 : x0 + size]
+        if self.train:
+            (clean,) = augment([clean], rng)
+        cy, cx = (int(v) for v in rng.integers(0, size - self.crop + 1, size=2))
+        window = (slice(cy, cy + self.crop), slice(cx, cx + self.crop))
+        return self.synth({"optical": clean}, rng), window
+
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        if self.region is not None:
+            deg, window = self.region_degradation(index)
+            return _to_tensors(*prepare_pair(deg, self.spec, window))
         return _to_tensors(*prepare_pair(self.degradation(index), self.spec))
 
 

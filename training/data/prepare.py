@@ -2,16 +2,17 @@
 
 At inference the engine normalises each input with statistics of the *whole input raster*, runs the
 network, and maps the output back with the inverse of the ``like`` input's normalisation. Training
-mirrors that: every input is normalised with statistics of the degraded input (the crop stands in
-for the raster), and the clean target with the statistics of the input it is ``like``, so the
-network learns the map the engine will apply and its outputs land back in raster units.
+mirrors that: every input is normalised with statistics of the degraded input (the crop, or the
+larger region it was cut from, stands in for the raster), and the clean target with the statistics
+of the input it is ``like``, so the network learns the map the engine will apply and its outputs land
+back in raster units. An input with a scene context also gets that vector, from the same statistics.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from backend.normalization import NormStats, compute_stats, nodata_fill, normalize
+from backend.normalization import NormStats, compute_stats, context_vector, nodata_fill, normalize
 
 from ..config import TaskSpec
 from ..synthesis.base import Degradation
@@ -31,7 +32,8 @@ def normalize_inputs(
         array = inputs[spec_in.role]
         missing = np.isnan(array).any(axis=0)
         if spec_in.normalization is not None:
-            stats = compute_stats(array, spec_in.normalization)
+            percentiles = spec_in.context.percentiles if spec_in.context is not None else ()
+            stats = compute_stats(array, spec_in.normalization, context=percentiles)
             stats_by_role[spec_in.role] = stats
             array = normalize(array, spec_in.normalization, stats)
             if missing.any():
@@ -46,8 +48,22 @@ def like_input(spec: TaskSpec):
     return next(s for s in spec.inputs if s.role == "optical")
 
 
-def prepare_pair(deg: Degradation, spec: TaskSpec) -> tuple[np.ndarray, np.ndarray]:
-    """``(network input (C_in, H, W), target (C_out, H, W))`` float32 for one pair."""
+def scene_context(spec: TaskSpec, stats: dict[str, NormStats]) -> np.ndarray | None:
+    """The context vector of the (one) input that declares a scene context, else ``None``."""
+    for spec_in in spec.inputs:
+        if spec_in.context is not None:
+            return context_vector(spec_in.normalization, stats[spec_in.role], len(spec_in.bands))
+    return None
+
+
+def prepare_pair(
+    deg: Degradation, spec: TaskSpec, window: tuple[slice, slice] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(network input (C_in, H, W), target (C_out, H, W), scene context (K,) or None)``, float32.
+
+    With ``window`` the statistics come from the whole pair and only that window of it is returned:
+    the pair stands in for a raster, the window for a tile.
+    """
     x, stats = normalize_inputs(deg.inputs, spec)
     like = like_input(spec)
     y = normalize(deg.target, like.normalization, stats[like.role])
@@ -57,4 +73,8 @@ def prepare_pair(deg: Degradation, spec: TaskSpec) -> tuple[np.ndarray, np.ndarr
         y = (y - lo_r) * ((hi_o - lo_o) / (hi_r - lo_r)) + lo_o
     if spec.clamp_output:
         y = np.clip(y, lo_o, hi_o)
-    return x, np.nan_to_num(y, nan=0.0).astype(np.float32)
+    y = np.nan_to_num(y, nan=0.0).astype(np.float32)
+    if window is not None:
+        crop = (slice(None), *window)
+        x, y = np.ascontiguousarray(x[crop]), np.ascontiguousarray(y[crop])
+    return x, y, scene_context(spec, stats)
