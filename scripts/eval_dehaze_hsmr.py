@@ -55,7 +55,8 @@ AERIAL_FIGURE = ("AID_farmland_265.jpg", "AID_denseresidential_65.jpg", "DIOR_TE
 # The two methods, on (C, H, W) float arrays in any unit.
 # ---------------------------------------------------------------------------------------------
 class HSMR:
-    """The model package run the way the engine runs one tile: whole-image stretch, ORT, inverse."""
+    """The model package run the way the engine runs one tile: whole-image statistics (the stretch and,
+    when the card declares one, the scene context), ORT, inverse."""
 
     def __init__(self, path: Path) -> None:
         import onnxruntime as ort
