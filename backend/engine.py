@@ -52,7 +52,7 @@ def scene_context(feed: Feed) -> np.ndarray:
     """A feed's scene context (K,) in model units; zeros for an optional input that is absent."""
     spec = feed.spec
     if feed.stats is None or not feed.stats.context:
-        return np.zeros(len(spec.context.percentiles) * len(spec.bands), dtype=np.float32)
+        return np.zeros(spec.context.width(len(spec.bands)), dtype=np.float32)
     return context_vector(spec.normalization or Normalization(), feed.stats, len(spec.bands))
 
 

@@ -67,6 +67,10 @@ class SceneContext:
     name: str
     percentiles: tuple[float, ...]
 
+    def width(self, bands: int) -> int:
+        """K, the tensor's second dimension, for an input of ``bands`` bands."""
+        return len(self.percentiles) * bands
+
 
 @dataclass(frozen=True)
 class TensorSpec:
@@ -235,7 +239,6 @@ def validate(card: ModelCard) -> None:
     for spec in card.outputs:
         if spec.context is not None:
             raise ModelCardError(f"output {spec.name!r}: only inputs take a scene context")
-    for spec in card.outputs:
         if spec.role != "mask" and spec.like not in input_names:
             raise ModelCardError(
                 f"output {spec.name!r}: 'like' must name an input, got {spec.like!r}"

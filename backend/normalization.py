@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .errors import InputRasterError
-from .model_card import Normalization
+from .model_card import Normalization, SceneContext
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def fixed_stats(norm: Normalization, bands: int) -> NormStats:
 
 def compute_stats(
     reader_or_array: Any, norm: Normalization, nodata: float | None = None,
-    context: tuple[float, ...] = (),
+    context: SceneContext | None = None,
 ) -> NormStats:
     """Global statistics for ``norm`` from a (C, H, W) array or a reader with ``sample()``.
 
@@ -75,7 +75,8 @@ def compute_stats(
     (not nodata, finite), per band or jointly; ``scale`` takes ``high`` the same way and 0 as ``low``.
     A band with no valid pixel, or a constant band, gets
     a unit-wide interval so the map stays invertible. Every mode also records each band's median
-    (``fill``, see :func:`nodata_fill`) and the ``context`` percentiles of each band (raster units).
+    (``fill``, see :func:`nodata_fill`) and, for a ``context``, its percentiles of each band (raster
+    units).
     """
     if isinstance(reader_or_array, np.ndarray):
         data = reader_or_array
@@ -98,9 +99,10 @@ def compute_stats(
     # The fill needs no precision: a median of at most 65,536 sample pixels costs ~1 ms, not ~10.
     fill = tuple(float(np.median(v[:: max(1, v.size // 65536)])) if v.size else 0.0 for v in valid)
     scene = ()
-    if context:
-        per_band = [np.percentile(v, context) if v.size else np.zeros(len(context)) for v in valid]
-        scene = tuple(float(per_band[b][k]) for k in range(len(context)) for b in range(bands))
+    if context is not None:
+        qs = context.percentiles
+        per_band = [np.percentile(v, qs) if v.size else np.zeros(len(qs)) for v in valid]
+        scene = tuple(float(per_band[b][k]) for k in range(len(qs)) for b in range(bands))
     if norm.mode == "fixed":
         return dataclasses.replace(fixed_stats(norm, bands), fill=fill, context=scene)
     if norm.per_band:

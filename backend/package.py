@@ -203,7 +203,7 @@ def validate_package(path: str | os.PathLike[str]) -> ModelCard:
                 )
     for name, spec in contexts.items():
         dims = graph_inputs[name].type.tensor_type.shape.dim
-        width = len(spec.context.percentiles) * len(spec.bands)
+        width = spec.context.width(len(spec.bands))
         if len(dims) != 2 or (dims[1].HasField("dim_value") and dims[1].dim_value != width):
             raise ModelCardError(
                 f"{path}: scene context {name!r} must be an (N, {width}) tensor: "

@@ -148,8 +148,7 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
             feeds.append(Feed(spec))
             continue
         norm = spec.normalization or Normalization()
-        percentiles = spec.context.percentiles if spec.context is not None else ()
-        stats = compute_stats(reader, norm, reader.nodata, context=percentiles)
+        stats = compute_stats(reader, norm, reader.nodata, context=spec.context)
         primary = spec.role == "optical"
         feeds.append(Feed(spec, None if primary else reader, stats, primary=primary))
     return feeds

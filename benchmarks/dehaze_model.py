@@ -34,8 +34,7 @@ def bench_ort(model: Path, tile: int, batch: int, threads: int, repeat: int) -> 
     hazy = card.inputs[0]
     feed = {hazy.name: x}
     if hazy.context is not None:  # the scene statistics: one small vector per tile
-        width = len(hazy.context.percentiles) * len(hazy.bands)
-        feed[hazy.context.name] = np.full((batch, width), 0.4, dtype=np.float32)
+        feed[hazy.context.name] = np.full((batch, hazy.context.width(len(hazy.bands))), 0.4, dtype=np.float32)
     session.run(None, feed)  # warm-up
     best = min(_timed(lambda: session.run(None, feed)) for _ in range(repeat))
     return {"tile": tile, "batch": batch, "seconds": round(best, 3),

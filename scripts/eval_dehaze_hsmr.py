@@ -69,7 +69,7 @@ class HSMR:
 
     def __call__(self, hazy: np.ndarray) -> np.ndarray:
         norm, context = self.input.normalization, self.input.context
-        stats = compute_stats(hazy, norm, context=context.percentiles if context else ())
+        stats = compute_stats(hazy, norm, context=context)
         feeds = {self.input.name: normalize(hazy, norm, stats)[None]}
         if context is not None:  # the scene context of the whole image, as the engine computes it
             feeds[context.name] = context_vector(norm, stats, hazy.shape[0])[None]

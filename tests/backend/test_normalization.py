@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backend.model_card import Normalization
+from backend.model_card import Normalization, SceneContext
 from backend.normalization import (
     NormStats,
     compute_stats,
@@ -102,7 +102,7 @@ def test_scene_context_is_each_bands_percentiles_normalised_like_the_input() -> 
     data[1] += 2000
     data[:, :5, :5] = -1  # nodata: left out of the context like every other statistic
     norm = Normalization(mode="scale", high=99.5, range=(0.0, 0.8))
-    stats = compute_stats(data, norm, nodata=-1, context=(1.0, 50.0))
+    stats = compute_stats(data, norm, nodata=-1, context=SceneContext("context", (1.0, 50.0)))
     valid = data[:, 5:, :].reshape(3, -1)  # rows 0-4 hold the hole and more valid pixels
     valid = np.concatenate([valid, data[:, :5, 5:].reshape(3, -1)], axis=1)
     expected_raster = np.percentile(valid, [1.0, 50.0], axis=1)  # (percentile, band)

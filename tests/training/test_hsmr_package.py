@@ -46,9 +46,6 @@ def test_card_reports_measured_metrics():
 def test_model_removes_synthetic_haze_from_a_held_out_region(shared_data):
     """A held-out test block, hazed as in the evaluation: at least 6 dB better than the input
     (measured 16.0 -> 28.2 dB; docs/MODELS.md)."""
-    import onnxruntime as ort
-
-    from backend.normalization import compute_stats, context_vector, denormalize, normalize
     from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scene
     from training.data.split import split_scene
     from training.metrics import psnr
@@ -61,16 +58,8 @@ def test_model_removes_synthetic_haze_from_a_held_out_region(shared_data):
     config = HazeConfig(cirrus_dir=str(shared_data / CIRRUS_DIR))
     rng = np.random.default_rng([0, index, 3])  # the evaluation's draw for this block
     hazy = synthesize_haze({"optical": clean}, rng, config, RGB).inputs["optical"]
-    card = read_card(MODEL)
-    hazy_spec = card.inputs[0]
-    norm, context = hazy_spec.normalization, hazy_spec.context
-    stats = compute_stats(hazy, norm, context=context.percentiles if context else ())
-    feeds = {hazy_spec.name: normalize(hazy, norm, stats)[None]}
-    if context is not None:  # the region's statistics, as the engine feeds a raster's
-        feeds[context.name] = context_vector(norm, stats, 3)[None]
-    session = ort.InferenceSession(str(MODEL), providers=["CPUExecutionProvider"])
-    y = session.run(None, feeds)[0][0]
-    restored = np.clip(denormalize(y, norm, stats, card.outputs[0].range, np.float32), 0, 1)
+    # The evaluation's runner: whole-block statistics (and scene context, if the card has one), ORT.
+    restored = np.clip(_script("eval_dehaze_hsmr").HSMR(MODEL)(hazy), 0, 1)
     assert restored.shape == hazy.shape
     assert psnr(restored, clean) > psnr(hazy, clean) + 6.0
 
@@ -181,7 +170,7 @@ def test_a_checkpoint_with_a_scene_context_exports_and_runs_through_the_engine(t
 
     def by_torch(context: np.ndarray | None = None) -> np.ndarray:
         norm = card.inputs[0].normalization
-        stats = compute_stats(data, norm, context=(1.0, 50.0))
+        stats = compute_stats(data, norm, context=card.inputs[0].context)
         x = torch.from_numpy(normalize(data, norm, stats)[None])
         vector = context_vector(norm, stats, 3) if context is None else context
         with torch.no_grad():

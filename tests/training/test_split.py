@@ -102,7 +102,7 @@ def test_a_region_stands_in_for_the_raster_and_the_crop_for_a_tile():
         deg, window = dataset.region_degradation(i)
         region = deg.inputs["optical"]
         assert region.shape[1:] == (40, 40) and item["input"].shape[1:] == (16, 16)
-        stats = compute_stats(region, hazy.normalization, context=(1.0, 50.0))
+        stats = compute_stats(region, hazy.normalization, context=spec.inputs[0].context)
         expected = normalize(region, hazy.normalization, stats)[(slice(None), *window)]
         assert np.allclose(item["input"].numpy(), expected, atol=1e-6)
         assert np.allclose(item["context"].numpy(), context_vector(hazy.normalization, stats, 3), atol=1e-6)

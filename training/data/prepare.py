@@ -32,8 +32,7 @@ def normalize_inputs(
         array = inputs[spec_in.role]
         missing = np.isnan(array).any(axis=0)
         if spec_in.normalization is not None:
-            percentiles = spec_in.context.percentiles if spec_in.context is not None else ()
-            stats = compute_stats(array, spec_in.normalization, context=percentiles)
+            stats = compute_stats(array, spec_in.normalization, context=spec_in.context)
             stats_by_role[spec_in.role] = stats
             array = normalize(array, spec_in.normalization, stats)
             if missing.any():
