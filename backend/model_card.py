@@ -89,6 +89,28 @@ class TensorSpec:
     #: Inputs only: statistics of the whole raster fed as a second tensor (see ``SceneContext``).
     context: SceneContext | None = None
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TensorSpec:
+        """Inverse of ``asdict`` (cards and training checkpoints store tensors as plain dicts)."""
+        norm = data.get("normalization")
+        if norm is not None:
+            norm = dict(norm)
+            if "range" in norm:
+                norm["range"] = tuple(norm["range"])
+            norm = Normalization(**norm)
+        fields = dict(data)
+        fields["normalization"] = norm
+        context = data.get("context")
+        if context is not None:
+            if not isinstance(context, dict):
+                raise ModelCardError(f"tensor {data.get('name')!r}: context must be an object")
+            context = SceneContext(**{**context, "percentiles": tuple(context.get("percentiles", ()))})
+        fields["context"] = context
+        fields["bands"] = tuple(data.get("bands", ()))
+        if "range" in fields:
+            fields["range"] = tuple(fields["range"])
+        return cls(**fields)
+
 
 @dataclass(frozen=True)
 class TileSpec:
@@ -153,8 +175,8 @@ class ModelCard:
                 name=data["name"],
                 version=str(data["version"]),
                 architecture=data["architecture"],
-                inputs=tuple(_tensor_from_dict(d) for d in data["inputs"]),
-                outputs=tuple(_tensor_from_dict(d) for d in data["outputs"]),
+                inputs=tuple(TensorSpec.from_dict(d) for d in data["inputs"]),
+                outputs=tuple(TensorSpec.from_dict(d) for d in data["outputs"]),
                 tile=TileSpec(**data.get("tile", {})),
                 citation=data.get("citation", ""),
                 description=data.get("description", ""),
@@ -179,27 +201,6 @@ class ModelCard:
         except json.JSONDecodeError as exc:
             raise ModelCardError(f"model card is not valid JSON: {exc}") from None
         return cls.from_dict(data)
-
-
-def _tensor_from_dict(data: dict[str, Any]) -> TensorSpec:
-    norm = data.get("normalization")
-    if norm is not None:
-        norm = dict(norm)
-        if "range" in norm:
-            norm["range"] = tuple(norm["range"])
-        norm = Normalization(**norm)
-    fields = dict(data)
-    fields["normalization"] = norm
-    context = data.get("context")
-    if context is not None:
-        if not isinstance(context, dict):
-            raise ModelCardError(f"tensor {data.get('name')!r}: context must be an object")
-        context = SceneContext(**{**context, "percentiles": tuple(context.get("percentiles", ()))})
-    fields["context"] = context
-    fields["bands"] = tuple(data.get("bands", ()))
-    if "range" in fields:
-        fields["range"] = tuple(fields["range"])
-    return TensorSpec(**fields)
 
 
 def validate(card: ModelCard) -> None:

@@ -11,10 +11,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.model_card import Normalization, SceneContext, TileSpec
+from backend.model_card import Normalization, TensorSpec, TileSpec
 
-#: The dehaze convention: joint 0.5-99.5 % stretch of the whole input raster to [0, 1], so uint8
-#: photos and uint16 digital numbers look alike to the network.
+#: The usual input normalisation: joint 0.5-99.5 % stretch of the whole input raster to [0, 1], so
+#: uint8 photos and uint16 digital numbers look alike to the network.
 PERCENTILE_01 = Normalization(mode="percentile", low=0.5, high=99.5, per_band=False, range=(0.0, 1.0))
 
 
@@ -46,25 +46,13 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class InputSpec:
-    """One model input: ONNX tensor name, role (``backend.tasks.ROLES``), bands, normalisation."""
-
-    name: str
-    role: str
-    bands: tuple[str, ...]
-    normalization: Normalization | None = PERCENTILE_01
-    optional: bool = False
-    #: Statistics of the whole raster fed as a second tensor (``backend.model_card.SceneContext``).
-    context: SceneContext | None = None
-
-
-@dataclass(frozen=True)
 class TaskSpec:
     """What a task's model takes and gives, and how its training pairs are made."""
 
     task: str
     arch: str
-    inputs: tuple[InputSpec, ...]
+    #: The card's inputs, exactly as the model card will declare them (one definition of a tensor).
+    inputs: tuple[TensorSpec, ...]
     output_bands: tuple[str, ...]
     #: Name of a data recipe in ``training.data.recipes`` (which scenes/pairs, which synthesis).
     data: str
@@ -98,6 +86,21 @@ class TaskSpec:
         return sum(len(spec.bands) for spec in self.inputs)
 
     @property
+    def context_input(self) -> TensorSpec | None:
+        """The input that declares a scene context (training feeds the network one vector)."""
+        declared = [spec for spec in self.inputs if spec.context is not None]
+        if len(declared) > 1:
+            raise ValueError(f"task {self.task!r}: only one input may declare a scene context, "
+                             f"got {[spec.name for spec in declared]}")
+        return declared[0] if declared else None
+
+    @property
+    def context_features(self) -> int:
+        """Width of the scene-context vector the network takes (0: none)."""
+        spec = self.context_input
+        return 0 if spec is None else spec.context.width(len(spec.bands))
+
+    @property
     def out_channels(self) -> int:
         return len(self.output_bands)
 
@@ -109,17 +112,7 @@ class TaskSpec:
         """Inverse of ``to_dict`` (checkpoints store specs as plain dicts)."""
         data = dict(data)
 
-        def norm(d: dict[str, Any] | None) -> Normalization | None:
-            return None if d is None else Normalization(**{**d, "range": tuple(d["range"])})
-
-        def context(d: dict[str, Any] | None) -> SceneContext | None:
-            return None if d is None else SceneContext(d["name"], tuple(d["percentiles"]))
-
-        data["inputs"] = tuple(
-            InputSpec(**{**d, "bands": tuple(d["bands"]), "normalization": norm(d["normalization"]),
-                         "context": context(d.get("context"))})
-            for d in data["inputs"]
-        )
+        data["inputs"] = tuple(TensorSpec.from_dict(d) for d in data["inputs"])
         data["output_bands"] = tuple(data["output_bands"])
         data["output_range"] = tuple(data["output_range"])
         data["tile"] = TileSpec(**data["tile"])

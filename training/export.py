@@ -50,12 +50,6 @@ def build_card(spec: TaskSpec, *, name: str, version: str, arch: str, arch_confi
                train_config: TrainConfig, steps: int, parameters: int,
                metrics: dict[str, Any] | None = None) -> ModelCard:  # fmt: skip
     """The model card of a trained ``spec`` (validated by ``embed_card``)."""
-    inputs = tuple(
-        TensorSpec(
-            name=s.name, role=s.role, bands=s.bands, normalization=s.normalization, optional=s.optional
-        )
-        for s in spec.inputs
-    )
     outputs = [TensorSpec(name="restored", role="optical", bands=spec.output_bands, range=spec.output_range,
                           like=like_input(spec).name)]  # fmt: skip
     if spec.mask_output:
@@ -70,11 +64,18 @@ def build_card(spec: TaskSpec, *, name: str, version: str, arch: str, arch_confi
     )
     return ModelCard(
         task=spec.task, name=name, version=version, architecture=describe_arch(arch, arch_config),
-        inputs=inputs,
+        inputs=spec.inputs,
         outputs=tuple(outputs), tile=spec.tile, citation=spec.citation, description=spec.description,
         training_data=recipe_sources(spec.data), training_recipe=recipe, licence=spec.licence,
         metrics=dict(metrics or {}), parameters=parameters,
     )  # fmt: skip
+
+
+def input_names(spec: TaskSpec) -> list[str]:
+    """The ONNX inputs in ``ExportModel``'s order: every card input, then its scene context."""
+    names = [s.name for s in spec.inputs]
+    context = spec.context_input
+    return names + ([context.context.name] if context is not None else [])
 
 
 def _random_inputs(spec: TaskSpec, size: tuple[int, int], seed: int) -> list[torch.Tensor]:
@@ -83,6 +84,8 @@ def _random_inputs(spec: TaskSpec, size: tuple[int, int], seed: int) -> list[tor
     for s in spec.inputs:
         x = torch.rand(1, len(s.bands), *size, generator=gen)
         tensors.append((x > 0.7).float() if s.role == "mask" else x)
+    if spec.context_features:
+        tensors.append(torch.rand(1, spec.context_features, generator=gen))
     return tensors
 
 
@@ -91,9 +94,12 @@ def export_model(model: torch.nn.Module, spec: TaskSpec, out: Path, *, card: Mod
     wrapper = ExportModel(model, spec).eval()
     m = spec.tile.multiple
     trace_size = (8 * m, 8 * m)
-    names_in = [s.name for s in spec.inputs]
+    names_in = input_names(spec)
     names_out = output_names(spec)
     axes = {n: {0: "batch", 2: "height", 3: "width"} for n in names_in + names_out}
+    context = spec.context_input
+    if context is not None:  # (N, K): one vector per tile
+        axes[context.context.name] = {0: "batch"}
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
         with torch.no_grad(), warnings.catch_warnings():
@@ -126,7 +132,7 @@ def parity(
         expected = wrapper(*inputs)
     expected = expected if isinstance(expected, tuple) else (expected,)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {s.name: x.numpy() for s, x in zip(spec.inputs, inputs, strict=True)})
+    got = session.run(None, {n: x.numpy() for n, x in zip(input_names(spec), inputs, strict=True)})
     return max(float(np.abs(g - e.numpy()).max()) for g, e in zip(got, expected, strict=True))
 
 

@@ -56,6 +56,12 @@ def _batches(dataset: Dataset, cfg: TrainConfig, start_step: int) -> Iterator[di
     yield from loader
 
 
+def _context(batch: dict[str, torch.Tensor], device: torch.device) -> torch.Tensor | None:
+    """The batch's scene-context vectors (N, K) on ``device``, or ``None`` for a spec without one."""
+    context = batch.get("context")
+    return None if context is None else context.to(device, non_blocking=True)
+
+
 def validate(model: RestorationModel, dataset: Dataset, spec: TaskSpec, loss_fn: Any,
              device: torch.device, batch_size: int) -> dict[str, float]:  # fmt: skip
     """Mean loss terms, PSNR and SSIM over the fixed validation set.
@@ -70,7 +76,7 @@ def validate(model: RestorationModel, dataset: Dataset, spec: TaskSpec, loss_fn:
     with torch.no_grad():
         for batch in DataLoader(dataset, batch_size=batch_size):
             x, y = batch["input"].to(device), batch["target"].to(device)
-            pred = model(x).float()
+            pred = model(x, _context(batch, device)).float()
             terms = {k: float(v) for k, v in loss_fn(pred, y).items()}
             clamped = pred.clamp(lo, hi) if spec.clamp_output else pred
             mse = ((clamped - y) ** 2).flatten(1).mean(1).clamp_min(1e-12)
@@ -106,7 +112,8 @@ def train(
     dev = pick_device(device)
     seed_everything(cfg.seed)
     net, arch_cfg = build_arch(spec.arch, arch_config, in_channels=spec.in_channels,
-                               out_channels=spec.out_channels)  # fmt: skip
+                               out_channels=spec.out_channels,
+                               context_features=spec.context_features)  # fmt: skip
     model = RestorationModel(net, spec).to(dev).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
     milestones = sorted({max(1, int(f * cfg.steps)) for f in cfg.lr_milestones})
@@ -155,7 +162,7 @@ def train(
     for batch in _batches(train_set, cfg, step):
         x, y = batch["input"].to(dev, non_blocking=True), batch["target"].to(dev, non_blocking=True)
         with autocast():
-            pred = model(x)
+            pred = model(x, _context(batch, dev))
         terms = loss_fn(pred.float(), y)
         total = terms["total"]
         if disc is not None:

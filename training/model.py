@@ -61,29 +61,36 @@ class RestorationModel(nn.Module):
         self.out_channels = spec.out_channels
         self.mask_channel = _mask_channel(spec) if spec.mask_output else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         if self.mask_channel is None:
-            return self.net(x)
+            return self._net(x, context)
         mask = x[:, self.mask_channel : self.mask_channel + 1]
         image = x[:, : self.out_channels]
         filled = push_pull_fill(image, 1.0 - mask)
-        out = self.net(torch.cat([filled, x[:, self.out_channels :]], dim=1))
+        out = self._net(torch.cat([filled, x[:, self.out_channels :]], dim=1), context)
         return image * (1.0 - mask) + out * mask
+
+    def _net(self, x: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+        return self.net(x) if context is None else self.net(x, context)
 
 
 class ExportModel(nn.Module):
-    """One tensor per card input in, the restored image (and the mask) out, clamped if asked."""
+    """One tensor per card input in (then the scene context, if one is declared), the restored
+    image (and the mask) out, clamped if asked."""
 
     def __init__(self, model: RestorationModel, spec: TaskSpec) -> None:
         super().__init__()
         self.model = model
+        self.images = len(spec.inputs)
         self.clamp = spec.clamp_output
         self.low, self.high = spec.output_range
         self.mask_channel = model.mask_channel
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        x = torch.cat(inputs, dim=1) if len(inputs) > 1 else inputs[0]
-        out = self.model(x)
+        images = inputs[: self.images]
+        context = inputs[self.images] if len(inputs) > self.images else None
+        x = torch.cat(images, dim=1) if len(images) > 1 else images[0]
+        out = self.model(x, context)
         if self.clamp:
             out = out.clamp(self.low, self.high)
         if self.mask_channel is None:

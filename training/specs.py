@@ -6,9 +6,9 @@ schedules are the published-recipe scale and want a GPU (the same command runs o
 
 from __future__ import annotations
 
-from backend.model_card import Normalization, TileSpec
+from backend.model_card import Normalization, TensorSpec, TileSpec
 
-from .config import InputSpec, TaskSpec, TrainConfig
+from .config import PERCENTILE_01, TaskSpec, TrainConfig
 
 RGB = ("red", "green", "blue")
 
@@ -26,7 +26,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
     "dehaze": TaskSpec(
         task="dehaze",
         arch="hsmr",
-        inputs=(InputSpec("hazy", "optical", RGB, DEHAZE_NORMALIZATION),),
+        inputs=(TensorSpec("hazy", "optical", RGB, DEHAZE_NORMALIZATION),),
         output_bands=RGB,
         data="haze_rgb",
         # HSMR-Net's loss without the ImageNet-VGG perceptual term (no offline weights):
@@ -43,7 +43,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
     "desand": TaskSpec(
         task="desand",
         arch="unet",
-        inputs=(InputSpec("dusty", "optical", RGB),),
+        inputs=(TensorSpec("dusty", "optical", RGB, PERCENTILE_01),),
         output_bands=RGB,
         data="dust_rgb",
         losses={"l1": 1.0, "ssim": 0.2},
@@ -56,7 +56,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
     "decloud": TaskSpec(
         task="decloud",
         arch="unet",
-        inputs=(InputSpec("cloudy", "optical", RGB),),
+        inputs=(TensorSpec("cloudy", "optical", RGB, PERCENTILE_01),),
         output_bands=RGB,
         data="clouds_rgb",
         losses={"l1": 1.0, "ssim": 0.2},
@@ -69,7 +69,8 @@ TASK_SPECS: dict[str, TaskSpec] = {
     "derain_fuse": TaskSpec(
         task="derain_fuse",
         arch="unet",
-        inputs=(InputSpec("visible", "optical", RGB), InputSpec("thermal", "infrared", ("gray",))),
+        inputs=(TensorSpec("visible", "optical", RGB, PERCENTILE_01),
+                TensorSpec("thermal", "infrared", ("gray",), PERCENTILE_01)),
         output_bands=RGB,
         data="night_rain",
         losses={"l1": 1.0, "ssim": 0.2},
@@ -83,7 +84,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
     "fill_gaps": TaskSpec(
         task="fill_gaps",
         arch="unet",
-        inputs=(InputSpec("image", "optical", RGB), InputSpec("gaps", "mask", ("mask",), normalization=None)),
+        inputs=(TensorSpec("image", "optical", RGB, PERCENTILE_01), TensorSpec("gaps", "mask", ("mask",))),
         output_bands=RGB,
         data="gaps_rgb",
         losses={"l1": 1.0, "ssim": 0.2},

@@ -23,4 +23,4 @@ def tiny_spec(task: str = "dehaze", **changes):
     """The task's spec with the 2-layer test network and a short schedule."""
     cfg = TrainConfig(steps=30, batch_size=4, crop=32, lr=5e-3, val_every=15, val_samples=4, log_every=5,
                       lr_milestones=(0.9,))  # fmt: skip
-    return dataclasses.replace(get_spec(task), arch="tiny", lite=cfg, full=cfg, **changes)
+    return dataclasses.replace(get_spec(task), **{"arch": "tiny", "lite": cfg, "full": cfg, **changes})

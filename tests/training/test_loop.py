@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 import numpy as np
 import pytest
 import torch
 
+from backend.model_card import SceneContext
 from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.data.datasets import SceneCrops
+from training.export import export_checkpoint
 from training.loop import train
 from training.losses import build_loss
+from training.specs import get_spec
 from training.synthesis import SYNTHESES
 
 from .helpers import tiny_scene, tiny_spec
@@ -109,3 +113,42 @@ def test_adversarial_training_logs_both_players(tmp_path):
         names = {r["name"] for r in csv.DictReader(f) if r["split"] == "train"}
     assert {"adversarial", "discriminator", "smooth_l1", "ms_ssim", "total"} <= names
     assert load_checkpoint(tmp_path / "last.pt")["disc"] is not None
+
+
+def _context_spec(arch: str = "hsmr"):
+    """The dehaze spec with a scene context on its input and a small HSMR-Net."""
+    (hazy,) = get_spec("dehaze").inputs
+    config = {"ngf": 8, "n_blocks": 1, "norm": "batch", "head": "affine"}
+    hazy = dataclasses.replace(hazy, context=SceneContext("hazy_context", (1, 50)))
+    spec = tiny_spec("dehaze", inputs=(hazy,), arch=arch, arch_config={"lite": config, "full": config})
+    return dataclasses.replace(spec, lite=spec.lite.replace(steps=4, val_every=4, log_every=2))
+
+
+def test_a_scene_context_is_trained_with_and_exported_as_a_second_input(tmp_path):
+    spec = _context_spec()
+    cfg = spec.lite
+    entry = SYNTHESES["haze"]
+    synth = lambda clean, rng: entry.synth(clean, rng, entry.config_cls(), spec.inputs[0].bands)  # noqa: E731
+    scenes = [tiny_scene("a", seed=0), tiny_scene("b", seed=1)]
+    kw = {"crop": cfg.crop, "block": 32, "region": 32}
+    train_set = SceneCrops(scenes, "train", spec, synth, length=16, seed=0, train=True, **kw)
+    val_set = SceneCrops(scenes, "val", spec, synth, length=4, seed=9, train=False, **kw)
+    assert train_set[0]["context"].shape == (6,)  # percentile-major: p1 of r, g, b, then p50
+    train(spec, cfg, train_set=train_set, val_set=val_set, out_dir=tmp_path,
+          arch_config=spec.arch_config["lite"], progress=False)  # fmt: skip
+    state = load_checkpoint(tmp_path / "last.pt")
+    assert state["arch_config"]["context_features"] == 6
+    model, saved = model_from_checkpoint(state)
+    assert saved.context_input.context == SceneContext("hazy_context", (1.0, 50.0))
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():  # the trained scene block makes the context matter
+        assert (model(x, torch.zeros(2, 6)) - model(x, torch.full((2, 6), 0.5))).abs().max() > 1e-6
+    report = export_checkpoint(tmp_path / "last.pt", tmp_path / "dehaze-context.onnx")
+    assert report.card.inputs[0].context == SceneContext("hazy_context", (1.0, 50.0))
+    assert report.max_abs_diff < 1e-3  # ONNX Runtime, fed image and context by name, matches PyTorch
+
+
+def test_a_scene_context_for_an_architecture_without_one_is_refused(tmp_path):
+    spec = _context_spec("tiny")
+    with pytest.raises(ValueError, match="'tiny' takes no scene context"):
+        train(spec, spec.lite, train_set=[], val_set=[], out_dir=tmp_path, arch_config="lite", progress=False)

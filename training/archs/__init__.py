@@ -38,8 +38,9 @@ def register_arch(name: str, config_cls: type, model_cls: type, title: str = "")
 def make_config(name: str, config: Any = "lite", **channels: int) -> Any:
     """The config dataclass of ``name`` from a preset name, a dict or an instance.
 
-    ``channels`` (``in_channels``, ``out_channels``) override the preset where the config has them,
-    so one preset serves RGB and multi-input tasks.
+    ``channels`` (``in_channels``, ``out_channels``, ``context_features``) override the preset where
+    the config has them, so one preset serves RGB and multi-input tasks; a scene context for an
+    architecture that cannot take one is an error, not a silently ignored input.
     """
     if name not in ARCHS:
         raise KeyError(f"unknown architecture {name!r}; known: {', '.join(sorted(ARCHS))}")
@@ -51,6 +52,8 @@ def make_config(name: str, config: Any = "lite", **channels: int) -> Any:
     elif isinstance(config, dict):
         config = cls(**config)
     fields = {f.name for f in dataclasses.fields(cls)}
+    if channels.get("context_features") and "context_features" not in fields:
+        raise ValueError(f"architecture {name!r} takes no scene context (no 'context_features')")
     return dataclasses.replace(config, **{k: v for k, v in channels.items() if k in fields})
 
 
