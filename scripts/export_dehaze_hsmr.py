@@ -75,8 +75,9 @@ def export_onnx(model: HSMRNet, path: Path, context: SceneContext | None = None)
 #: Train-script arguments that a stage's command repeats when they differ from the defaults.
 RECIPE_FLAGS = (("init", "init"), ("light_haze", "light-haze"), ("light_tau", "light-tau"),
                 ("nodata", "nodata"), ("airlight_angstrom", "airlight-angstrom"),
-                ("scene_context", "scene-context"), ("region", "region"))
-_DEFAULTS = (None, "None", "0.0", "(0.0, 0.0)", "[0.0, 0.0]", "(0.02, 0.2)", "()")
+                ("scene_context", "scene-context"), ("region", "region"), ("offset", "offset"),
+                ("offset_range", "offset-range"))
+_DEFAULTS = (None, "None", "0.0", "(0.0, 0.0)", "[0.0, 0.0]", "(0.02, 0.2)", "(0.05, 0.6)", "()")
 
 
 def stage_command(state: dict) -> str:

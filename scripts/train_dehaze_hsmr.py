@@ -11,7 +11,8 @@ a checkpoint (``last.pt``, and ``best.pt`` by validation PSNR) that
 
 ``--init`` fine-tunes from a checkpoint, ``--attention-window`` pools channel attention locally,
 ``--light-haze`` (with ``--light-tau``) and ``--nodata`` add thin-haze samples and scene collars,
-``--airlight-angstrom`` bluish airlights, ``--scene-context`` feeds the network percentiles of a
+``--airlight-angstrom`` bluish airlights, ``--offset`` a sensor's offset (L1 digital numbers),
+``--scene-context`` feeds the network percentiles of a
 larger ``--region`` around each crop, which stands in for the raster (docs/MODELS.md).
 """
 
@@ -39,6 +40,7 @@ from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes 
 from training.losses import build_loss  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 from training.synthesis.nodata import NodataConfig, add_nodata  # noqa: E402
+from training.synthesis.offset import OffsetConfig, add_offset  # noqa: E402
 
 #: The ONNX name of the scene-context tensor (the export script names the image input "hazy").
 CONTEXT_NAME = "hazy_context"
@@ -71,11 +73,12 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
 def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: float = 0.0,
                   nodata: NodataConfig | None = None, airlight_angstrom: tuple[float, float] = (0.0, 0.0),
                   light_tau: tuple[float, float] = (0.02, 0.2), context: tuple[float, ...] = (),
-                  region: int | None = None):
+                  region: int | None = None, offset: OffsetConfig | None = None):
     """Train/val crops. ``light_share`` of the samples get thin haze (optical depth ``light_tau``,
     down to 0 = no haze at all), so the model also learns to leave clear ground alone; ``nodata``
     cuts scene collars; ``airlight_angstrom`` draws bluish airlights (``HazeConfig``); ``context``
-    adds a scene context of those percentiles, taken over a ``region`` around each crop."""
+    adds a scene context of those percentiles, taken over a ``region`` around each crop; ``offset``
+    records some pairs with a sensor offset (``OffsetConfig``), as L1 digital numbers have."""
     spec = dehaze_spec(context)
     scenes = load_scenes(CLEAN_RGB_SCENES, root)
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR), airlight_angstrom=airlight_angstrom)
@@ -83,6 +86,8 @@ def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: fl
 
     def synth(clean, rng):
         deg = synthesize_haze(clean, rng, light if rng.random() < light_share else config, RGB)
+        if offset is not None:  # the sensor records the hazy scene: after haze, before the collar
+            deg = add_offset(deg, rng, offset)
         return add_nodata(deg, rng, nodata) if nodata is not None else deg
 
     train = SceneCrops(scenes, "train", spec, synth, crop=crop, length=length, seed=seed, train=True,
@@ -129,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="feed the network these percentiles of each band of the region (e.g. 1 50)")
     parser.add_argument("--region", type=int,
                         help="degrade and normalise a square of this size around each crop (the 'raster')")
+    parser.add_argument("--offset", type=float, default=0.0,
+                        help="share of samples recorded with a sensor offset (the DN of black ground)")
+    parser.add_argument("--offset-range", type=float, nargs=2, default=(0.05, 0.6), metavar=("LO", "HI"),
+                        help="range of that offset as a share of the unit range")
     parser.add_argument("--context-lr", type=float, default=10.0,
                         help="learning-rate multiplier of the (new, zero-initialised) scene block")
     args = parser.parse_args(argv)
@@ -150,9 +159,10 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"--init does not fit: missing {new}, unexpected {unexpected}")
     max_steps = args.steps or 10**7
     nodata = NodataConfig(probability=args.nodata) if args.nodata > 0 else None
+    offset = OffsetConfig(args.offset, tuple(args.offset_range)) if args.offset > 0 else None
     spec, scene_names, train, val = make_datasets(
         args.data, args.crop, max_steps * args.batch, args.seed, args.light_haze, nodata,
-        tuple(args.airlight_angstrom), tuple(args.light_tau), tuple(args.scene_context), args.region)
+        tuple(args.airlight_angstrom), tuple(args.light_tau), tuple(args.scene_context), args.region, offset)
     # The scene block starts at zero: a larger learning rate lets it catch up with the rest.
     scene = [p for n, p in model.named_parameters() if n.startswith("scene.")]
     rest = [p for n, p in model.named_parameters() if not n.startswith("scene.")]

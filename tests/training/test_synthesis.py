@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from training.synthesis import SYNTHESES
 from training.synthesis.haze import HazeConfig, synthesize_haze
 from training.synthesis.noise import fit_pattern, smooth_noise
+from training.synthesis.offset import OffsetConfig, add_offset
 
 RGB = ("red", "green", "blue")
 
@@ -64,6 +65,35 @@ def test_haze_with_no_optical_depth_is_the_clean_image():
     clean = _clean(2)
     deg = synthesize_haze(clean, np.random.default_rng(0), HazeConfig(tau=(0.0, 0.0)), RGB)
     np.testing.assert_allclose(deg.inputs["optical"], clean["optical"], atol=1e-7)
+
+
+def test_an_offset_raises_input_and_target_alike_and_keeps_their_contrast():
+    clean = _clean(3)
+    deg = synthesize_haze(clean, np.random.default_rng(0), HazeConfig(), RGB)
+    config = OffsetConfig(probability=1.0, offset=(0.5, 0.5))
+    shifted = add_offset(deg, np.random.default_rng(0), config)
+    assert shifted.info["offset"] == pytest.approx(0.5) and "transmission" in shifted.info
+    # black ground reads o in every band, white stays white: x -> o + (1 - o) x
+    np.testing.assert_allclose(shifted.target, 0.5 + 0.5 * deg.target, atol=1e-6)
+    np.testing.assert_allclose(shifted.inputs["optical"], 0.5 + 0.5 * deg.inputs["optical"], atol=1e-6)
+    assert shifted.target.dtype == np.float32 and shifted.target.max() <= 1.0
+    # the map the network must learn, input -> target, keeps its slope: an offset is not haze
+    def slope(pair):
+        return np.polyfit(pair.inputs["optical"].ravel(), pair.target.ravel(), 1)[0]
+
+    assert slope(shifted) == pytest.approx(slope(deg), rel=1e-4)
+    untouched = add_offset(deg, np.random.default_rng(0), OffsetConfig(probability=0.0))
+    assert untouched is deg
+
+
+def test_an_offset_leaves_masks_and_missing_pixels_alone():
+    deg = SYNTHESES["gaps"].synth(_clean(4), np.random.default_rng(1), SYNTHESES["gaps"].config_cls(), RGB)
+    shifted = add_offset(deg, np.random.default_rng(0), OffsetConfig(probability=1.0))
+    optical = deg.inputs["optical"]
+    assert np.isnan(optical).any()
+    np.testing.assert_array_equal(np.isnan(shifted.inputs["optical"]), np.isnan(optical))
+    assert np.nanmin(shifted.inputs["optical"]) >= shifted.info["offset"] - 1e-6
+    assert shifted.inputs["mask"] is deg.inputs["mask"] and shifted.mask is deg.mask
 
 
 def test_haze_uses_real_cirrus_patterns_when_given(shared_data):
