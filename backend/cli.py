@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     with_strength = ", ".join(t.id for t in TASKS.values() if t.takes_strength)
     run.add_argument("--strength", type=float, default=1.0,
                      help=f"{with_strength}: share of the model's change to keep, 0-1 (default 1)")
+    with_black_level = ", ".join(t.id for t in TASKS.values() if t.takes_black_level)
+    run.add_argument("--black-level", type=float, default=0.0, metavar="VALUE",
+                     help=f"{with_black_level}: the input's value of black ground, taken off before the "
+                          "model and added back (Landsat 8/9 L1: 5000; Sentinel-2 L1C since 2022: 1000; "
+                          "default 0)")
     run.add_argument("--json", action="store_true", help="print JSON progress lines instead of a bar")
     run.add_argument("rasters", nargs="+", metavar="INPUT [INPUT2 ...] OUTPUT",
                      help="inputs in the task's order (e.g. optical then infrared), then the output")
@@ -127,7 +132,8 @@ def _restore(args: argparse.Namespace) -> int:
                          tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
                          threads=args.threads, bands=bands, mask_output=args.mask_output,
                          resample=args.resample, float_output=args.float_output,
-                         strength=args.strength, progress=progress, log=log)
+                         strength=args.strength, black_level=args.black_level, progress=progress,
+                         log=log)
     finally:
         if bar is not None:
             bar.close()

@@ -112,6 +112,24 @@ def compute_stats(
     return NormStats((lo,) * bands, (hi,) * bands, fill, scene)
 
 
+def with_black_level(norm: Normalization, stats: NormStats, level: float) -> NormStats:
+    """``stats`` of a ``scale`` normalisation anchored at a sensor's black level instead of zero.
+
+    Level-1 digital numbers are not zero where the ground is black (Landsat 8/9: 5,000; Sentinel-2
+    L1C from processing baseline 04.00: 1,000), and in a dark scene that offset is half of the
+    brightest values. A model that keeps the raster's floor as the cue of haze (``scale``) reads it
+    as haze and takes it off. Anchored at the black level, the raster is scaled as ``value - level``
+    is, and the inverse map adds the level back to the output.
+    """
+    if norm.mode != "scale":
+        raise ValueError(f"a black level applies to 'scale' normalisation, not {norm.mode!r}")
+    brightest = min(stats.high)
+    if level >= brightest:
+        raise InputRasterError(f"black level {level:g} is not below the raster's {norm.high:g}th percentile "
+                               f"({brightest:g}): is it in the raster's units?")
+    return dataclasses.replace(stats, low=(float(level),) * len(stats.low))
+
+
 def context_vector(norm: Normalization, stats: NormStats, bands: int) -> np.ndarray:
     """The scene context (K,) float32 in model units: ``stats.context`` normalised like the input."""
     if not stats.context or len(stats.context) % bands:

@@ -19,7 +19,7 @@ import numpy as np
 from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, run_engine
 from .errors import InputRasterError, InvalidOptionError, OutputRasterError
 from .model_card import ModelCard, Normalization, TensorSpec
-from .normalization import NormStats, compute_stats
+from .normalization import NormStats, compute_stats, with_black_level
 from .raster_io import RasterReader, RasterWriter, open_raster, same_grid, warp_onto
 from .registry import ModelInfo, resolve_model
 from .runtime import create_session, gpu_free_bytes, parse_device
@@ -133,7 +133,8 @@ def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]],
     return readers
 
 
-def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str], None]) -> list[Feed]:
+def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str], None],
+           black_level: float = 0.0) -> list[Feed]:
     feeds = []
     for spec in card.inputs:
         reader = readers.get(spec.role)
@@ -150,6 +151,16 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
         norm = spec.normalization or Normalization()
         stats = compute_stats(reader, norm, reader.nodata, context=spec.context)
         primary = spec.role == "optical"
+        if primary and black_level:
+            if norm.mode != "scale":
+                raise InvalidOptionError(
+                    f"model {card.name!r} normalises its input by {norm.mode!r}, not from zero up "
+                    "('scale'), so a black level does not apply; leave --black-level out")
+            try:
+                stats = with_black_level(norm, stats, black_level)
+            except InputRasterError as exc:
+                raise InputRasterError(f"{reader.path}: {exc}") from None
+            log(f"black level {black_level:g} subtracted before the model and added back after it")
         feeds.append(Feed(spec, None if primary else reader, stats, primary=primary))
     return feeds
 
@@ -187,6 +198,7 @@ def restore(
     resample: bool = False,
     float_output: bool = False,
     strength: float = 1.0,
+    black_level: float = 0.0,
     progress: Callable[[float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
@@ -197,9 +209,14 @@ def restore(
     scenes side by side or to leave a core to the engine's reader and writer. ``strength`` (0-1)
     keeps that share of the model's change to the input, for models whose output is an enhanced
     copy of an input (dehaze, desand): 1 is the model's result, 0 the input itself.
+    ``black_level`` is the optical raster's value of black ground (a Level-1 product's offset), for
+    models whose normalisation keeps the raster's floor (dehaze): it is taken off before the model,
+    so it is not read as haze, and added back after it.
     """
     if not 0.0 <= strength <= 1.0:
         raise InvalidOptionError(f"strength must be between 0 and 1, got {strength}")
+    if not np.isfinite(black_level):
+        raise InvalidOptionError(f"black level must be a number, got {black_level}")
     began = time.perf_counter()
     say = log or (lambda message: None)
     _check_roles(task, inputs)
@@ -227,7 +244,7 @@ def restore(
     size, lap, margin = _tile_options(card, tile_size, overlap)
     out_spec = _main_output(card)
     like = next((s for s in card.inputs if s.name == out_spec.like), card.inputs[0])
-    feeds = _feeds(card, readers, say)
+    feeds = _feeds(card, readers, say, black_level)
     like_feed = next(f for f in feeds if f.spec.name == like.name)
     like_stats = like_feed.stats or NormStats((0.0,), (1.0,))
     like_norm = like.normalization or Normalization()
@@ -255,6 +272,8 @@ def restore(
         nodata = float("nan")
     metadata = {"RESTORE_TASK": task, "RESTORE_MODEL": info.name, "RESTORE_MODEL_VERSION": card.version,
                 "RESTORE_PROVIDER": provider, "RESTORE_DEVICE": device}
+    if black_level:
+        metadata["RESTORE_BLACK_LEVEL"] = f"{black_level:g}"
     descriptions = list(out_spec.bands)
     channels = len(out_spec.bands)
     writer = RasterWriter(output, optical.grid, channels, out_dtype, nodata, descriptions, metadata)

@@ -39,12 +39,16 @@ class Task:
     #: True when the output is an enhanced copy of the input, so a strength can blend the two
     #: (``restore(strength=...)``, the plugin's STRENGTH parameter).
     takes_strength: bool = False
+    #: True when the task's models read raster values from zero up (normalisation ``scale``, which
+    #: keeps the haze floor), so a sensor's black level must come off first
+    #: (``restore(black_level=...)``, the plugin's BLACK_LEVEL parameter).
+    takes_black_level: bool = False
 
 
 TASKS: dict[str, Task] = {
     task.id: task
     for task in (
-        Task("dehaze", "Dehaze", (InputSlot("optical"),), takes_strength=True),
+        Task("dehaze", "Dehaze", (InputSlot("optical"),), takes_strength=True, takes_black_level=True),
         Task("desand", "Remove sand and dust", (InputSlot("optical"),), takes_strength=True),
         Task("decloud", "Remove clouds", (InputSlot("optical"), InputSlot("sar", required=False))),
         Task("derain_fuse", "De-rain and fuse visible with infrared",

@@ -27,6 +27,13 @@ STRENGTH_PARAMETER = (
     "<p><i>Strength</i>: the share of the model's change to keep, from 1 (the model's "
     "result) to 0 (the input unchanged); lower it for light haze or when the result looks overdone.</p>"
 )
+BLACK_LEVEL_PARAMETER = (
+    "<p><i>Black level</i>: for Level-1 digital numbers, the value that black ground has in every "
+    "band (Landsat 8/9 L1: 5000, from the scene's MTL file as -REFLECTANCE_ADD / REFLECTANCE_MULT; "
+    "Sentinel-2 L1C since 2022: 1000). It is taken off before the model and added back after it, so "
+    "the sensor's offset is not removed as if it were haze. 0 for reflectance, photos and most "
+    "Level-2 products.</p>"
+)
 
 
 @cache
@@ -73,12 +80,14 @@ def models_html(task_id: str, models: tuple[Any, ...] | str) -> str:
     return "".join(parts)
 
 
-def algorithm_help(task_id: str, what: str, inputs: str, strength: bool = False) -> str:
+def algorithm_help(task_id: str, what: str, inputs: str, strength: bool = False,
+                   black_level: bool = False) -> str:
     """The full help of a restoration algorithm, as the small HTML subset the Processing panel shows."""
     return (
         f"<p>{html.escape(what)}</p>"
         f"<p><b>Input.</b> {html.escape(inputs)}</p>"
         f"{COMMON_PARAMETERS}"
         f"{STRENGTH_PARAMETER if strength else ''}"
+        f"{BLACK_LEVEL_PARAMETER if black_level else ''}"
         f"{models_html(task_id, installed_models(task_id))}"
     )

@@ -11,8 +11,9 @@ Three measurements, all written to ``docs/figures/dehaze_metrics.json`` (and fig
    held-out test block (the clean tile is one of the training scenes); variant ``none`` feeds the
    clean tile itself, which a dehazer should return unchanged; and the model at lower strengths.
 3. ``real``: real hazy scenes restored at full resolution through ``backend.pipeline.restore``
-   (default tiling) and, for seams, once more as a single tile; figures
-   ``dehaze_real_landsat.png``, ``dehaze_real_aerial.png``.
+   (default tiling) and, for seams, once more as a single tile; the Landsat-8 L1 scene also with
+   its black level (``chroma_black_level``); figures ``dehaze_real_landsat.png``,
+   ``dehaze_real_aerial.png``.
 
     .venv/bin/python scripts/eval_dehaze_hsmr.py --model resources/models/dehaze-hsmr-lite.onnx
 """
@@ -45,6 +46,9 @@ gdal.UseExceptions()
 
 RS_HAZE = "remote_sensing/rs_haze_sample"
 LANDSAT_HAZY = "remote_sensing/landsat8_l1_hazy_224078/LC08_L1TP_224078_20200518_20200518_01_RT.TIF"
+#: Its digital number of zero reflectance, -REFLECTANCE_ADD / REFLECTANCE_MULT = 0.1 / 2e-5 in every
+#: band (the USGS constants of every Landsat-8 Collection-1 L1 product): the run with --black-level.
+LANDSAT_BLACK_LEVEL = 5000.0
 AERIAL = "remote_sensing/real_hazy_aerial"
 #: The aerial photos (600-800 px) are run with tiles this small so that they are tiled at all.
 AERIAL_TILE = 384
@@ -164,10 +168,11 @@ def rs_haze(model: HSMR, root: Path) -> dict:
 # 3. Real hazy scenes through the engine
 # ---------------------------------------------------------------------------------------------
 def _restore(
-    model_path: Path, source: Path, out: Path, tile_size: int | None = None
+    model_path: Path, source: Path, out: Path, tile_size: int | None = None, black_level: float = 0.0
 ) -> tuple[np.ndarray, float]:
     began = time.perf_counter()
-    array, _ = restore_file("dehaze", model_path, {"optical": source}, out, tile_size=tile_size, device="cpu")
+    array, _ = restore_file("dehaze", model_path, {"optical": source}, out, tile_size=tile_size, device="cpu",
+                            black_level=black_level)  # fmt: skip
     return array, time.perf_counter() - began
 
 
@@ -211,6 +216,12 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
             "seams_vs_single_tile": tile_dependence(tiled[:, valid], whole[:, valid], (lo, hi)),
             "chroma": {m: _chroma(a, valid, hi) for m, a in (("hazy", hazy), ("hsmr", tiled), ("dcp", dcp))},
         }
+        anchored, _ = _restore(model_path, vrt, tmp / "landsat_black_level.tif",
+                               black_level=LANDSAT_BLACK_LEVEL)
+        valid_anchored = valid & np.isfinite(anchored).all(axis=0)  # a value equal to nodata reads as NaN
+        results["landsat8_l1_hazy_224078"]["chroma_black_level"] = {
+            "black_level": LANDSAT_BLACK_LEVEL, "hsmr": _chroma(anchored, valid_anchored, hi),
+            "pixels_at_nodata": int((valid & ~valid_anchored).sum())}
         _figure(figures / "dehaze_real_landsat.png", [("landsat8_l1_hazy_224078", hazy, dcp, tiled, valid)])
         _seam_figure(figures / "dehaze_seams_landsat.png", hazy, tiled, whole, (lo, hi),
                      (card_tile.default_size, card_tile.overlap))

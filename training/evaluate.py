@@ -109,13 +109,15 @@ def score(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
 
 
 def restore_file(task: str, model: Path, inputs: Mapping[str, Path], out: Path, *,
-                 tile_size: int | None = None, device: str = "auto") -> tuple[np.ndarray, int]:
+                 tile_size: int | None = None, device: str = "auto",
+                 black_level: float = 0.0) -> tuple[np.ndarray, int]:  # fmt: skip
     """Run the engine on ``inputs`` (role -> raster) as users do, with float output.
 
     Returns the output as float32 and the number of tiles the run took.
     """
     result = restore(task, {role: str(p) for role, p in inputs.items()}, str(out), model=str(model),
-                     device=device, tile_size=tile_size, float_output=True)  # fmt: skip
+                     device=device, tile_size=tile_size, float_output=True,
+                     black_level=black_level)  # fmt: skip
     return read_raster(result.output), result.tiles
 
 

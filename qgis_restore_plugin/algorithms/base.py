@@ -53,6 +53,7 @@ CLI_HINTS: tuple[tuple[str, str], ...] = (
     ("--device", "DEVICE"),
     ("--model", "MODEL"),
     ("--strength", "STRENGTH"),
+    ("--black-level", "BLACK_LEVEL"),
     ("ask for resampling (--resample)", "resample it onto that grid (Raster > Projections > Warp)"),
 )
 
@@ -84,6 +85,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     OVERLAP = "OVERLAP"
     BATCH_SIZE = "BATCH_SIZE"
     STRENGTH = "STRENGTH"
+    BLACK_LEVEL = "BLACK_LEVEL"
     OUTPUT = "OUTPUT"
 
     #: The ``backend.tasks`` id; also the algorithm's name (``restore:<TASK>``).
@@ -115,7 +117,8 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
         return "restoration"
 
     def shortHelpString(self) -> str:
-        return help_text.algorithm_help(self.TASK, self.WHAT, self.INPUTS, strength=self.takes_strength())
+        return help_text.algorithm_help(self.TASK, self.WHAT, self.INPUTS, strength=self.takes_strength(),
+                                        black_level=self.takes_black_level())
 
     def tags(self) -> list[str]:
         return ["restoration", "deep learning", "onnx", self.TASK]
@@ -138,6 +141,10 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     def takes_strength(self) -> bool:
         """Whether the task blends its result with the input by a STRENGTH (``backend.tasks``)."""
         return _backend.tasks.get_task(self.TASK).takes_strength
+
+    def takes_black_level(self) -> bool:
+        """Whether the task's models take a sensor's black level off first (``backend.tasks``)."""
+        return _backend.tasks.get_task(self.TASK).takes_black_level
 
     def optical_parameter(self) -> str:
         return next(name for name, role, _ in self.raster_parameters() if role == "optical")
@@ -173,6 +180,14 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                 QgsProcessingParameterNumber(
                     self.STRENGTH, self.tr("Strength: share of the model's change to keep (1: all, 0: none)"),
                     type=DOUBLE, defaultValue=1.0, minValue=0.0, maxValue=1.0,
+                )
+            )  # fmt: skip
+        if self.takes_black_level():
+            self.addParameter(
+                QgsProcessingParameterNumber(
+                    self.BLACK_LEVEL,
+                    self.tr("Black level: the input's value of black ground (Landsat 8/9 L1: 5000, 0: none)"),
+                    type=DOUBLE, defaultValue=0.0,
                 )
             )  # fmt: skip
         advanced = (
@@ -227,6 +242,8 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
         }
         if self.takes_strength():
             options["strength"] = self.parameterAsDouble(parameters, self.STRENGTH, context)
+        if self.takes_black_level():
+            options["black_level"] = self.parameterAsDouble(parameters, self.BLACK_LEVEL, context)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         options.update(self.extra_options(parameters, context))
         return RestoreJob(self.TASK, inputs, output, options)

@@ -50,6 +50,25 @@ def test_strength_option(tmp_path: Path, models: dict[str, Path], capsys: pytest
     assert not (tmp_path / "bad.tif").exists()
 
 
+def test_black_level_option(tmp_path: Path, models: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
+    from backend.model_card import Normalization
+    from tests.support import tiny_models
+
+    scale = Normalization(mode="scale", high=99.5, per_band=False, range=(0.0, 0.8))
+    model = tiny_models.conv3x3_model(tmp_path / "scale.onnx", normalization=scale)
+    data = np.random.default_rng(2).integers(1000, 3000, (3, 40, 40)).astype(np.uint16)
+    make_raster(tmp_path / "in.tif", data)
+    plain = ["restore", "--task", "dehaze", "--model", str(model), str(tmp_path / "in.tif")]
+    assert main([*plain, str(tmp_path / "plain.tif")]) == 0
+    assert main([*plain[:-1], "--black-level", "1000", plain[-1], str(tmp_path / "anchored.tif")]) == 0
+    assert not np.array_equal(read_raster(tmp_path / "plain.tif"), read_raster(tmp_path / "anchored.tif"))
+    # a model with a fixed normalisation has no use for it: one clear line, no output
+    other = ["restore", "--task", "dehaze", "--model", str(models["conv"]), "--black-level", "1000"]
+    assert main([*other, str(tmp_path / "in.tif"), str(tmp_path / "bad.tif")]) == 1
+    assert "so a black level does not apply; leave --black-level out" in capsys.readouterr().err
+    assert not (tmp_path / "bad.tif").exists()
+
+
 def test_errors_are_one_line_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     code = main(["restore", "--task", "dehaze", str(tmp_path / "missing.tif"), str(tmp_path / "o.tif")])
     err = capsys.readouterr().err

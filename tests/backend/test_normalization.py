@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backend.errors import InputRasterError
 from backend.model_card import Normalization, SceneContext
 from backend.normalization import (
     NormStats,
@@ -11,6 +12,7 @@ from backend.normalization import (
     denormalize,
     nodata_fill,
     normalize,
+    with_black_level,
 )
 
 PERCENTILE = Normalization(mode="percentile", low=2.0, high=98.0, range=(0.0, 1.0))
@@ -112,3 +114,21 @@ def test_scene_context_is_each_bands_percentiles_normalised_like_the_input() -> 
     assert np.allclose(vector.reshape(2, 3).T, normalize(as_image, norm, stats)[:, :, 0], atol=1e-6)
     with pytest.raises(ValueError, match="no scene context"):
         context_vector(norm, compute_stats(data, norm, nodata=-1), 3)
+
+
+def test_a_black_level_anchors_a_scale_normalisation_and_the_inverse_adds_it_back() -> None:
+    scale = Normalization(mode="scale", high=99.5, per_band=False, range=(0.0, 0.8))
+    data = np.random.default_rng(3).integers(5000, 9000, size=(3, 30, 40)).astype(np.uint16)
+    data[:, 0, 0] = 5000
+    stats = compute_stats(data, scale)
+    anchored = with_black_level(scale, stats, 5000)
+    assert anchored.low == (5000.0,) * 3 and anchored.high == stats.high and anchored.fill == stats.fill
+    model = normalize(data, scale, anchored)
+    assert np.all(model[:, 0, 0] == 0.0)  # black ground -> 0, as in training
+    bright = normalize(np.full((3, 1, 1), stats.high[0]), scale, anchored)
+    assert np.allclose(bright, 0.8)  # and the raster's 99.5th percentile -> 0.8, as without it
+    assert np.array_equal(denormalize(model, scale, anchored, (0.0, 0.8), dtype=np.uint16), data)
+    with pytest.raises(InputRasterError, match="black level 9500 is not below the raster.s 99.5th"):
+        with_black_level(scale, stats, 9500)
+    with pytest.raises(ValueError, match="applies to 'scale' normalisation, not 'percentile'"):
+        with_black_level(PERCENTILE, compute_stats(data, PERCENTILE), 5000)

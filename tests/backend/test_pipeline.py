@@ -218,6 +218,49 @@ def test_strength_is_refused_out_of_range_and_for_gap_filling(tmp_path: Path, rg
     assert files_in(tmp_path) <= {rgb.name}
 
 
+SCALE = Normalization(mode="scale", high=99.5, per_band=False, range=(0.0, 0.8))
+
+
+def test_a_black_level_is_taken_off_before_the_model_and_added_back(tmp_path: Path) -> None:
+    # For a model that reads values from zero up ('scale'), restoring a raster with black level b is
+    # restoring the raster minus b, plus b: the offset is neither stretched nor fed as if it were haze.
+    level = 5000.0
+    data = (level + RNG.integers(0, 4000, size=(3, 70, 90))).astype(np.float32)
+    make_raster(tmp_path / "in.tif", data)
+    make_raster(tmp_path / "minus.tif", data - level)
+    models = {"conv": tiny_models.conv3x3_model(tmp_path / "conv.onnx", normalization=SCALE),
+              "context": tiny_models.scene_context_model(tmp_path / "context.onnx", normalization=SCALE)}
+
+    def run(kind: str, source: str, name: str, **options: float) -> np.ndarray:
+        result = restore("dehaze", {"optical": tmp_path / source}, tmp_path / f"{kind}_{name}.tif",
+                         model=models[kind], tile_size=32, overlap=8, float_output=True, **options)
+        return read_raster(result.output).astype(np.float64)
+
+    for kind in models:
+        anchored = run(kind, "in.tif", "anchored", black_level=level)
+        np.testing.assert_allclose(anchored, run(kind, "minus.tif", "minus") + level, rtol=0, atol=0.02)
+    # Without it the convolution sees other values (its bias is scaled by another gain); the context
+    # model only writes what it was fed, back in raster units, which a black level does not move.
+    conv = read_raster(tmp_path / "conv_anchored.tif").astype(np.float64)
+    assert np.abs(run("conv", "in.tif", "plain") - conv).max() > 10
+    metadata = gdal.Open(str(tmp_path / "conv_anchored.tif")).GetMetadata()
+    assert metadata["RESTORE_BLACK_LEVEL"] == "5000" and "RESTORE_BLACK_LEVEL" not in (
+        gdal.Open(str(tmp_path / "conv_plain.tif")).GetMetadata())
+
+
+def test_a_black_level_is_refused_where_it_cannot_apply(tmp_path: Path, rgb: Path) -> None:
+    percentile = tiny_models.conv3x3_model(tmp_path / "p.onnx", normalization=PERCENTILE)
+    with pytest.raises(InvalidOptionError, match=r"by 'percentile', not from zero up \('scale'\), so a"):
+        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=percentile, black_level=100)
+    scale = tiny_models.conv3x3_model(tmp_path / "s.onnx", normalization=SCALE)
+    with pytest.raises(InputRasterError, match=r"rgb.tif: black level 1e\+06 is not below the raster's "
+                                               r"99.5th percentile"):
+        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=scale, black_level=1e6)
+    with pytest.raises(InvalidOptionError, match="black level must be a number"):
+        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=scale, black_level=float("nan"))
+    assert files_in(tmp_path) <= {rgb.name, "p.onnx", "s.onnx"}
+
+
 # -- several inputs -------------------------------------------------------------------------------
 
 

@@ -130,6 +130,18 @@ def test_strength_blends_the_result_with_the_input(qgis_app, models_dir, scene, 
     np.testing.assert_allclose(half, (none + full) / 2, atol=1e-4)
 
 
+def test_black_level_reaches_the_backend_for_dehaze_only(qgis_app, models_dir, scene):
+    registry = qgis_core.QgsApplication.processingRegistry()
+    dehaze = registry.createAlgorithmById("restore:dehaze")
+    context = qgis_core.QgsProcessingContext()
+    job = dehaze.build_job({"INPUT": str(scene), "BLACK_LEVEL": 5000, "OUTPUT": "x.tif"}, context)
+    assert job.options["black_level"] == 5000
+    assert dehaze.build_job({"INPUT": str(scene), "OUTPUT": "x.tif"}, context).options["black_level"] == 0
+    desand = registry.createAlgorithmById("restore:desand")
+    assert desand.parameterDefinition("BLACK_LEVEL") is None
+    assert "black_level" not in desand.build_job({"INPUT": str(scene), "OUTPUT": "x.tif"}, context).options
+
+
 def test_bands_selects_and_orders_the_input_bands(qgis_app, models_dir, tmp_path):
     scene = make_scene(tmp_path / "four.tif", bands=4)
     out = tmp_path / "bgr.tif"

@@ -49,6 +49,9 @@ def test_help_explains_strength_only_where_the_algorithm_has_it(monkeypatch):
     with_strength = help_text.algorithm_help("dehaze", "Removes haze.", "A hazy raster.", strength=True)
     assert "<i>Strength</i>" in with_strength
     assert "<i>Strength</i>" not in help_text.algorithm_help("fill_gaps", "Fills gaps.", "A raster.")
+    with_level = help_text.algorithm_help("dehaze", "Removes haze.", "A hazy raster.", black_level=True)
+    assert "<i>Black level</i>" in with_level and "5000" in with_level
+    assert "<i>Black level</i>" not in with_strength
 
 
 def test_install_instructions_keep_numpy_1_and_respect_pep_668(monkeypatch, tmp_path):
@@ -79,6 +82,7 @@ def test_check_reports_a_module_that_cannot_be_imported(monkeypatch):
     ("has 4 band(s) but expects 3 (pick bands with --bands)", "(pick bands with the BANDS parameter)"),
     ("lower --overlap or raise --tile-size", "lower OVERLAP or raise TILE_SIZE"),
     ("so it takes no strength; leave --strength out", "so it takes no strength; leave STRENGTH out"),
+    ("so a black level does not apply; leave --black-level out", "does not apply; leave BLACK_LEVEL out"),
 ])
 def test_backend_messages_name_parameters_not_cli_options(message, expected):
     pytest.importorskip("qgis.core", reason="QGIS Python bindings (python3-qgis) not installed")
