@@ -145,6 +145,7 @@ class CellSink:
         self.nodata = nodata
         self.fills = fills
         self.mask_writer = mask_writer
+        self.stand_in = nodata_stand_in(nodata, writer.dtype)
 
     def write(self, cell: FinalCell, data: TileData) -> None:
         values, weight = cell.values, cell.weight
@@ -155,6 +156,8 @@ class CellSink:
                 values[:, partial] /= weight[partial]  # the cell owns its values: in place is safe
             empty = weight <= 0.0
         out = denormalize(values, self.norm, self.stats, self.out_range, self.writer.dtype)
+        if self.stand_in is not None:  # a restored value equal to nodata would read back as a hole
+            out[out == self.nodata] = self.stand_in
         if self.fills:
             nodata_px = empty if empty is not None else np.zeros(out.shape[1:], bool)
         else:
@@ -166,6 +169,25 @@ class CellSink:
         if self.mask_writer is not None:
             filled = data.missing[cell.local] if empty is None else data.missing[cell.local] & ~empty
             self.mask_writer.write(cell.y0, cell.x0, filled.astype(np.uint8)[None])
+
+
+def nodata_stand_in(nodata: float | None, dtype: np.dtype) -> Any:
+    """The value written for a valid pixel whose result equals ``nodata``: the next one inward.
+
+    GDAL masks every pixel whose value equals the band's nodata, so a shadow a model darkens to 0 in
+    a raster with nodata 0 would come back as a hole. ``None`` when no value can clash (no nodata,
+    NaN, or a nodata the output dtype cannot hold).
+    """
+    if nodata is None or not np.isfinite(nodata):
+        return None
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        value = dtype.type(nodata)
+        return np.nextafter(value, dtype.type(np.inf if value <= 0 else -np.inf))
+    info = np.iinfo(dtype)
+    if not info.min <= nodata <= info.max:
+        return None
+    return dtype.type(nodata + 1 if nodata < info.max else nodata - 1)
 
 
 @dataclass(frozen=True)

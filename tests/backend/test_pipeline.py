@@ -218,6 +218,37 @@ def test_strength_is_refused_out_of_range_and_for_gap_filling(tmp_path: Path, rg
     assert files_in(tmp_path) <= {rgb.name}
 
 
+def test_a_result_equal_to_nodata_is_written_one_step_inward_not_as_a_hole(tmp_path: Path) -> None:
+    # Half the valid pixels are 4, half 6: the median the model writes everywhere is 5, the nodata
+    # value. Written as is, every valid pixel would read back as nodata.
+    data = np.where(np.indices((40, 40)).sum(axis=0) % 2 == 0, 4, 6).astype(np.uint16)
+    data = np.repeat(data[None], 3, axis=0)
+    data[:, :10, :10] = 5
+    valid = (data != 5).all(axis=0)
+    assert np.median(data[0, valid]) == 5
+    make_raster(tmp_path / "in.tif", data, nodata=5)
+    model = tiny_models.scene_context_model(tmp_path / "median.onnx", which=1)
+    result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model)
+    dataset = gdal.Open(str(result.output))
+    assert dataset.GetRasterBand(1).GetNoDataValue() == 5
+    out = dataset.ReadAsArray()
+    assert (out[:, ~valid] == 5).all()  # nodata stays nodata
+    assert (out[:, valid] == 6).all()  # the result, 5, one step inward: no valid pixel is lost
+
+
+@pytest.mark.parametrize("nodata, dtype, expected", [
+    (0, np.uint16, 1), (65535, np.uint16, 65534), (-9999, np.int16, -9998), (255, np.uint8, 254),
+    (None, np.uint8, None), (float("nan"), np.float32, None), (-1, np.uint8, None),
+])
+def test_the_stand_in_for_a_result_equal_to_nodata(nodata, dtype, expected) -> None:
+    from backend.engine import nodata_stand_in
+
+    assert nodata_stand_in(nodata, np.dtype(dtype)) == expected
+    zero = nodata_stand_in(0.0, np.dtype(np.float32))
+    assert zero > 0 and np.float32(zero) != 0  # the next float32 up
+    assert -9999.0 < nodata_stand_in(-9999.0, np.dtype(np.float32)) < -9998.999
+
+
 SCALE = Normalization(mode="scale", high=99.5, per_band=False, range=(0.0, 0.8))
 
 
