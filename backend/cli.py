@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     with_black_level = ", ".join(t.id for t in TASKS.values() if t.takes_black_level)
     run.add_argument("--black-level", type=float, default=0.0, metavar="VALUE",
                      help=f"{with_black_level}: the input's value of black ground, taken off before the "
-                          "model and added back (Landsat 8/9 L1: 5000; Sentinel-2 L1C since 2022: 1000; "
+                          "model and added back (Landsat 8/9 L1: 5000; Sentinel-2 since 2022: 1000; "
                           "default 0)")
     run.add_argument("--json", action="store_true", help="print JSON progress lines instead of a bar")
     run.add_argument("rasters", nargs="+", metavar="INPUT [INPUT2 ...] OUTPUT",

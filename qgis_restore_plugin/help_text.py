@@ -28,11 +28,11 @@ STRENGTH_PARAMETER = (
     "result) to 0 (the input unchanged); lower it for light haze or when the result looks overdone.</p>"
 )
 BLACK_LEVEL_PARAMETER = (
-    "<p><i>Black level</i>: for Level-1 digital numbers, the value that black ground has in every "
-    "band (Landsat 8/9 L1: 5000, from the scene's MTL file as -REFLECTANCE_ADD / REFLECTANCE_MULT; "
-    "Sentinel-2 L1C since 2022: 1000). It is taken off before the model and added back after it, so "
-    "the sensor's offset is not removed as if it were haze. 0 for reflectance, photos and most "
-    "Level-2 products.</p>"
+    "<p><i>Black level</i>: for digital numbers with an offset, the value that black ground has in "
+    "every band (Landsat 8/9 Level-1: 5000, from the scene's MTL file as -REFLECTANCE_ADD / "
+    "REFLECTANCE_MULT; Landsat Collection-2 Level-2 surface reflectance: 7273; Sentinel-2 L1C and L2A "
+    "since 2022: 1000). It is taken off before the model and added back after it, so the offset is "
+    "not removed as if it were haze. 0 for reflectance, photos and products without an offset.</p>"
 )
 
 
