@@ -224,7 +224,9 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
         results["landsat8_l1_hazy_224078"]["chroma_black_level"] = {
             "black_level": LANDSAT_BLACK_LEVEL, "hsmr": _chroma(anchored, valid_anchored, hi),
             "pixels_at_nodata": int((valid & ~valid_anchored).sum())}
-        _figure(figures / "dehaze_real_landsat.png", [("landsat8_l1_hazy_224078", hazy, dcp, tiled, valid)])
+        _figure(figures / "dehaze_real_landsat.png",
+                [("landsat8_l1_hazy_224078", hazy, dcp, tiled, np.nan_to_num(anchored), valid)],
+                extra=(f"HSMR-Net, black level {LANDSAT_BLACK_LEVEL:g}",))
         _seam_figure(figures / "dehaze_seams_landsat.png", hazy, tiled, whole, (lo, hi),
                      (card_tile.default_size, card_tile.overlap))
 
@@ -290,15 +292,16 @@ def _display(image: np.ndarray, stretch: tuple[float, float], valid: np.ndarray)
     return out
 
 
-def _figure(path: Path, rows: list, clean: bool = False) -> None:
-    """One row per scene: hazy | DCP | HSMR-Net (| clean), every column of a row shown with one
-    common linear stretch (lowest 0.5 % to highest 99.5 % of the row), so contrast gains show."""
+def _figure(path: Path, rows: list, extra: tuple[str, ...] = ()) -> None:
+    """One row per scene: hazy | DCP | HSMR-Net (| ``extra`` columns: clean, another run), every
+    column of a row shown with one common linear stretch (lowest 0.5 % to highest 99.5 % of the
+    row), so contrast gains show."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    columns = ["hazy input", "dark channel prior", "HSMR-Net (ours)"] + (["clean"] if clean else [])
+    columns = ["hazy input", "dark channel prior", "HSMR-Net (ours)", *extra]
     size = (4 * len(columns), 4 * len(rows))
     fig, axes = plt.subplots(len(rows), len(columns), figsize=size, squeeze=False)
     for r, row in enumerate(rows):
@@ -354,7 +357,7 @@ def synthetic_figure(path: Path, examples: list, count: int = 3) -> None:
     picks = [examples[i] for i in np.linspace(0, len(examples) - 1, count).astype(int)]
     rows = [(name, hazy, dcp, restored, clean, np.ones(clean.shape[1:], bool))
             for name, hazy, dcp, restored, clean in picks]  # fmt: skip
-    _figure(path, rows, clean=True)
+    _figure(path, rows, extra=("clean",))
 
 
 def card_metrics(results: dict) -> dict:
