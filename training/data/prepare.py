@@ -49,10 +49,10 @@ def like_input(spec: TaskSpec):
 
 def scene_context(spec: TaskSpec, stats: dict[str, NormStats]) -> np.ndarray | None:
     """The context vector of the (one) input that declares a scene context, else ``None``."""
-    for spec_in in spec.inputs:
-        if spec_in.context is not None:
-            return context_vector(spec_in.normalization, stats[spec_in.role], len(spec_in.bands))
-    return None
+    spec_in = spec.context_input
+    if spec_in is None:
+        return None
+    return context_vector(spec_in.normalization, stats[spec_in.role], len(spec_in.bands))
 
 
 def prepare_pair(
