@@ -223,7 +223,12 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
         valid_anchored = valid & np.isfinite(anchored).all(axis=0)
         results["landsat8_l1_hazy_224078"]["chroma_black_level"] = {
             "black_level": LANDSAT_BLACK_LEVEL, "hsmr": _chroma(anchored, valid_anchored, hi),
-            "pixels_at_nodata": int((valid & ~valid_anchored).sum())}
+            "pixels_at_nodata": int((valid & ~valid_anchored).sum()),
+            # share of valid pixels with a band below black ground (a negative reflectance)
+            "below_black_ground": {
+                m: round(float((a[:, valid] < LANDSAT_BLACK_LEVEL).any(axis=0).mean()), 4)
+                for m, a in (("hazy", hazy), ("dcp", dcp), ("hsmr", tiled), ("hsmr_black_level", anchored))
+            }}
         _figure(figures / "dehaze_real_landsat.png",
                 [("landsat8_l1_hazy_224078", hazy, dcp, tiled, np.nan_to_num(anchored), valid)],
                 extra=(f"HSMR-Net, black level {LANDSAT_BLACK_LEVEL:g}",))
