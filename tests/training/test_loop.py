@@ -152,3 +152,18 @@ def test_a_scene_context_for_an_architecture_without_one_is_refused(tmp_path):
     spec = _context_spec("tiny")
     with pytest.raises(ValueError, match="'tiny' takes no scene context"):
         train(spec, spec.lite, train_set=[], val_set=[], out_dir=tmp_path, arch_config="lite", progress=False)
+
+
+def test_a_scene_context_spec_draws_its_crops_from_regions(monkeypatch, tmp_path):
+    from training.data import recipes
+
+    monkeypatch.setattr(recipes, "_scenes", lambda sources, root: (tiny_scene("a", size=512),))
+    kw = {"crop": 32, "length": 4, "seed": 0, "train": True}
+    with_context = recipes.build_dataset(_context_spec(), tmp_path, "train", **kw)
+    assert with_context.region == recipes.CONTEXT_REGION and with_context[0]["context"].shape == (6,)
+    plain = recipes.build_dataset(tiny_spec("dehaze"), tmp_path, "train", **kw)
+    assert plain.region is None and "context" not in plain[0]
+    (dusty,) = get_spec("desand").inputs  # its recipe mixes in real photo pairs
+    desand = tiny_spec("desand", inputs=(dataclasses.replace(dusty, context=SceneContext("c", (1,))),))
+    with pytest.raises(ValueError, match="trains on real pairs"):
+        recipes.build_dataset(desand, tmp_path, "train", **kw)

@@ -48,6 +48,11 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
+#: Side of the square that a spec with a scene context degrades and normalises as a whole before
+#: cutting each crop from it: what stands in for the raster whose statistics the engine feeds.
+CONTEXT_REGION = 384
+
+
 def get_recipe(name: str) -> Recipe:
     if name not in RECIPES:
         raise KeyError(f"unknown data recipe {name!r}; known: {', '.join(RECIPES)}")
@@ -86,14 +91,22 @@ def _pairs(name: str, root: str) -> dict[str, list[Pair]]:
 def build_dataset(
     spec: TaskSpec, root: str | Path, split: str, *, crop: int, length: int, seed: int, train: bool
 ) -> Dataset:
-    """The crop dataset of ``split`` for ``spec``'s recipe."""
+    """The crop dataset of ``split`` for ``spec``'s recipe.
+
+    A spec with a scene context gets crops cut from larger regions (``CONTEXT_REGION``): a crop's
+    own statistics are a tile's, not the raster's the engine will feed.
+    """
     recipe = get_recipe(spec.data)
+    region = max(crop, CONTEXT_REGION) if spec.context_input is not None else None
+    if region is not None and recipe.pairs:
+        raise ValueError(f"recipe {spec.data!r} trains on real pairs, whose crops have no surrounding "
+                         "region to take a scene context from; drop the context or the pairs")
     synth = bound_synth(spec, root)
     parts: list[Dataset] = []
     weights: list[float] = []
     scenes = _scenes(recipe.scenes, str(root)) if recipe.scenes else ()
     if scenes:
-        kw = {"crop": crop, "length": length, "seed": seed, "train": train}
+        kw = {"crop": crop, "length": length, "seed": seed, "train": train, "region": region}
         parts.append(SceneCrops(scenes, split, spec, synth, **kw))
         weights.append(1.0 - recipe.pair_share if recipe.pairs else 1.0)
     if recipe.pairs:
