@@ -152,14 +152,14 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
         stats = compute_stats(reader, norm, reader.nodata, context=spec.context)
         primary = spec.role == "optical"
         if primary and black_level:
-            if norm.mode != "scale":
-                raise InvalidOptionError(
-                    f"model {card.name!r} normalises its input by {norm.mode!r}, not from zero up "
-                    "('scale'), so a black level does not apply; leave --black-level out")
             try:
                 stats = with_black_level(norm, stats, black_level)
-            except InputRasterError as exc:
+            except InputRasterError as exc:  # the level is not below the raster's bright values
                 raise InputRasterError(f"{reader.path}: {exc}") from None
+            except ValueError:  # the model's normalisation is not anchored at zero
+                raise InvalidOptionError(
+                    f"model {card.name!r} normalises its input by {norm.mode!r}, not from zero up "
+                    "('scale'), so a black level does not apply; leave --black-level out") from None
             log(f"black level {black_level:g} subtracted before the model and added back after it")
         feeds.append(Feed(spec, None if primary else reader, stats, primary=primary))
     return feeds
