@@ -87,29 +87,30 @@ class SceneCrops(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def degradation(self, index: int) -> Degradation:
-        """The unit-domain pair behind sample ``index`` (figures and tests use it)."""
-        rng = np.random.default_rng([self.seed, index])
+    def _clean_square(self, rng: np.random.Generator, size: int, *, shrink: bool = False) -> np.ndarray:
+        """A clean ``size`` px square inside one block (drawn by area), augmented in training;
+        with ``shrink``, at most the block's shorter side."""
         scene_index, block = self.blocks[int(rng.choice(len(self.blocks), p=self.weights))]
         bh, bw = block.shape
-        y0 = block.y0 + int(rng.integers(0, bh - self.crop + 1))
-        x0 = block.x0 + int(rng.integers(0, bw - self.crop + 1))
-        clean = self.scenes[scene_index].image[:, y0 : y0 + self.crop, x0 : x0 + self.crop]
-        if self.train:
-            (clean,) = augment([clean], rng)
-        return self.synth({"optical": clean}, rng)
-
-    def region_degradation(self, index: int) -> tuple[Degradation, tuple[slice, slice]]:
-        """The degraded region behind sample ``index`` and the crop's window inside it."""
-        rng = np.random.default_rng([self.seed, index, 3])
-        scene_index, block = self.blocks[int(rng.choice(len(self.blocks), p=self.weights))]
-        bh, bw = block.shape
-        size = min(self.region, bh, bw)
+        if shrink:
+            size = min(size, bh, bw)
         y0 = block.y0 + int(rng.integers(0, bh - size + 1))
         x0 = block.x0 + int(rng.integers(0, bw - size + 1))
         clean = self.scenes[scene_index].image[:, y0 : y0 + size, x0 : x0 + size]
         if self.train:
             (clean,) = augment([clean], rng)
+        return clean
+
+    def degradation(self, index: int) -> Degradation:
+        """The unit-domain pair behind sample ``index`` (figures and tests use it)."""
+        rng = np.random.default_rng([self.seed, index])
+        return self.synth({"optical": self._clean_square(rng, self.crop)}, rng)
+
+    def region_degradation(self, index: int) -> tuple[Degradation, tuple[slice, slice]]:
+        """The degraded region behind sample ``index`` and the crop's window inside it."""
+        rng = np.random.default_rng([self.seed, index, 3])
+        clean = self._clean_square(rng, self.region, shrink=True)
+        size = clean.shape[1]
         cy, cx = (int(v) for v in rng.integers(0, size - self.crop + 1, size=2))
         window = (slice(cy, cy + self.crop), slice(cx, cx + self.crop))
         return self.synth({"optical": clean}, rng), window
