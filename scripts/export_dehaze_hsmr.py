@@ -23,7 +23,7 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from backend.model_card import ModelCard, Normalization, SceneContext, TensorSpec, TileSpec  # noqa: E402
+from backend.model_card import ModelCard, SceneContext, TensorSpec, TileSpec  # noqa: E402
 from backend.package import embed_card, sha256_file, validate_package  # noqa: E402
 from training.archs.hsmr import MULTIPLE, HSMRConfig, HSMRNet, count_parameters  # noqa: E402
 
@@ -53,10 +53,14 @@ def load(checkpoint: Path) -> tuple[HSMRNet, dict]:
     return model.eval(), state
 
 
+def hazy_input(state: dict) -> TensorSpec:
+    """The checkpoint's input as trained: bands, normalisation and scene context (if any)."""
+    return TensorSpec.from_dict(state["spec"]["inputs"][0])
+
+
 def scene_context(state: dict) -> SceneContext | None:
     """The checkpoint's scene context (a second input), if it was trained with one."""
-    context = state["spec"]["inputs"][0].get("context")
-    return None if context is None else SceneContext(context["name"], tuple(context["percentiles"]))
+    return hazy_input(state).context
 
 
 def export_onnx(model: HSMRNet, path: Path, context: SceneContext | None = None) -> None:
@@ -108,8 +112,7 @@ def recipe_chain(state: dict) -> list[str]:
 def make_card(model: HSMRNet, state: dict, name: str, metrics: dict, tile: TileSpec,
               version: str) -> ModelCard:  # fmt: skip
     spec = state["spec"]
-    norm_dict = dict(spec["inputs"][0]["normalization"])
-    norm = Normalization(**{**norm_dict, "range": tuple(norm_dict["range"])})
+    norm = hazy_input(state).normalization
     bands = tuple(spec["output_bands"])
     cfg = model.config
     window = cfg.attention_window
