@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("restore", help="restore a raster with a task's model")
     run.add_argument("--task", required=True, help=f"one of {', '.join(TASKS)}")
-    run.add_argument("--model", help="installed model name or path to a .onnx package (default: the task's)")
+    run.add_argument("--model", help="installed model name or path to a .onnx package (default: the task's "
+                     "default, or its model that takes the input's number of bands)")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or tensorrt (default auto)")
     run.add_argument("--tile-size", type=int, help="tile edge in pixels (default from the model card)")
     run.add_argument("--overlap", type=int, help="overlap between tiles in pixels (default from the card)")
@@ -153,7 +154,8 @@ def _models(args: argparse.Namespace) -> int:
     infos = list_models(args.task)
     if args.json:
         print(json.dumps([{"name": m.name, "task": m.task, "path": str(m.path), "default": m.default,
-                           "version": m.card.version, "sha256": m.sha256} for m in infos], indent=2))
+                           "version": m.card.version, "bands": list(m.optical_bands), "sha256": m.sha256}
+                          for m in infos], indent=2))
         return 0
     for task_id in ([args.task] if args.task else TASKS):
         print(f"{task_id}:")
@@ -162,7 +164,7 @@ def _models(args: argparse.Namespace) -> int:
             print("  (no model installed)")
         for m in mine:
             mark = " (default)" if m.default else ""
-            print(f"  {m.name} {m.card.version}{mark}  {m.path}")
+            print(f"  {m.name} {m.card.version}{mark}  bands: {', '.join(m.optical_bands)}  {m.path}")
     return 0
 
 

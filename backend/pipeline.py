@@ -102,11 +102,10 @@ def _batch_size(requested: int | None, device: str, tile: int, channels: int) ->
 
 
 def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]],
-                 bands: Sequence[int] | None, resample: bool) -> dict[str, RasterReader]:
-    readers: dict[str, RasterReader] = {}
+                 optical: RasterReader, resample: bool) -> dict[str, RasterReader]:
+    readers: dict[str, RasterReader] = {"optical": optical}
     optical_path = inputs["optical"]
-    readers["optical"] = RasterReader(optical_path, list(bands) if bands else None, role="optical")
-    reference = readers["optical"].grid
+    reference = optical.grid
     for role, path in inputs.items():
         if role == "optical":
             continue
@@ -229,15 +228,15 @@ def restore(
             raise OutputRasterError(f"the mask output {mask_path} cannot be the restored output too")
     for path in inputs.values():
         open_raster(path)  # missing file / not a raster: fail before loading a model
-    info: ModelInfo = resolve_model(task, model)
+    optical = RasterReader(inputs["optical"], list(bands) if bands else None, role="optical")
+    info: ModelInfo = resolve_model(task, model, band_count=optical.count)
     card = info.card
     roles = {spec.role for spec in card.inputs}
     extra = [role for role in inputs if role not in roles]
     if extra:
         raise InputRasterError(f"model {info.name!r} takes no {', '.join(extra)} input; leave it out or pick "
                                "another model")
-    readers = _open_inputs(card, inputs, bands, resample)
-    optical = readers["optical"]
+    readers = _open_inputs(card, inputs, optical, resample)
     fills = card.input("mask") is not None
     if mask_path is not None and not fills:
         raise InvalidOptionError(f"model {info.name!r} does not fill gaps, so it has no mask output")
@@ -261,7 +260,8 @@ def restore(
     session, provider = create_session(info.path, device, threads)
     batch = _batch_size(batch_size, device if provider != "CPUExecutionProvider" else "cpu", size,
                         sum(len(s.bands) for s in card.inputs))
-    say(f"model {info.name} on {provider}; tiles {size}px, overlap {lap}px, batch {batch}")
+    say(f"model {info.name} (bands {', '.join(card.inputs[0].bands)}) on {provider}; tiles {size}px, "
+        f"overlap {lap}px, batch {batch}")
 
     from .tiling import plan_grid
 

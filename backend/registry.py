@@ -40,6 +40,12 @@ class ModelInfo:
     default: bool
     card: ModelCard
 
+    @property
+    def optical_bands(self) -> tuple[str, ...]:
+        """The bands its optical input takes, in order (what ``band_count`` matches)."""
+        spec = self.card.input("optical")
+        return spec.bands if spec is not None else ()
+
 
 def shipped_models_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "resources" / "models"
@@ -162,18 +168,37 @@ def _load_entry(folder: Path, entry: dict) -> ModelInfo:
                      default=bool(entry.get("default", False)), card=card)
 
 
-def resolve_model(task: str, model: str | os.PathLike[str] | None = None) -> ModelInfo:
-    """The model to run for ``task``: the default (``None``), a name from an index, or an .onnx path."""
+def _default_model(task: str, band_count: int | None) -> ModelInfo:
+    """The task's default, or with ``band_count`` the first model (defaults first) whose optical
+    input takes that many bands; the plain default when none does (the band check then says so)."""
+    candidates = [(f, e) for f, e in _indexed_entries() if e.get("task") == task]
+    if not candidates:
+        raise ModelNotFoundError(
+            f"no model is installed for task {task!r}; put a model package (.onnx) and an index.json "
+            f"in {user_models_dir()} or a folder listed in {ENV_VAR}"
+        )
+    candidates.sort(key=lambda fe: not fe[1].get("default"))  # stable: index order within each group
+    first = _load_entry(*candidates[0])
+    if band_count is None or len(first.optical_bands) == band_count:
+        return first
+    for folder, entry in candidates[1:]:
+        info = _load_entry(folder, entry)
+        if len(info.optical_bands) == band_count:
+            return info
+    return first
+
+
+def resolve_model(task: str, model: str | os.PathLike[str] | None = None,
+                  band_count: int | None = None) -> ModelInfo:
+    """The model to run for ``task``: the default (``None``), a name from an index, or an .onnx path.
+
+    ``band_count`` (the optical raster's bands) picks among the task's installed models when no
+    model is named: a 4-band blue, green, red, NIR raster gets the 4-band model, an RGB one the
+    RGB default.
+    """
     get_task(task)
     if model is None:
-        candidates = [(f, e) for f, e in _indexed_entries() if e.get("task") == task]
-        if not candidates:
-            raise ModelNotFoundError(
-                f"no model is installed for task {task!r}; put a model package (.onnx) and an index.json "
-                f"in {user_models_dir()} or a folder listed in {ENV_VAR}"
-            )
-        folder, entry = next(((f, e) for f, e in candidates if e.get("default")), candidates[0])
-        info = _load_entry(folder, entry)
+        info = _default_model(task, band_count)
     else:
         text = os.fspath(model)
         path = Path(text).expanduser()

@@ -16,8 +16,10 @@ from . import _backend
 COMMON_PARAMETERS = (
     "<p><b>Parameters.</b> <i>Bands</i>: the bands of the input to restore, in the order the model "
     "expects (empty: all of them). <i>Model</i>: the name of an installed model for this task (empty: "
-    "the default one). <i>Device</i>: auto picks the fastest execution provider that really works and "
-    "reports it; cpu, cuda and tensorrt fail clearly when unavailable. Advanced: <i>Tile size</i> "
+    "the default one, or the installed model that takes as many bands as the input has, e.g. a 4-band "
+    "blue, green, red, NIR model for a 4-band raster). <i>Device</i>: auto picks the fastest execution "
+    "provider that really works and reports it; cpu, cuda and tensorrt fail clearly when unavailable. "
+    "Advanced: <i>Tile size</i> "
     "(0: the model's default), <i>Overlap</i> (-1: the model's default halo), <i>Batch size</i> "
     "(0: automatic).</p>"
     "<p>The output keeps the input's pixel grid, CRS and nodata.</p>"
@@ -51,6 +53,11 @@ def refresh() -> None:
     installed_models.cache_clear()
 
 
+def _optical_bands(card: Any) -> tuple[str, ...]:
+    spec = card.input("optical")
+    return spec.bands if spec is not None else ()
+
+
 def models_html(task_id: str, models: tuple[Any, ...] | str) -> str:
     """The model section: default model, version, citation; other installed models by name."""
     if isinstance(models, str):
@@ -74,9 +81,9 @@ def models_html(task_id: str, models: tuple[Any, ...] | str) -> str:
         parts.append(f"<p><b>Citation.</b> {html.escape(card.citation)}</p>")
     if card.licence:
         parts.append(f"<p><b>Licence.</b> {html.escape(card.licence)}</p>")
-    others = [m.name for m in models if m is not default]
+    others = [f"{m.name} ({', '.join(_optical_bands(m.card))})" for m in models if m is not default]
     if others:
-        parts.append(f"<p>Other installed models: {html.escape(', '.join(others))}.</p>")
+        parts.append(f"<p>Other installed models: {html.escape('; '.join(others))}.</p>")
     return "".join(parts)
 
 

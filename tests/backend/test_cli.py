@@ -80,7 +80,11 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path, capsys: pytest.Ca
 
 def test_models_and_validate(models: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
     assert main(["models"]) == 0
-    assert "fill_gaps:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fill_gaps:" in out and "dehaze-hsmr-lite 1.1.0 (default)  bands: red, green, blue" in out
+    assert main(["models", "--task", "dehaze", "--json"]) == 0
+    listed = {m["name"]: m["bands"] for m in json.loads(capsys.readouterr().out)}
+    assert listed["dehaze-hsmr-lite"] == ["red", "green", "blue"]
     assert main(["validate", str(models["fill"])]) == 0
     assert "valid fill_gaps model test-mask-fill" in capsys.readouterr().out
 

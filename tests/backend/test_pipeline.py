@@ -430,6 +430,37 @@ def test_band_count_not_matching_the_card(tmp_path: Path, models: dict[str, Path
     assert not (tmp_path / "o.tif").exists()
 
 
+def test_an_alpha_band_is_refused_not_read_as_image_data(tmp_path: Path, models: dict[str, Path]) -> None:
+    path = make_raster(tmp_path / "rgba.tif", random_raster(4, 10, 10, np.uint8), options=("ALPHA=YES",))
+    with pytest.raises(InputRasterError, match=r"rgba.tif: band 4 is an alpha .*--bands 1 2 3"):
+        restore("dehaze", {"optical": path}, tmp_path / "o.tif", model=models["identity"])
+    assert not (tmp_path / "o.tif").exists()
+    result = restore("dehaze", {"optical": path}, tmp_path / "o.tif", model=models["identity"],
+                     bands=[1, 2, 3])
+    np.testing.assert_array_equal(read_raster(result.output), read_raster(path)[:3])
+
+
+def test_the_default_model_is_the_one_for_the_rasters_band_count(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    tiny_models.identity_model(folder / "rgb.onnx", bands=3, name="rgb")
+    tiny_models.conv3x3_model(folder / "four.onnx", bands=4, name="four")
+    write_index(folder, [{"file": "rgb.onnx", "task": "dehaze", "name": "rgb", "default": True},
+                         {"file": "four.onnx", "task": "dehaze", "name": "four", "default": False}])
+    monkeypatch.setenv(registry.ENV_VAR, str(folder))
+    monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
+    data = random_raster(4, 20, 20, np.uint16)
+    four = make_raster(tmp_path / "bgrn.tif", data)
+    logged: list[str] = []
+    restore("dehaze", {"optical": four}, tmp_path / "o4.tif", log=logged.append)
+    assert gdal.Open(str(tmp_path / "o4.tif")).GetMetadataItem("RESTORE_MODEL") == "four"
+    assert any("model four (bands " in line for line in logged)
+    restore("dehaze", {"optical": four}, tmp_path / "o3.tif", bands=[3, 2, 1])
+    assert gdal.Open(str(tmp_path / "o3.tif")).GetMetadataItem("RESTORE_MODEL") == "rgb"
+    np.testing.assert_array_equal(read_raster(tmp_path / "o3.tif"), data[[2, 1, 0]])
+
+
 def test_corrupt_model(tmp_path: Path, rgb: Path) -> None:
     (tmp_path / "broken.onnx").write_bytes(b"not an onnx file at all")
     with pytest.raises(ModelIntegrityError, match="broken.onnx"):

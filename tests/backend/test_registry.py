@@ -69,3 +69,37 @@ def test_add_search_path_and_shipped_dir(tmp_path: Path, models: dict[str, Path]
     finally:
         registry._extra_paths.remove(tmp_path.resolve())
     assert registry.shipped_models_dir().parts[-2:] == ("resources", "models")
+
+
+@pytest.fixture()
+def three_and_four_bands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A 3-band default and a 4-band model for one task (the RGB and multispectral dehazers)."""
+    from tests.support import tiny_models
+
+    tiny_models.identity_model(tmp_path / "rgb.onnx", bands=3, name="rgb")
+    tiny_models.identity_model(tmp_path / "four.onnx", bands=4, name="four")
+    write_index(tmp_path, [
+        {"file": "rgb.onnx", "task": "dehaze", "name": "rgb", "default": True},
+        {"file": "four.onnx", "task": "dehaze", "name": "four", "default": False},
+    ])
+    monkeypatch.setenv(registry.ENV_VAR, str(tmp_path))
+    monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
+    return tmp_path
+
+
+def test_default_model_fits_the_band_count(three_and_four_bands: Path) -> None:
+    assert registry.resolve_model("dehaze").name == "rgb"
+    assert registry.resolve_model("dehaze", band_count=3).name == "rgb"
+    assert registry.resolve_model("dehaze", band_count=4).name == "four"
+    # no model takes 5 bands: the default, whose band check then names the mismatch
+    assert registry.resolve_model("dehaze", band_count=5).name == "rgb"
+    # a named model is taken as named, whatever the band count
+    assert registry.resolve_model("dehaze", "rgb", band_count=4).name == "rgb"
+
+
+def test_band_count_choice_verifies_the_model_it_picks(three_and_four_bands: Path) -> None:
+    with open(three_and_four_bands / "four.onnx", "ab") as handle:
+        handle.write(b"tampered")
+    assert registry.resolve_model("dehaze", band_count=3).name == "rgb"  # the other file is not read
+    with pytest.raises(ModelIntegrityError, match="'four'"):
+        registry.resolve_model("dehaze", band_count=4)

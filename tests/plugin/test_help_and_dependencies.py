@@ -30,12 +30,15 @@ class Info:  # the fields of backend.registry.ModelInfo the help reads
 
 
 def test_help_names_default_model_version_citation_and_the_others():
-    models = (Info("other-dehazer", False, card(name="other-dehazer", citation="")),
-              Info("dehaze-hsmr-lite", True, card()))
+    four = ("blue", "green", "red", "nir")
+    other = card(name="other-dehazer", citation="",
+                 inputs=(TensorSpec("optical", "optical", four, Normalization()),),
+                 outputs=(TensorSpec("restored", "optical", four, like="optical"),))
+    models = (Info("other-dehazer", False, other), Info("dehaze-hsmr-lite", True, card()))
     text = help_text.models_html("dehaze", models)
     assert "dehaze-hsmr-lite 1.2 (HSMR-Net)" in text
     assert "<b>Citation.</b> Xu et al., HSMR-Net, 2023" in text
-    assert "CC-BY-4.0" in text and "Other installed models: other-dehazer." in text
+    assert "CC-BY-4.0" in text and "Other installed models: other-dehazer (blue, green, red, nir)." in text
 
 
 def test_help_without_models_says_the_algorithm_fails_until_one_is_installed():
