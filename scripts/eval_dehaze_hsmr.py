@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from backend.normalization import compute_stats, context_vector, denormalize, normalize  # noqa: E402
 from backend.package import read_card  # noqa: E402
 from training.baselines.dcp import dark_channel_dehaze as dark_channel_prior  # noqa: E402
-from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes  # noqa: E402
+from training.data.scenes import BGRN, CIRRUS_DIR, CLEAN_SCENES, RGB, load_scenes  # noqa: E402
 from training.data.split import split_scene  # noqa: E402
 from training.evaluate import restore_file, single_tile_size, tile_dependence  # noqa: E402
 from training.metrics import colour_cast, crushed_share, psnr, ssim  # noqa: E402
@@ -49,6 +49,8 @@ LANDSAT_HAZY = "remote_sensing/landsat8_l1_hazy_224078/LC08_L1TP_224078_20200518
 #: Its digital number of zero reflectance, -REFLECTANCE_ADD / REFLECTANCE_MULT = 0.1 / 2e-5 in every
 #: band (the USGS constants of every Landsat-8 Collection-1 L1 product): the run with --black-level.
 LANDSAT_BLACK_LEVEL = 5000.0
+#: Landsat-8 L1 subset with thin cloud and haze, one file per band (``l8_B2.tif`` ...).
+LANDSAT_CLOUDY = "remote_sensing/landsat8_l1_cloudy"
 AERIAL = "remote_sensing/real_hazy_aerial"
 #: The aerial photos (600-800 px) are run with tiles this small so that they are tiled at all.
 AERIAL_TILE = 384
@@ -70,6 +72,7 @@ class HSMR:
         options.intra_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input, self.output = self.card.inputs[0], self.card.outputs[0]
+        self.bands = self.input.bands
 
     def __call__(self, hazy: np.ndarray) -> np.ndarray:
         norm, context = self.input.normalization, self.input.context
@@ -81,13 +84,19 @@ class HSMR:
         return denormalize(y, norm, stats, self.output.range, np.float32)
 
 
-def scores(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    """PSNR, SSIM, the colour cast (degrees between mean colours) against the clean reference, and
-    the share of pixels crushed to black (a band at or below 0.001)."""
+def scores(pred: np.ndarray, target: np.ndarray) -> dict:
+    """PSNR, SSIM, the colour cast (degrees between mean colours) against the clean reference, the
+    share of pixels crushed to black (a band at or below 0.001), and the PSNR of each band."""
     pred = np.clip(pred, 0, 1)
     return {"psnr": round(psnr(pred, target), 2), "ssim": round(ssim(pred, target), 4),
             "cast": round(colour_cast(pred, target), 2),
-            "crushed": round(crushed_share(pred, 1e-3), 4)}  # fmt: skip
+            "crushed": round(crushed_share(pred, 1e-3), 4),
+            "psnr_bands": [round(psnr(p, t), 2) for p, t in zip(pred, target, strict=True)]}  # fmt: skip
+
+
+def rgb_view(image: np.ndarray, bands: tuple[str, ...], order: tuple[str, ...] = RGB) -> np.ndarray:
+    """The bands ``order`` (default red, green, blue: a true-colour view) of a (C, H, W) image."""
+    return image[[bands.index(b) for b in order]]
 
 
 def mean_scores(rows: list[dict], methods: tuple[str, ...] = ("hazy", "dcp", "hsmr")) -> dict:
@@ -104,11 +113,12 @@ def mean_scores(rows: list[dict], methods: tuple[str, ...] = ("hazy", "dcp", "hs
 def synthetic_test(model: HSMR, root: Path, seed: int = 0) -> tuple[dict, list]:
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
     rows, examples = [], []
-    for scene in load_scenes(CLEAN_RGB_SCENES, root):
+    for scene in load_scenes(CLEAN_SCENES, root, model.bands):
         _, height, width = scene.image.shape
         for i, b in enumerate(split_scene(scene.name, height, width)["test"]):
             clean = scene.image[:, b.y0 : b.y1, b.x0 : b.x1]
-            deg = synthesize_haze({"optical": clean}, np.random.default_rng([seed, i, 3]), config, RGB)
+            rng = np.random.default_rng([seed, i, 3])
+            deg = synthesize_haze({"optical": clean}, rng, config, model.bands)
             hazy = deg.inputs["optical"]
             restored, dcp = model(hazy), dark_channel_prior(hazy)
             row = {"region": f"{scene.name}_y{b.y0}_x{b.x0}", "hazy": scores(hazy, clean),
@@ -117,7 +127,8 @@ def synthetic_test(model: HSMR, root: Path, seed: int = 0) -> tuple[dict, list]:
                    "clear": {"dcp": scores(dark_channel_prior(clean), clean),
                              "hsmr": scores(model(clean), clean)}}  # fmt: skip
             rows.append(row)
-            examples.append((row["region"], hazy, dcp, restored, clean))
+            views = (rgb_view(a, model.bands) for a in (hazy, dcp, restored, clean))
+            examples.append((row["region"], *views))
     summary = {"regions": len(rows), "mean": mean_scores(rows),
                "clear_mean": mean_scores([r["clear"] for r in rows], ("dcp", "hsmr")), "per_region": rows}
     return summary, examples
@@ -130,14 +141,18 @@ def synthetic_test(model: HSMR, root: Path, seed: int = 0) -> tuple[dict, list]:
 STRENGTHS = (0.75, 0.5, 0.25)
 
 
-def _read_png_rgb(folder: Path, stem: str) -> np.ndarray:
-    bands = [gdal.Open(str(folder / f"{stem}_B{b}.png")).ReadAsArray() for b in (4, 3, 2)]
-    return np.stack(bands).astype(np.float32) / 65535.0
+#: Landsat-8 OLI band numbers, as RS-Haze names its files.
+LANDSAT8_BAND = {"coastal": 1, "blue": 2, "green": 3, "red": 4, "nir": 5, "swir1": 6, "swir2": 7}
+
+
+def _read_png(folder: Path, stem: str, bands: tuple[str, ...]) -> np.ndarray:
+    arrays = [gdal.Open(str(folder / f"{stem}_B{LANDSAT8_BAND[b]}.png")).ReadAsArray() for b in bands]
+    return np.stack(arrays).astype(np.float32) / 65535.0
 
 
 def rs_haze(model: HSMR, root: Path) -> dict:
     base = root / RS_HAZE
-    clean = _read_png_rgb(base / "data" / "00215" / "00215", "00215")
+    clean = _read_png(base / "data" / "00215" / "00215", "00215", model.bands)
     test = split_scene("rs_haze_00215", *clean.shape[1:])["test"]
     out = {"test_blocks": [[b.y0, b.y1, b.x0, b.x1] for b in test]}
     for variant in ("max", "minmax", "none"):
@@ -145,7 +160,7 @@ def rs_haze(model: HSMR, root: Path) -> dict:
             hazy = clean
         else:
             stem = f"00215_0_0.5020_{variant}"
-            hazy = _read_png_rgb(base / "result" / "00215" / stem, stem)
+            hazy = _read_png(base / "result" / "00215" / stem, stem, model.bands)
         restored, dcp = model(hazy), dark_channel_prior(hazy)
         methods = (("dcp", dcp), ("hsmr", restored))
         if variant != "none":  # with no haze the input is the reference itself
@@ -267,6 +282,51 @@ def real_scenes(model_path: Path, root: Path, figures: Path, aerial_limit: int |
     return results
 
 
+def real_multispectral(model_path: Path, root: Path, figures: Path) -> dict:
+    """A blue, green, red, NIR model on the real Landsat-8 L1 scene with thin cloud and haze (bands
+    2-5), through the engine with its black level: small tiles vs one single tile, the colour and
+    dark objects of its true-colour bands, and the shipped RGB model on those bands alongside."""
+    results = {}
+    card_tile = read_card(model_path).tile
+    rgb_model = REPO_ROOT / "resources/models/dehaze-hsmr-lite.onnx"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        files = [str(root / LANDSAT_CLOUDY / f"l8_B{LANDSAT8_BAND[b]}.tif") for b in BGRN]
+        vrt, rgb_vrt = tmp / "bgrn.vrt", tmp / "rgb.vrt"
+        gdal.BuildVRT(str(vrt), files, separate=True)
+        gdal.Translate(str(rgb_vrt), str(vrt), format="VRT", bandList=[3, 2, 1])
+        hazy = gdal.Open(str(vrt)).ReadAsArray().astype(np.float32)
+        valid = np.ones(hazy.shape[1:], bool)
+        level = LANDSAT_BLACK_LEVEL
+        tiled, seconds = _restore(model_path, vrt, tmp / "tiled.tif", AERIAL_TILE, level)
+        single = single_tile_size(card_tile, *valid.shape)
+        whole, _ = _restore(model_path, vrt, tmp / "whole.tif", single, level)
+        rgb, _ = _restore(rgb_model, rgb_vrt, tmp / "rgb.tif", AERIAL_TILE, level)
+        lo, hi = np.percentile(hazy, [0.5, 99.5])
+        dcp = dark_channel_prior(np.clip((hazy - lo) / (hi - lo), 0, 1)) * (hi - lo) + lo
+        true = {m: rgb_view(a, BGRN) for m, a in (("hazy", hazy), ("dcp", dcp), ("hsmr", tiled))}
+        true["hsmr_rgb_model"] = rgb
+        unit = float(np.percentile(true["hazy"], 99.5))
+        nir = BGRN.index("nir")
+        results["landsat8_l1_cloudy"] = {
+            "size": list(hazy.shape[1:]), "black_level": level, "tile_size": AERIAL_TILE,
+            "seconds_tiled": round(seconds, 1),
+            "seams_vs_single_tile": tile_dependence(tiled, whole, (lo, hi)),
+            "chroma": {m: _chroma(a, valid, unit) for m, a in true.items()},
+            # NIR: its dark objects (water) and its mean relative to red, before and after
+            "nir": {m: {"dark": round(float(np.percentile(a[nir], 1)) / unit, 3),
+                        "over_red": round(float(a[nir].mean() / a[BGRN.index("red")].mean()), 3)}
+                    for m, a in (("hazy", hazy), ("dcp", dcp), ("hsmr", tiled))},
+        }  # fmt: skip
+        false = [rgb_view(a, BGRN, ("nir", "red", "green")) for a in (hazy, dcp, tiled)]
+        _figure(figures / "dehaze_real_multispectral.png",
+                [("true colour (4-3-2)", *(true[m] for m in ("hazy", "dcp", "hsmr", "hsmr_rgb_model")),
+                  valid),
+                 ("false colour (5-4-3)", *false, None, valid)],
+                extra=("RGB model (1.1.0) on bands 4-3-2",))
+    return results
+
+
 def _chroma_summary(per_image: dict) -> dict:
     """Per method, over the images: mean R/G, B/G, dark-object colour and crushed share, and the mean
     |change| of R/G plus B/G against the hazy input (which removing a tinted haze also moves)."""
@@ -300,7 +360,7 @@ def _display(image: np.ndarray, stretch: tuple[float, float], valid: np.ndarray)
 def _figure(path: Path, rows: list, extra: tuple[str, ...] = ()) -> None:
     """One row per scene: hazy | DCP | HSMR-Net (| ``extra`` columns: clean, another run), every
     column of a row shown with one common linear stretch (lowest 0.5 % to highest 99.5 % of the
-    row), so contrast gains show."""
+    row), so contrast gains show. A ``None`` image leaves its cell empty."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -311,10 +371,12 @@ def _figure(path: Path, rows: list, extra: tuple[str, ...] = ()) -> None:
     fig, axes = plt.subplots(len(rows), len(columns), figsize=size, squeeze=False)
     for r, row in enumerate(rows):
         name, images, valid = row[0], row[1:-1], row[-1]
-        bounds = np.array([np.percentile(np.nan_to_num(i)[:, valid], [0.5, 99.5]) for i in images])
+        shown = [i for i in images if i is not None]
+        bounds = np.array([np.percentile(np.nan_to_num(i)[:, valid], [0.5, 99.5]) for i in shown])
         lo, hi = bounds[:, 0].min(), bounds[:, 1].max()
         for c, image in enumerate(images):
-            axes[r, c].imshow(_display(image, (lo, hi), valid))
+            if image is not None:
+                axes[r, c].imshow(_display(image, (lo, hi), valid))
             axes[r, c].set_xticks([])
             axes[r, c].set_yticks([])
             if r == 0:
@@ -398,8 +460,11 @@ def main(argv: list[str] | None = None) -> int:
     results = {"model": args.model.name, "synthetic_test": synthetic, "rs_haze": rs_haze(model, args.data)}
     whole = {k: v["whole_tile"] for k, v in results["rs_haze"].items() if k != "test_blocks"}
     print("rs_haze", json.dumps(whole))
-    if not args.skip_real:
+    if not args.skip_real and model.bands == RGB:
         results["real"] = real_scenes(args.model, args.data, args.figures, args.aerial_limit)
+    elif not args.skip_real and model.bands == BGRN:  # the real RGB scenes have no NIR band
+        results["real"] = real_multispectral(args.model, args.data, args.figures)
+    if "real" in results:
         print("real", json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "per_image"}
                                   for k, v in results["real"].items()}))  # fmt: skip
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -2,11 +2,12 @@
 
 Writes ONNX (opset 17, dynamic batch/height/width) with the model card embedded, checks it with
 ``backend.package.validate_package``, checks onnxruntime against torch, and (``--index``) adds or
-replaces its entry in ``resources/models/index.json`` with the file's sha256 and ``default: true``.
+replaces its entry in ``resources/models/index.json`` with the file's sha256; ``--default`` makes
+it the task's default (a task without one gets it anyway).
 Metrics measured later are merged into the card with ``--metrics metrics.json``.
 
     .venv/bin/python scripts/export_dehaze_hsmr.py runs/hsmr_lite/last.pt \
-        --out resources/models/dehaze-hsmr-lite.onnx --index [--metrics docs/figures/dehaze_metrics.json]
+        --out resources/models/dehaze-hsmr-lite.onnx --index --default [--metrics card_metrics.json]
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def scene_context(state: dict) -> SceneContext | None:
 
 def export_onnx(model: HSMRNet, path: Path, context: SceneContext | None = None) -> None:
     axes = {0: "batch", 2: "height", 3: "width"}
-    args, names, dynamic = (torch.rand(1, 3, 64, 64),), [INPUT_NAME], {INPUT_NAME: axes, OUTPUT_NAME: axes}
+    args = (torch.rand(1, model.config.in_channels, 64, 64),)
+    names, dynamic = [INPUT_NAME], {INPUT_NAME: axes, OUTPUT_NAME: axes}
     if context is not None:
         args += (torch.rand(1, model.config.context_features),)
         names.append(context.name)
@@ -80,8 +82,9 @@ def export_onnx(model: HSMRNet, path: Path, context: SceneContext | None = None)
 RECIPE_FLAGS = (("init", "init"), ("light_haze", "light-haze"), ("light_tau", "light-tau"),
                 ("nodata", "nodata"), ("airlight_angstrom", "airlight-angstrom"),
                 ("scene_context", "scene-context"), ("region", "region"), ("offset", "offset"),
-                ("offset_range", "offset-range"))
-_DEFAULTS = (None, "None", "0.0", "(0.0, 0.0)", "[0.0, 0.0]", "(0.02, 0.2)", "(0.05, 0.6)", "()")
+                ("offset_range", "offset-range"), ("bands", "bands"))
+_DEFAULTS = (None, "None", "0.0", "(0.0, 0.0)", "[0.0, 0.0]", "(0.02, 0.2)", "(0.05, 0.6)", "()",
+             "['red', 'green', 'blue']")
 
 
 def stage_command(state: dict) -> str:
@@ -90,7 +93,7 @@ def stage_command(state: dict) -> str:
     args = state.get("args", {})
     window = state["arch_config"].get("attention_window")
     extra = f" --attention-window {window}" if window else ""
-    extra += "".join(f" --{flag} {str(args[key]).strip('()[]').replace(',', '')}"
+    extra += "".join(f" --{flag} {str(args[key]).strip('()[]').replace(',', '').replace(chr(39), '')}"
                      for key, flag in RECIPE_FLAGS if args.get(key) not in _DEFAULTS)  # fmt: skip
     return (f"scripts/train_dehaze_hsmr.py --minutes {args.get('minutes', '?')} --threads "
             f"{args.get('threads', '?')} --lr {args.get('lr', '?')}{extra} (checkpoint at step "
@@ -107,6 +110,12 @@ def recipe_chain(state: dict) -> list[str]:
         stages.insert(0, stage_command(state))
         init = state.get("args", {}).get("init")
     return stages
+
+
+def _band_phrase(bands: tuple[str, ...]) -> str:
+    if bands == ("red", "green", "blue"):
+        return "3-band RGB rasters"
+    return f"{len(bands)}-band rasters ({', '.join(bands)}, in that order)"
 
 
 def make_card(model: HSMRNet, state: dict, name: str, metrics: dict, tile: TileSpec,
@@ -137,7 +146,7 @@ def make_card(model: HSMRNet, state: dict, name: str, metrics: dict, tile: TileS
         tile=tile,
         citation=CITATION,
         description=(
-            "Removes haze from 3-band RGB rasters of any dtype (uint8 photos, uint16 digital numbers): "
+            f"Removes haze from {_band_phrase(bands)} of any dtype (uint8 photos, uint16 digital numbers): "
             "one gain for all bands (the whole raster's 99.5th percentile to 0.8), HSMR-Net, and the "
             "inverse gain. "
             + ("" if context is None else
@@ -162,7 +171,7 @@ def check_runtime(model: HSMRNet, path: Path) -> float:
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    x = torch.rand(1, 3, 100, 84) * 0.54 + 0.38
+    x = torch.rand(1, model.config.in_channels, 100, 84) * 0.54 + 0.38
     feeds = {INPUT_NAME: x.numpy()}
     context = None
     if model.config.context_features:
@@ -175,16 +184,20 @@ def check_runtime(model: HSMRNet, path: Path) -> float:
     return float(np.abs(got - expected).max())
 
 
-def update_index(path: Path, name: str) -> None:
-    """Add/replace this model's entry in the folder's index.json; it becomes the dehaze default."""
+def update_index(path: Path, name: str, default: bool) -> None:
+    """Add/replace this model's entry in the folder's index.json. With ``default`` it becomes the
+    dehaze default; otherwise it keeps its flag (the first dehaze model is the default anyway)."""
     index = path.parent / "index.json"
     data = json.loads(index.read_text()) if index.is_file() else {"models": []}
+    previous = next((e for e in data["models"] if e.get("file") == path.name), {})
     entries = [e for e in data["models"] if e.get("file") != path.name]
-    for entry in entries:
-        if entry.get("task") == "dehaze":
+    others = [e for e in entries if e.get("task") == "dehaze"]
+    if default:
+        for entry in others:
             entry["default"] = False
+    is_default = default or bool(previous.get("default")) or not any(e.get("default") for e in others)
     entries.append({"file": path.name, "task": "dehaze", "name": name, "sha256": sha256_file(path),
-                    "default": True})  # fmt: skip
+                    "default": is_default})  # fmt: skip
     data["models"] = sorted(entries, key=lambda e: (e.get("task", ""), e.get("file", "")))
     index.write_text(json.dumps(data, indent=2) + "\n")
 
@@ -197,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", default="1.1.0", help="the card's model version")
     parser.add_argument("--metrics", type=Path, help="JSON of measured metrics to put in the card")
     parser.add_argument("--index", action="store_true", help="update index.json beside --out")
+    parser.add_argument("--default", action="store_true", help="with --index: the task's default model")
     parser.add_argument("--tile-size", type=int, default=640, help="default tile of the card (px)")
     parser.add_argument("--overlap", type=int, default=160,
                         help="default overlap of the card (px): wide enough that a tiled run matches a "
@@ -216,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     if diff > 1e-4:
         raise SystemExit(f"onnxruntime differs from torch by {diff:.2e}")
     if args.index:
-        update_index(args.out, args.name)
+        update_index(args.out, args.name, args.default)
     size = args.out.stat().st_size / 1e6
     print(f"wrote {args.out} ({size:.2f} MB, {card.parameters} parameters, ort-torch {diff:.1e})")
     return 0

@@ -12,6 +12,7 @@ a checkpoint (``last.pt``, and ``best.pt`` by validation PSNR) that
 ``--init`` fine-tunes from a checkpoint, ``--attention-window`` pools channel attention locally,
 ``--light-haze`` (with ``--light-tau``) and ``--nodata`` add thin-haze samples and scene collars,
 ``--airlight-angstrom`` bluish airlights, ``--offset`` a sensor's offset (L1 digital numbers),
+``--bands`` another band set (e.g. ``blue green red nir``, the multispectral model),
 ``--scene-context`` feeds the network percentiles of a
 larger ``--region`` around each crop, which stands in for the raster (docs/MODELS.md).
 """
@@ -34,10 +35,11 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from backend.model_card import SceneContext  # noqa: E402
 from training import metrics  # noqa: E402
-from training.archs.hsmr import HSMRConfig, HSMRNet, count_parameters  # noqa: E402
+from training.archs.hsmr import HSMRConfig, HSMRNet, count_parameters, remap_bands  # noqa: E402
 from training.data.datasets import SceneCrops  # noqa: E402
-from training.data.scenes import CIRRUS_DIR, CLEAN_RGB_SCENES, RGB, load_scenes  # noqa: E402
+from training.data.scenes import CIRRUS_DIR, CLEAN_SCENES, RGB, load_scenes  # noqa: E402
 from training.losses import build_loss  # noqa: E402
+from training.synthesis.base import WAVELENGTH_UM  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 from training.synthesis.nodata import NodataConfig, add_nodata  # noqa: E402
 from training.synthesis.offset import OffsetConfig, add_offset  # noqa: E402
@@ -46,17 +48,28 @@ from training.synthesis.offset import OffsetConfig, add_offset  # noqa: E402
 CONTEXT_NAME = "hazy_context"
 
 
-def dehaze_spec(context: tuple[float, ...] = ()):
+def dehaze_spec(context: tuple[float, ...] = (), bands: tuple[str, ...] = RGB):
     """The dehaze TaskSpec (inputs, normalisation, output range) shared with ``python -m training``,
-    with a scene context of these percentiles on its input when ``context`` is given."""
+    for ``bands`` (in and out), with a scene context of these percentiles on its input when
+    ``context`` is given."""
     from training.specs import TASK_SPECS
 
     spec = TASK_SPECS["dehaze"]
-    if not context:
+    if not context and bands == spec.output_bands:
         return spec
     (hazy,) = spec.inputs
-    return dataclasses.replace(
-        spec, inputs=(dataclasses.replace(hazy, context=SceneContext(CONTEXT_NAME, tuple(context))),))
+    context_spec = SceneContext(CONTEXT_NAME, tuple(context)) if context else None
+    hazy = dataclasses.replace(hazy, bands=bands, context=context_spec)
+    return dataclasses.replace(spec, inputs=(hazy,), output_bands=bands)
+
+
+def band_sources(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[list[int], list[bool]]:
+    """For ``remap_bands``: each new band's source among the old ones (itself, else the nearest in
+    wavelength) and whether it is new."""
+    def nearest(band: str) -> int:
+        return min(range(len(old)), key=lambda k: abs(WAVELENGTH_UM[old[k]] - WAVELENGTH_UM[band]))
+
+    return ([old.index(b) if b in old else nearest(b) for b in new], [b not in old for b in new])
 
 
 def forward(model: HSMRNet, item: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -73,19 +86,21 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
 def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: float = 0.0,
                   nodata: NodataConfig | None = None, airlight_angstrom: tuple[float, float] = (0.0, 0.0),
                   light_tau: tuple[float, float] = (0.02, 0.2), context: tuple[float, ...] = (),
-                  region: int | None = None, offset: OffsetConfig | None = None):
+                  region: int | None = None, offset: OffsetConfig | None = None,
+                  bands: tuple[str, ...] = RGB):
     """Train/val crops. ``light_share`` of the samples get thin haze (optical depth ``light_tau``,
     down to 0 = no haze at all), so the model also learns to leave clear ground alone; ``nodata``
     cuts scene collars; ``airlight_angstrom`` draws bluish airlights (``HazeConfig``); ``context``
     adds a scene context of those percentiles, taken over a ``region`` around each crop; ``offset``
-    records some pairs with a sensor offset (``OffsetConfig``), as L1 digital numbers have."""
-    spec = dehaze_spec(context)
-    scenes = load_scenes(CLEAN_RGB_SCENES, root)
+    records some pairs with a sensor offset (``OffsetConfig``), as L1 digital numbers have; ``bands``
+    are the scenes' bands the model sees, in order (haze thins with wavelength, ``HazeConfig``)."""
+    spec = dehaze_spec(context, bands)
+    scenes = load_scenes(CLEAN_SCENES, root, bands)
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR), airlight_angstrom=airlight_angstrom)
     light = dataclasses.replace(config, tau=tuple(light_tau))
 
     def synth(clean, rng):
-        deg = synthesize_haze(clean, rng, light if rng.random() < light_share else config, RGB)
+        deg = synthesize_haze(clean, rng, light if rng.random() < light_share else config, bands)
         if offset is not None:  # the sensor records the hazy scene: after haze, before the collar
             deg = add_offset(deg, rng, offset)
         return add_nodata(deg, rng, nodata) if nodata is not None else deg
@@ -123,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val-every", type=int, default=250)
     parser.add_argument("--attention-window", type=int,
                         help="channel attention over a local window of this size (default: global pool)")
-    parser.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
+    parser.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning; "
+                        "from another band set, the stem and head are carried over band by band)")
+    parser.add_argument("--bands", nargs="+", choices=sorted(WAVELENGTH_UM), default=list(RGB),
+                        help="the bands the model takes and returns, in order (default: red green blue)")
     parser.add_argument("--light-haze", type=float, default=0.0, help="share of thin-haze samples")
     parser.add_argument("--light-tau", type=float, nargs=2, default=(0.02, 0.2), metavar=("LO", "HI"),
                         help="optical depth range of the thin-haze samples (0 = clear)")
@@ -148,12 +166,19 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     arch_config = HSMRConfig.lite() if args.config == "lite" else HSMRConfig.full(norm="batch")
-    arch_config = dataclasses.replace(arch_config, attention_window=args.attention_window,
-                                      context_features=arch_config.in_channels * len(args.scene_context))
+    bands = tuple(args.bands)
+    arch_config = dataclasses.replace(
+        arch_config, attention_window=args.attention_window, in_channels=len(bands), out_channels=len(bands),
+        context_features=len(bands) * len(args.scene_context))
     model = HSMRNet(arch_config).train()
     if args.init is not None:
-        missing, unexpected = model.load_state_dict(
-            torch.load(args.init, map_location="cpu")["state_dict"], strict=False)
+        checkpoint = torch.load(args.init, map_location="cpu")
+        state = checkpoint["state_dict"]
+        old_bands = tuple(checkpoint["spec"]["output_bands"])
+        if old_bands != bands:
+            state = remap_bands(state, *band_sources(old_bands, bands), arch_config.head)
+            print(f"--init: bands {old_bands} -> {bands}", flush=True)
+        missing, unexpected = model.load_state_dict(state, strict=False)
         new = [k for k in missing if not k.startswith("scene.")]
         if new or unexpected:  # only the scene block may be new
             raise SystemExit(f"--init does not fit: missing {new}, unexpected {unexpected}")
@@ -162,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     offset = OffsetConfig(args.offset, tuple(args.offset_range)) if args.offset > 0 else None
     spec, scene_names, train, val = make_datasets(
         args.data, args.crop, max_steps * args.batch, args.seed, args.light_haze, nodata,
-        tuple(args.airlight_angstrom), tuple(args.light_tau), tuple(args.scene_context), args.region, offset)
+        tuple(args.airlight_angstrom), tuple(args.light_tau), tuple(args.scene_context), args.region, offset,
+        bands)
     # The scene block starts at zero: a larger learning rate lets it catch up with the rest.
     scene = [p for n, p in model.named_parameters() if n.startswith("scene.")]
     rest = [p for n, p in model.named_parameters() if not n.startswith("scene.")]

