@@ -1,6 +1,6 @@
 """Throughput of the shipped dehaze model: bare ONNX Runtime on tiles vs the whole backend engine.
 
-* ``ort``: ``session.run`` on random (batch, 3, tile, tile) tensors, the model's own speed.
+* ``ort``: ``session.run`` on random (batch, bands, tile, tile) tensors, the model's own speed.
 * ``engine``: ``backend.pipeline.restore`` on a UInt16 GeoTIFF (default tiling of the model card:
   overlap, statistics, reading, writing), megapixels of *raster* per second.
 
@@ -30,8 +30,8 @@ def bench_ort(model: Path, tile: int, batch: int, threads: int, repeat: int) -> 
 
     card = read_card(model)
     session, provider = create_session(model, "cpu", threads=threads)
-    x = np.random.default_rng(0).uniform(0.38, 0.92, (batch, 3, tile, tile)).astype(np.float32)
     hazy = card.inputs[0]
+    x = np.random.default_rng(0).uniform(0.38, 0.92, (batch, len(hazy.bands), tile, tile)).astype(np.float32)
     feed = {hazy.name: x}
     if hazy.context is not None:  # the scene statistics: one small vector per tile
         feed[hazy.context.name] = np.full((batch, hazy.context.width(len(hazy.bands))), 0.4, dtype=np.float32)
@@ -44,17 +44,19 @@ def bench_ort(model: Path, tile: int, batch: int, threads: int, repeat: int) -> 
 def bench_engine(model: Path, size: int, repeat: int) -> dict:
     from osgeo import gdal
 
+    from backend.package import read_card
     from backend.pipeline import restore
 
     gdal.UseExceptions()
+    bands = len(read_card(model).inputs[0].bands)
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "hazy.tif", Path(tmp) / "out.tif"
         rng = np.random.default_rng(0)
-        image = (rng.uniform(6000, 9000, (3, size, size))).astype(np.uint16)
+        image = (rng.uniform(6000, 9000, (bands, size, size))).astype(np.uint16)
         driver = gdal.GetDriverByName("GTiff")
-        dataset = driver.Create(str(src), size, size, 3, gdal.GDT_UInt16, ["TILED=YES"])
+        dataset = driver.Create(str(src), size, size, bands, gdal.GDT_UInt16, ["TILED=YES"])
         dataset.SetGeoTransform((500000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0))
-        for b in range(3):
+        for b in range(bands):
             dataset.GetRasterBand(b + 1).WriteArray(image[b])
         dataset = None
         times = []
@@ -63,7 +65,7 @@ def bench_engine(model: Path, size: int, repeat: int) -> dict:
             times.append(_timed(lambda: restore("dehaze", {"optical": str(src)}, str(out), model=str(model),
                                                 device="cpu")))  # fmt: skip
     best = min(times)
-    return {"raster": f"{size}x{size} UInt16 x3", "seconds": round(best, 2),
+    return {"raster": f"{size}x{size} UInt16 x{bands}", "seconds": round(best, 2),
             "megapixels_per_second": round(size * size / 1e6 / best, 3)}
 
 
