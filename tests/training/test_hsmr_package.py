@@ -179,3 +179,38 @@ def test_a_checkpoint_with_a_scene_context_exports_and_runs_through_the_engine(t
 
     assert np.abs(engine - by_torch()).max() <= 2  # the engine fed the raster's context
     assert np.abs(engine - by_torch(np.zeros(6, np.float32))).max() > 50  # and it matters
+
+
+def test_a_multispectral_checkpoint_exports_with_its_bands_and_is_picked_for_a_4_band_raster(
+        tmp_path, monkeypatch):
+    import argparse
+    import dataclasses
+
+    from backend import registry
+    from backend.pipeline import restore
+    from tests.support.rasters import make_raster
+    from training.archs.hsmr import HSMRConfig, HSMRNet
+    from training.data.scenes import BGRN
+
+    train, export = _script("train_dehaze_hsmr"), _script("export_dehaze_hsmr")
+    config = dataclasses.replace(HSMRConfig.lite(attention_window=15), in_channels=4, out_channels=4)
+    args = argparse.Namespace(minutes=1.0, threads=1, lr=1e-4, bands=list(BGRN), batch=8, crop=128)
+    checkpoint = tmp_path / "best.pt"
+    train.save(checkpoint, HSMRNet(config), config, train.dehaze_spec(bands=BGRN), 10, [], args)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    package = folder / "dehaze-bgrn.onnx"
+    assert export.main([str(checkpoint), "--out", str(package), "--name", "dehaze-bgrn", "--index"]) == 0
+
+    card = validate_package(package)
+    assert card.inputs[0].bands == card.outputs[0].bands == BGRN
+    assert "4-band rasters (blue, green, red, nir, in that order)" in card.description
+    assert "--bands blue green red nir" in card.training_recipe
+    # the only dehaze model of its index, so its default there; next to the shipped RGB default,
+    # it runs for a 4-band raster and the RGB one for an RGB raster
+    assert json.loads((folder / "index.json").read_text())["models"][0]["default"] is True
+    monkeypatch.setenv(registry.ENV_VAR, str(folder))
+    four = make_raster(tmp_path / "bgrn.tif", np.full((4, 24, 24), 900, np.uint16))
+    assert restore("dehaze", {"optical": four}, tmp_path / "o.tif", device="cpu").model == "dehaze-bgrn"
+    rgb = make_raster(tmp_path / "rgb.tif", np.full((3, 24, 24), 900, np.uint16))
+    assert restore("dehaze", {"optical": rgb}, tmp_path / "o3.tif", device="cpu").model == "dehaze-hsmr-lite"
