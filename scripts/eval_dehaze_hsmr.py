@@ -52,6 +52,8 @@ LANDSAT_BLACK_LEVEL = 5000.0
 #: Landsat-8 L1 subset with thin cloud and haze, one file per band (``l8_B2.tif`` ...).
 LANDSAT_CLOUDY = "remote_sensing/landsat8_l1_cloudy"
 AERIAL = "remote_sensing/real_hazy_aerial"
+#: The shipped RGB model, which a multispectral model is compared with on its true-colour bands.
+RGB_MODEL = REPO_ROOT / "resources/models/dehaze-hsmr-lite.onnx"
 #: The aerial photos (600-800 px) are run with tiles this small so that they are tiled at all.
 AERIAL_TILE = 384
 AERIAL_FIGURE = ("AID_farmland_265.jpg", "AID_denseresidential_65.jpg", "DIOR_TEST_12035.jpg")
@@ -110,7 +112,18 @@ def mean_scores(rows: list[dict], methods: tuple[str, ...] = ("hazy", "dcp", "hs
 # ---------------------------------------------------------------------------------------------
 # 1. Held-out synthetic test regions
 # ---------------------------------------------------------------------------------------------
-def synthetic_test(model: HSMR, root: Path, seed: int = 0) -> tuple[dict, list]:
+def rgb_bands(model: HSMR, rgb_model: HSMR, hazy: np.ndarray, methods: dict, clean: np.ndarray) -> dict:
+    """Scores on the true-colour bands of a multispectral model's inputs, with the RGB model run on
+    those bands alone: what a user of a 4-band raster would get with ``--bands`` and the RGB model."""
+    view = lambda a: rgb_view(a, model.bands)  # noqa: E731
+    out = {m: scores(view(a), view(clean)) for m, a in methods.items()}
+    out["rgb_model"] = scores(rgb_model(view(hazy)), view(clean))
+    return out
+
+
+def synthetic_test(
+    model: HSMR, root: Path, seed: int = 0, rgb_model: HSMR | None = None
+) -> tuple[dict, list]:
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
     rows, examples = [], []
     for scene in load_scenes(CLEAN_SCENES, root, model.bands):
@@ -126,11 +139,17 @@ def synthetic_test(model: HSMR, root: Path, seed: int = 0) -> tuple[dict, list]:
                    # the haze-free region itself: a dehazer should return it unchanged
                    "clear": {"dcp": scores(dark_channel_prior(clean), clean),
                              "hsmr": scores(model(clean), clean)}}  # fmt: skip
+            if rgb_model is not None:
+                methods = {"hazy": hazy, "dcp": dcp, "hsmr": restored}
+                row["rgb_bands"] = rgb_bands(model, rgb_model, hazy, methods, clean)
             rows.append(row)
             views = (rgb_view(a, model.bands) for a in (hazy, dcp, restored, clean))
             examples.append((row["region"], *views))
     summary = {"regions": len(rows), "mean": mean_scores(rows),
                "clear_mean": mean_scores([r["clear"] for r in rows], ("dcp", "hsmr")), "per_region": rows}
+    if rgb_model is not None:
+        summary["rgb_bands_mean"] = mean_scores([r["rgb_bands"] for r in rows],
+                                                ("hazy", "dcp", "hsmr", "rgb_model"))
     return summary, examples
 
 
@@ -150,7 +169,7 @@ def _read_png(folder: Path, stem: str, bands: tuple[str, ...]) -> np.ndarray:
     return np.stack(arrays).astype(np.float32) / 65535.0
 
 
-def rs_haze(model: HSMR, root: Path) -> dict:
+def rs_haze(model: HSMR, root: Path, rgb_model: HSMR | None = None) -> dict:
     base = root / RS_HAZE
     clean = _read_png(base / "data" / "00215" / "00215", "00215", model.bands)
     test = split_scene("rs_haze_00215", *clean.shape[1:])["test"]
@@ -166,6 +185,8 @@ def rs_haze(model: HSMR, root: Path) -> dict:
         if variant != "none":  # with no haze the input is the reference itself
             methods = (("hazy", hazy), *methods)
         entry = {"whole_tile": {m: scores(a, clean) for m, a in methods}}
+        if rgb_model is not None:
+            entry["whole_tile_rgb_bands"] = rgb_bands(model, rgb_model, hazy, dict(methods), clean)
         for b in test:
             crop = (slice(None), slice(b.y0, b.y1), slice(b.x0, b.x1))
             entry[f"test_block_y{b.y0}_x{b.x0}"] = {
@@ -288,7 +309,6 @@ def real_multispectral(model_path: Path, root: Path, figures: Path) -> dict:
     dark objects of its true-colour bands, and the shipped RGB model on those bands alongside."""
     results = {}
     card_tile = read_card(model_path).tile
-    rgb_model = REPO_ROOT / "resources/models/dehaze-hsmr-lite.onnx"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         files = [str(root / LANDSAT_CLOUDY / f"l8_B{LANDSAT8_BAND[b]}.tif") for b in BGRN]
@@ -301,7 +321,7 @@ def real_multispectral(model_path: Path, root: Path, figures: Path) -> dict:
         tiled, seconds = _restore(model_path, vrt, tmp / "tiled.tif", AERIAL_TILE, level)
         single = single_tile_size(card_tile, *valid.shape)
         whole, _ = _restore(model_path, vrt, tmp / "whole.tif", single, level)
-        rgb, _ = _restore(rgb_model, rgb_vrt, tmp / "rgb.tif", AERIAL_TILE, level)
+        rgb, _ = _restore(RGB_MODEL, rgb_vrt, tmp / "rgb.tif", AERIAL_TILE, level)
         lo, hi = np.percentile(hazy, [0.5, 99.5])
         dcp = dark_channel_prior(np.clip((hazy - lo) / (hi - lo), 0, 1)) * (hi - lo) + lo
         true = {m: rgb_view(a, BGRN) for m, a in (("hazy", hazy), ("dcp", dcp), ("hsmr", tiled))}
@@ -375,7 +395,9 @@ def _figure(path: Path, rows: list, extra: tuple[str, ...] = ()) -> None:
         bounds = np.array([np.percentile(np.nan_to_num(i)[:, valid], [0.5, 99.5]) for i in shown])
         lo, hi = bounds[:, 0].min(), bounds[:, 1].max()
         for c, image in enumerate(images):
-            if image is not None:
+            if image is None:
+                axes[r, c].axis("off")
+            else:
                 axes[r, c].imshow(_display(image, (lo, hi), valid))
             axes[r, c].set_xticks([])
             axes[r, c].set_yticks([])
@@ -438,6 +460,8 @@ def card_metrics(results: dict) -> dict:
     }
     for variant in ("max", "minmax", "none"):
         out[f"rs_haze_{variant}"] = results["rs_haze"][variant]["whole_tile"]
+    if "rgb_bands_mean" in results["synthetic_test"]:  # a multispectral model: its true-colour bands
+        out["synthetic_test_rgb_bands"] = results["synthetic_test"]["rgb_bands_mean"]
     return out
 
 
@@ -454,10 +478,13 @@ def main(argv: list[str] | None = None) -> int:
 
     args.figures.mkdir(parents=True, exist_ok=True)
     model = HSMR(args.model)
-    synthetic, examples = synthetic_test(model, args.data)
+    # a multispectral model is also compared on its true-colour bands with the RGB model
+    rgb_model = HSMR(RGB_MODEL) if model.bands != RGB and set(RGB) <= set(model.bands) else None
+    synthetic, examples = synthetic_test(model, args.data, rgb_model=rgb_model)
     print("synthetic test", json.dumps(synthetic["mean"]), flush=True)
     synthetic_figure(args.figures / "dehaze_synthetic.png", examples)
-    results = {"model": args.model.name, "synthetic_test": synthetic, "rs_haze": rs_haze(model, args.data)}
+    results = {"model": args.model.name, "synthetic_test": synthetic,
+               "rs_haze": rs_haze(model, args.data, rgb_model)}
     whole = {k: v["whole_tile"] for k, v in results["rs_haze"].items() if k != "test_blocks"}
     print("rs_haze", json.dumps(whole))
     if not args.skip_real and model.bands == RGB:
