@@ -5,7 +5,8 @@ Three measurements, all written to ``docs/figures/dehaze_metrics.json`` (and fig
 1. ``synthetic_test``: every whole test block of the seeded spatial split of the clean training
    scenes, hazed with the training synthesis and a fixed seed (the same draw as
    ``training.data.recipes.test_degradations``); PSNR/SSIM in the scene's unit domain. ``clear``:
-   the same blocks without haze, which a dehazer should return unchanged.
+   the same blocks without haze, which a dehazer should return unchanged; ``band_gain``: the same
+   pairs with fixed per-band gains (0.5-2, as another product balances its bands).
 2. ``rs_haze``: the RS-Haze sample pair (Landsat-8 tile 00215, bands 4/3/2 as 16-bit PNGs, haze by
    the RS-Haze authors' own synthesis, variants ``max`` and ``minmax``), whole tile and the tile's
    held-out test block (the clean tile is one of the training scenes); variant ``none`` feeds the
@@ -134,11 +135,18 @@ def synthetic_test(
             deg = synthesize_haze({"optical": clean}, rng, config, model.bands)
             hazy = deg.inputs["optical"]
             restored, dcp = model(hazy), dark_channel_prior(hazy)
+            # the same pair as a product with other per-band gains records it (BandGainConfig)
+            gains = np.exp(np.random.default_rng([seed, i, 7]).uniform(-np.log(2), np.log(2), len(clean)))
+            gains = (gains / gains.max()).astype(np.float32)[:, None, None]
             row = {"region": f"{scene.name}_y{b.y0}_x{b.x0}", "hazy": scores(hazy, clean),
                    "dcp": scores(dcp, clean), "hsmr": scores(restored, clean),
                    # the haze-free region itself: a dehazer should return it unchanged
                    "clear": {"dcp": scores(dark_channel_prior(clean), clean),
-                             "hsmr": scores(model(clean), clean)}}  # fmt: skip
+                             "hsmr": scores(model(clean), clean)},
+                   "band_gain": {"gains": [round(float(g), 3) for g in gains[:, 0, 0]],
+                                 "hazy": scores(hazy * gains, clean * gains),
+                                 "dcp": scores(dark_channel_prior(hazy * gains), clean * gains),
+                                 "hsmr": scores(model(hazy * gains), clean * gains)}}  # fmt: skip
             if rgb_model is not None:
                 methods = {"hazy": hazy, "dcp": dcp, "hsmr": restored}
                 row["rgb_bands"] = rgb_bands(model, rgb_model, hazy, methods, clean)
@@ -146,7 +154,8 @@ def synthetic_test(
             views = (rgb_view(a, model.bands) for a in (hazy, dcp, restored, clean))
             examples.append((row["region"], *views))
     summary = {"regions": len(rows), "mean": mean_scores(rows),
-               "clear_mean": mean_scores([r["clear"] for r in rows], ("dcp", "hsmr")), "per_region": rows}
+               "clear_mean": mean_scores([r["clear"] for r in rows], ("dcp", "hsmr")),
+               "band_gain_mean": mean_scores([r["band_gain"] for r in rows]), "per_region": rows}
     if rgb_model is not None:
         summary["rgb_bands_mean"] = mean_scores([r["rgb_bands"] for r in rows],
                                                 ("hazy", "dcp", "hsmr", "rgb_model"))
@@ -457,6 +466,7 @@ def card_metrics(results: dict) -> dict:
         "synthetic_test": results["synthetic_test"]["mean"],
         "synthetic_test_regions": results["synthetic_test"]["regions"],
         "synthetic_clear": results["synthetic_test"]["clear_mean"],
+        "synthetic_band_gain": results["synthetic_test"]["band_gain_mean"],
     }
     for variant in ("max", "minmax", "none"):
         out[f"rs_haze_{variant}"] = results["rs_haze"][variant]["whole_tile"]

@@ -12,7 +12,8 @@ a checkpoint (``last.pt``, and ``best.pt`` by validation PSNR) that
 ``--init`` fine-tunes from a checkpoint, ``--attention-window`` pools channel attention locally,
 ``--light-haze`` (with ``--light-tau``) and ``--nodata`` add thin-haze samples and scene collars,
 ``--airlight-angstrom`` bluish airlights, ``--offset`` a sensor's offset (L1 digital numbers),
-``--bands`` another band set (e.g. ``blue green red nir``, the multispectral model),
+``--bands`` another band set (e.g. ``blue green red nir``, the multispectral model), ``--band-gain``
+per-band gains (products that balance their bands differently),
 ``--scene-context`` feeds the network percentiles of a
 larger ``--region`` around each crop, which stands in for the raster (docs/MODELS.md).
 """
@@ -39,6 +40,7 @@ from training.archs.hsmr import HSMRConfig, HSMRNet, count_parameters, remap_ban
 from training.data.datasets import SceneCrops  # noqa: E402
 from training.data.scenes import CIRRUS_DIR, CLEAN_SCENES, RGB, load_scenes  # noqa: E402
 from training.losses import build_loss  # noqa: E402
+from training.synthesis.band_gain import BandGainConfig, add_band_gains  # noqa: E402
 from training.synthesis.base import WAVELENGTH_UM  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 from training.synthesis.nodata import NodataConfig, add_nodata  # noqa: E402
@@ -87,13 +89,14 @@ def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: fl
                   nodata: NodataConfig | None = None, airlight_angstrom: tuple[float, float] = (0.0, 0.0),
                   light_tau: tuple[float, float] = (0.02, 0.2), context: tuple[float, ...] = (),
                   region: int | None = None, offset: OffsetConfig | None = None,
-                  bands: tuple[str, ...] = RGB):
+                  bands: tuple[str, ...] = RGB, band_gain: BandGainConfig | None = None):
     """Train/val crops. ``light_share`` of the samples get thin haze (optical depth ``light_tau``,
     down to 0 = no haze at all), so the model also learns to leave clear ground alone; ``nodata``
     cuts scene collars; ``airlight_angstrom`` draws bluish airlights (``HazeConfig``); ``context``
     adds a scene context of those percentiles, taken over a ``region`` around each crop; ``offset``
     records some pairs with a sensor offset (``OffsetConfig``), as L1 digital numbers have; ``bands``
-    are the scenes' bands the model sees, in order (haze thins with wavelength, ``HazeConfig``)."""
+    are the scenes' bands the model sees, in order (haze thins with wavelength, ``HazeConfig``);
+    ``band_gain`` gives some pairs another balance between their bands (``BandGainConfig``)."""
     spec = dehaze_spec(context, bands)
     scenes = load_scenes(CLEAN_SCENES, root, bands)
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR), airlight_angstrom=airlight_angstrom)
@@ -101,6 +104,8 @@ def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: fl
 
     def synth(clean, rng):
         deg = synthesize_haze(clean, rng, light if rng.random() < light_share else config, bands)
+        if band_gain is not None:  # the product's per-band gains, before any offset
+            deg = add_band_gains(deg, rng, band_gain)
         if offset is not None:  # the sensor records the hazy scene: after haze, before the collar
             deg = add_offset(deg, rng, offset)
         return add_nodata(deg, rng, nodata) if nodata is not None else deg
@@ -142,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                         "from another band set, the stem and head are carried over band by band)")
     parser.add_argument("--bands", nargs="+", choices=sorted(WAVELENGTH_UM), default=list(RGB),
                         help="the bands the model takes and returns, in order (default: red green blue)")
+    parser.add_argument("--band-gain", type=float, nargs=2, default=(0.0, 2.0), metavar=("SHARE", "RATIO"),
+                        help="share of pairs with per-band gains, and the largest ratio between two gains")
     parser.add_argument("--light-haze", type=float, default=0.0, help="share of thin-haze samples")
     parser.add_argument("--light-tau", type=float, nargs=2, default=(0.02, 0.2), metavar=("LO", "HI"),
                         help="optical depth range of the thin-haze samples (0 = clear)")
@@ -185,10 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     max_steps = args.steps or 10**7
     nodata = NodataConfig(probability=args.nodata) if args.nodata > 0 else None
     offset = OffsetConfig(args.offset, tuple(args.offset_range)) if args.offset > 0 else None
+    share, ratio = args.band_gain
+    band_gain = BandGainConfig(share, ratio) if share > 0 else None
     spec, scene_names, train, val = make_datasets(
         args.data, args.crop, max_steps * args.batch, args.seed, args.light_haze, nodata,
         tuple(args.airlight_angstrom), tuple(args.light_tau), tuple(args.scene_context), args.region, offset,
-        bands)
+        bands, band_gain)
     # The scene block starts at zero: a larger learning rate lets it catch up with the rest.
     scene = [p for n, p in model.named_parameters() if n.startswith("scene.")]
     rest = [p for n, p in model.named_parameters() if not n.startswith("scene.")]

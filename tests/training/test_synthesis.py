@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from training.synthesis import SYNTHESES
+from training.synthesis.band_gain import BandGainConfig, add_band_gains
 from training.synthesis.haze import HazeConfig, synthesize_haze
 from training.synthesis.noise import fit_pattern, smooth_noise
 from training.synthesis.offset import OffsetConfig, add_offset
@@ -94,6 +95,20 @@ def test_an_offset_leaves_masks_and_missing_pixels_alone():
     np.testing.assert_array_equal(np.isnan(shifted.inputs["optical"]), np.isnan(optical))
     assert np.nanmin(shifted.inputs["optical"]) >= shifted.info["offset"] - 1e-6
     assert shifted.inputs["mask"] is deg.inputs["mask"] and shifted.mask is deg.mask
+
+
+def test_band_gains_scale_input_and_target_alike_within_the_unit_range():
+    deg = synthesize_haze(_clean(5), np.random.default_rng(0), HazeConfig(), RGB)
+    gained = add_band_gains(deg, np.random.default_rng(1), BandGainConfig(probability=1.0, ratio=2.0))
+    gains = np.array(gained.info["band_gains"], dtype=np.float32)[:, None, None]
+    assert gains.max() == pytest.approx(1.0) and gains.min() >= 0.25 and len(set(gains.ravel())) == 3
+    np.testing.assert_allclose(gained.target, deg.target * gains, rtol=1e-6)
+    np.testing.assert_allclose(gained.inputs["optical"], deg.inputs["optical"] * gains, rtol=1e-6)
+    # still the scattering model, with an airlight of the gains' colour: I' = J' t + (g A)(1 - t)
+    t, airlight = deg.info["transmission"], deg.info["airlight"][:, None, None]
+    expected = gained.target * t + gains * airlight * (1 - t)
+    np.testing.assert_allclose(gained.inputs["optical"], expected, atol=1e-5)
+    assert add_band_gains(deg, np.random.default_rng(1), BandGainConfig(probability=0.0)) is deg
 
 
 def test_haze_uses_real_cirrus_patterns_when_given(shared_data):
