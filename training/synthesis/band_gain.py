@@ -5,9 +5,9 @@ reflectance), exports are often stretched band by band (8-bit GIS exports; the R
 band stretched to its own range), and a scene's colour varies. A gain per band applied to the hazy
 input and the clean target alike is still the scattering model: ``g I = (g J) t + (g A)(1 - t)``,
 with a scene and an airlight of another colour. Without such pairs a multispectral network learns
-the ratios of its few training scenes; with per-band gains of 0.5-2 on the held-out regions the first
-blue, green, red, NIR run fell from 27.2 dB to 20.4 dB, below the dark channel prior's 22.9
-(docs/MODELS.md, "dehaze-hsmr-lite-bgrn").
+the ratios of its few training scenes: with per-band gains of 0.5-2 on the held-out regions the
+shipped RGB model falls from 26.2 dB to 23.2 dB, below the dark channel prior's 25.0, and the first
+blue, green, red, NIR run from 27.2 dB to 21.2 dB (docs/MODELS.md, "Band balance").
 """
 
 from __future__ import annotations
