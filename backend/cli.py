@@ -154,7 +154,7 @@ def _models(args: argparse.Namespace) -> int:
     infos = list_models(args.task)
     if args.json:
         print(json.dumps([{"name": m.name, "task": m.task, "path": str(m.path), "default": m.default,
-                           "version": m.card.version, "bands": list(m.optical_bands), "sha256": m.sha256}
+                           "version": m.card.version, "bands": list(m.card.optical_bands), "sha256": m.sha256}
                           for m in infos], indent=2))
         return 0
     for task_id in ([args.task] if args.task else TASKS):
@@ -164,7 +164,7 @@ def _models(args: argparse.Namespace) -> int:
             print("  (no model installed)")
         for m in mine:
             mark = " (default)" if m.default else ""
-            print(f"  {m.name} {m.card.version}{mark}  bands: {', '.join(m.optical_bands)}  {m.path}")
+            print(f"  {m.name} {m.card.version}{mark}  bands: {', '.join(m.card.optical_bands)}  {m.path}")
     return 0
 
 

@@ -151,6 +151,12 @@ class ModelCard:
         """The first output with ``role``, or ``None``."""
         return next((spec for spec in self.outputs if spec.role == role), None)
 
+    @property
+    def optical_bands(self) -> tuple[str, ...]:
+        """The bands the optical input takes, in order (what a raster's band count is matched with)."""
+        spec = self.input("optical")
+        return spec.bands if spec is not None else ()
+
     # -- (de)serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -40,12 +40,6 @@ class ModelInfo:
     default: bool
     card: ModelCard
 
-    @property
-    def optical_bands(self) -> tuple[str, ...]:
-        """The bands its optical input takes, in order (what ``band_count`` matches)."""
-        spec = self.card.input("optical")
-        return spec.bands if spec is not None else ()
-
 
 def shipped_models_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "resources" / "models"
@@ -179,11 +173,11 @@ def _default_model(task: str, band_count: int | None) -> ModelInfo:
         )
     candidates.sort(key=lambda fe: not fe[1].get("default"))  # stable: index order within each group
     first = _load_entry(*candidates[0])
-    if band_count is None or len(first.optical_bands) == band_count:
+    if band_count is None or len(first.card.optical_bands) == band_count:
         return first
     for folder, entry in candidates[1:]:
         info = _load_entry(folder, entry)
-        if len(info.optical_bands) == band_count:
+        if len(info.card.optical_bands) == band_count:
             return info
     return first
 

@@ -53,11 +53,6 @@ def refresh() -> None:
     installed_models.cache_clear()
 
 
-def _optical_bands(card: Any) -> tuple[str, ...]:
-    spec = card.input("optical")
-    return spec.bands if spec is not None else ()
-
-
 def models_html(task_id: str, models: tuple[Any, ...] | str) -> str:
     """The model section: default model, version, citation; other installed models by name."""
     if isinstance(models, str):
@@ -81,7 +76,7 @@ def models_html(task_id: str, models: tuple[Any, ...] | str) -> str:
         parts.append(f"<p><b>Citation.</b> {html.escape(card.citation)}</p>")
     if card.licence:
         parts.append(f"<p><b>Licence.</b> {html.escape(card.licence)}</p>")
-    others = [f"{m.name} ({', '.join(_optical_bands(m.card))})" for m in models if m is not default]
+    others = [f"{m.name} ({', '.join(m.card.optical_bands)})" for m in models if m is not default]
     if others:
         parts.append(f"<p>Other installed models: {html.escape('; '.join(others))}.</p>")
     return "".join(parts)
