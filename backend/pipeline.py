@@ -124,6 +124,8 @@ def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]],
             continue
         if reader.count != len(spec.bands):
             hint = " (pick bands with --bands)" if spec.role == "optical" else ""
+            if reader.alpha:
+                hint += f"; band {reader.alpha[0]} is flagged as alpha (transparency)"
             raise InputRasterError(
                 f"{reader.path} has {reader.count} band(s) but model {card.name!r} expects {len(spec.bands)} "
                 f"for its {spec.role!r} input ({', '.join(spec.bands)}){hint}")
@@ -229,7 +231,10 @@ def restore(
     for path in inputs.values():
         open_raster(path)  # missing file / not a raster: fail before loading a model
     optical = RasterReader(inputs["optical"], list(bands) if bands else None, role="optical")
-    info: ModelInfo = resolve_model(task, model, band_count=optical.count)
+    # A band flagged as alpha does not steer the choice of model unless --bands names it: an RGBA
+    # photo is three bands of image, not blue, green, red and NIR.
+    image_bands = optical.count if bands else optical.count - len(optical.alpha)
+    info: ModelInfo = resolve_model(task, model, band_count=image_bands)
     card = info.card
     roles = {spec.role for spec in card.inputs}
     extra = [role for role in inputs if role not in roles]

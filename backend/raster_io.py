@@ -54,13 +54,10 @@ class RasterReader:
         bad = [b for b in self.bands if not 1 <= b <= count]
         if bad:
             raise InputRasterError(f"{self.path}: band(s) {bad} do not exist (the raster has {count} bands)")
-        alpha = [] if role == "mask" else [
-            b for b in self.bands if self.ds.GetRasterBand(b).GetColorInterpretation() == gdal.GCI_AlphaBand]
-        if alpha:  # transparency, not a measurement: a model would read it as a colour or NIR band
-            image = [b for b in range(1, count + 1) if b not in alpha]
-            raise InputRasterError(
-                f"{self.path}: band {alpha[0]} is an alpha (transparency) band, not image data; pick the "
-                f"image bands with --bands (e.g. --bands {' '.join(map(str, image))})")
+        #: Selected bands flagged as alpha (transparency). Only a hint: GDAL flags the 4th band of
+        #: any 4-band Byte GeoTIFF written with default options as alpha, NIR or not.
+        self.alpha = [b for b in self.bands
+                      if self.ds.GetRasterBand(b).GetColorInterpretation() == gdal.GCI_AlphaBand]
         first = self.ds.GetRasterBand(self.bands[0])
         self.dtype = np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(first.DataType) or np.float64)
         self.nodata = first.GetNoDataValue()

@@ -430,14 +430,28 @@ def test_band_count_not_matching_the_card(tmp_path: Path, models: dict[str, Path
     assert not (tmp_path / "o.tif").exists()
 
 
-def test_an_alpha_band_is_refused_not_read_as_image_data(tmp_path: Path, models: dict[str, Path]) -> None:
+def test_an_alpha_band_does_not_steer_the_model_choice_unless_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An RGBA photo is three bands of image: it is matched with the RGB model, and the band-count
+    error names the alpha band. Named in --bands, the band is data (GDAL flags the 4th band of any
+    default 4-band Byte GeoTIFF as alpha, an RGBN one too)."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    tiny_models.identity_model(folder / "rgb.onnx", bands=3, name="rgb")
+    tiny_models.identity_model(folder / "four.onnx", bands=4, name="four")
+    write_index(folder, [{"file": "rgb.onnx", "task": "dehaze", "name": "rgb", "default": True},
+                         {"file": "four.onnx", "task": "dehaze", "name": "four", "default": False}])
+    monkeypatch.setenv(registry.ENV_VAR, str(folder))
+    monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     path = make_raster(tmp_path / "rgba.tif", random_raster(4, 10, 10, np.uint8), options=("ALPHA=YES",))
-    with pytest.raises(InputRasterError, match=r"rgba.tif: band 4 is an alpha .*--bands 1 2 3"):
-        restore("dehaze", {"optical": path}, tmp_path / "o.tif", model=models["identity"])
+    expected = r"rgba.tif has 4 band.*'rgb' expects 3.*band 4 is flagged as alpha"
+    with pytest.raises(InputRasterError, match=expected):
+        restore("dehaze", {"optical": path}, tmp_path / "o.tif")
     assert not (tmp_path / "o.tif").exists()
-    result = restore("dehaze", {"optical": path}, tmp_path / "o.tif", model=models["identity"],
-                     bands=[1, 2, 3])
-    np.testing.assert_array_equal(read_raster(result.output), read_raster(path)[:3])
+    rgb = restore("dehaze", {"optical": path}, tmp_path / "o3.tif", bands=[1, 2, 3])
+    assert rgb.model == "rgb"
+    np.testing.assert_array_equal(read_raster(rgb.output), read_raster(path)[:3])
+    assert restore("dehaze", {"optical": path}, tmp_path / "o4.tif", bands=[1, 2, 3, 4]).model == "four"
 
 
 def test_the_default_model_is_the_one_for_the_rasters_band_count(
