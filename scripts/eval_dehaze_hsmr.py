@@ -44,6 +44,7 @@ from training.data.scenes import BGRN, CIRRUS_DIR, CLEAN_SCENES, RGB, load_scene
 from training.data.split import split_scene  # noqa: E402
 from training.evaluate import restore_file, single_tile_size, tile_dependence  # noqa: E402
 from training.metrics import colour_cast, crushed_share, psnr, ssim  # noqa: E402
+from training.synthesis.band_gain import draw_band_gains  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 
 gdal.UseExceptions()
@@ -138,9 +139,8 @@ def synthetic_test(
             deg = synthesize_haze({"optical": clean}, rng, config, model.bands)
             hazy = deg.inputs["optical"]
             restored, dcp = model(hazy), dark_channel_prior(hazy)
-            # the same pair as a product with other per-band gains records it (BandGainConfig)
-            gains = np.exp(np.random.default_rng([seed, i, 7]).uniform(-np.log(2), np.log(2), len(clean)))
-            gains = (gains / gains.max()).astype(np.float32)[:, None, None]
+            # the same pair as a product with other per-band gains records it
+            gains = draw_band_gains(np.random.default_rng([seed, i, 7]), len(clean))
             row = {"region": f"{scene.name}_y{b.y0}_x{b.x0}", "hazy": scores(hazy, clean),
                    "dcp": scores(dcp, clean), "hsmr": scores(restored, clean),
                    # the haze-free region itself: a dehazer should return it unchanged

@@ -30,13 +30,17 @@ class BandGainConfig:
     roles: tuple[str, ...] = ("optical",)
 
 
+def draw_band_gains(rng: np.random.Generator, bands: int, ratio: float = 2.0) -> np.ndarray:
+    """(bands, 1, 1) float32 gains, log-uniform in [1 / ratio, ratio], divided by the largest."""
+    gains = np.exp(rng.uniform(-np.log(ratio), np.log(ratio), bands))
+    return (gains / gains.max()).astype(np.float32)[:, None, None]
+
+
 def add_band_gains(deg: Degradation, rng: np.random.Generator, config: BandGainConfig) -> Degradation:
     """``g_b x_b`` of the degraded inputs and of the clean target alike (NaN stays NaN)."""
     if rng.random() >= config.probability:
         return deg
-    bands = deg.target.shape[0]
-    gains = np.exp(rng.uniform(-np.log(config.ratio), np.log(config.ratio), bands))
-    gains = (gains / gains.max()).astype(np.float32)[:, None, None]
+    gains = draw_band_gains(rng, deg.target.shape[0], config.ratio)
     inputs = {role: (a * gains).astype(np.float32) if role in config.roles else a
               for role, a in deg.inputs.items()}  # fmt: skip
     return Degradation(inputs=inputs, target=(deg.target * gains).astype(np.float32), mask=deg.mask,
