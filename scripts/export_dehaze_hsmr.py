@@ -1,9 +1,9 @@
 """Export a checkpoint of ``scripts/train_dehaze_hsmr.py`` as the shipped dehaze model package.
 
 Writes ONNX (opset 17, dynamic batch/height/width) with the model card embedded, checks it with
-``backend.package.validate_package``, checks onnxruntime against torch, and (``--index``) adds or
-replaces its entry in ``resources/models/index.json`` with the file's sha256; ``--default`` makes
-it the task's default (a task without one gets it anyway).
+``backend.package.validate_package``, checks onnxruntime against torch, and (``--index``)
+regenerates the ``index.json`` beside it (``scripts/update_model_index.py``: every package's
+sha256, default flags kept); ``--default`` makes it the task's default.
 Metrics measured later are merged into the card with ``--metrics metrics.json``.
 
     .venv/bin/python scripts/export_dehaze_hsmr.py runs/hsmr_lite/last.pt \
@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from backend.model_card import ModelCard, SceneContext, TensorSpec, TileSpec  # noqa: E402
-from backend.package import embed_card, sha256_file, validate_package  # noqa: E402
+from backend.package import embed_card, validate_package  # noqa: E402
 from training.archs.hsmr import MULTIPLE, HSMRConfig, HSMRNet, count_parameters  # noqa: E402
 
 INPUT_NAME, OUTPUT_NAME = "hazy", "clear"
@@ -184,22 +184,23 @@ def check_runtime(model: HSMRNet, path: Path) -> float:
     return float(np.abs(got - expected).max())
 
 
-def update_index(path: Path, name: str, default: bool) -> None:
-    """Add/replace this model's entry in the folder's index.json. With ``default`` it becomes the
-    dehaze default; otherwise it keeps its flag (the first dehaze model is the default anyway)."""
-    index = path.parent / "index.json"
-    data = json.loads(index.read_text()) if index.is_file() else {"models": []}
-    previous = next((e for e in data["models"] if e.get("file") == path.name), {})
-    entries = [e for e in data["models"] if e.get("file") != path.name]
-    others = [e for e in entries if e.get("task") == "dehaze"]
+def update_index(path: Path, default: bool) -> None:
+    """Regenerate the index.json beside ``path`` by ``scripts/update_model_index.py``'s rules (default
+    flags kept, a task without one gets its first model); with ``default`` this model becomes the
+    default of its task."""
+    import importlib.util
+
+    script = REPO_ROOT / "scripts" / "update_model_index.py"
+    spec = importlib.util.spec_from_file_location("update_model_index", script)
+    indexer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(indexer)
+    index = indexer.build_index(path.parent)
     if default:
-        for entry in others:
-            entry["default"] = False
-    is_default = default or bool(previous.get("default")) or not any(e.get("default") for e in others)
-    entries.append({"file": path.name, "task": "dehaze", "name": name, "sha256": sha256_file(path),
-                    "default": is_default})  # fmt: skip
-    data["models"] = sorted(entries, key=lambda e: (e.get("task", ""), e.get("file", "")))
-    index.write_text(json.dumps(data, indent=2) + "\n")
+        task = next(e["task"] for e in index["models"] if e["file"] == path.name)
+        for entry in index["models"]:
+            if entry["task"] == task:
+                entry["default"] = entry["file"] == path.name
+    (path.parent / "index.json").write_text(json.dumps(index, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     if diff > 1e-4:
         raise SystemExit(f"onnxruntime differs from torch by {diff:.2e}")
     if args.index:
-        update_index(args.out, args.name, args.default)
+        update_index(args.out, args.default)
     size = args.out.stat().st_size / 1e6
     print(f"wrote {args.out} ({size:.2f} MB, {card.parameters} parameters, ort-torch {diff:.1e})")
     return 0
