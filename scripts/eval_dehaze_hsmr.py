@@ -6,7 +6,8 @@ Three measurements, all written to ``docs/figures/dehaze_metrics.json`` (and fig
    scenes, hazed with the training synthesis and a fixed seed (the same draw as
    ``training.data.recipes.test_degradations``); PSNR/SSIM in the scene's unit domain. ``clear``:
    the same blocks without haze, which a dehazer should return unchanged; ``band_gain``: the same
-   pairs with fixed per-band gains (0.5-2, as another product balances its bands).
+   pairs with fixed per-band gains (0.5-2, as another product balances its bands); ``rs_recipe``:
+   the same blocks hazed by the RS-Haze benchmark's recipe (``training.synthesis.rs_haze``).
 2. ``rs_haze``: the RS-Haze sample pair (Landsat-8 tile 00215, the model's bands, e.g. 4/3/2, as
    16-bit PNGs, haze by the RS-Haze authors' own synthesis, variants ``max`` and ``minmax``), whole
    tile and the tile's
@@ -46,6 +47,7 @@ from training.evaluate import restore_file, single_tile_size, tile_dependence  #
 from training.metrics import colour_cast, crushed_share, psnr, ssim  # noqa: E402
 from training.synthesis.band_gain import draw_band_gains  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
+from training.synthesis.rs_haze import RSHazeConfig, synthesize_rs_haze  # noqa: E402
 
 gdal.UseExceptions()
 
@@ -130,6 +132,7 @@ def synthetic_test(
     model: HSMR, root: Path, seed: int = 0, rgb_model: HSMR | None = None
 ) -> tuple[dict, list]:
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
+    rs_config = RSHazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
     rows, examples = [], []
     for scene in load_scenes(CLEAN_SCENES, root, model.bands):
         _, height, width = scene.image.shape
@@ -150,6 +153,13 @@ def synthetic_test(
                                  "hazy": scores(hazy * gains, clean * gains),
                                  "dcp": scores(dark_channel_prior(hazy * gains), clean * gains),
                                  "hsmr": scores(model(hazy * gains), clean * gains)}}  # fmt: skip
+            # the same region hazed by the RS-Haze benchmark's recipe (a bright, warm airlight)
+            rs = synthesize_rs_haze({"optical": clean}, np.random.default_rng([seed, i, 11]), rs_config,
+                                    model.bands)
+            rs_hazy, rs_clean = rs.inputs["optical"], rs.target
+            row["rs_recipe"] = {"hazy": scores(rs_hazy, rs_clean),
+                                "dcp": scores(dark_channel_prior(rs_hazy), rs_clean),
+                                "hsmr": scores(model(rs_hazy), rs_clean)}  # fmt: skip
             if rgb_model is not None:
                 methods = {"hazy": hazy, "dcp": dcp, "hsmr": restored}
                 row["rgb_bands"] = rgb_bands(model, rgb_model, hazy, methods, clean)
@@ -158,7 +168,8 @@ def synthetic_test(
             examples.append((row["region"], *views))
     summary = {"regions": len(rows), "mean": mean_scores(rows),
                "clear_mean": mean_scores([r["clear"] for r in rows], ("dcp", "hsmr")),
-               "band_gain_mean": mean_scores([r["band_gain"] for r in rows]), "per_region": rows}
+               "band_gain_mean": mean_scores([r["band_gain"] for r in rows]),
+               "rs_recipe_mean": mean_scores([r["rs_recipe"] for r in rows]), "per_region": rows}
     if rgb_model is not None:
         summary["rgb_bands_mean"] = mean_scores([r["rgb_bands"] for r in rows],
                                                 ("hazy", "dcp", "hsmr", "rgb_model"))
@@ -470,6 +481,7 @@ def card_metrics(results: dict) -> dict:
         "synthetic_test_regions": results["synthetic_test"]["regions"],
         "synthetic_clear": results["synthetic_test"]["clear_mean"],
         "synthetic_band_gain": results["synthetic_test"]["band_gain_mean"],
+        "synthetic_rs_recipe": results["synthetic_test"]["rs_recipe_mean"],
     }
     for variant in ("max", "minmax", "none"):
         out[f"rs_haze_{variant}"] = results["rs_haze"][variant]["whole_tile"]

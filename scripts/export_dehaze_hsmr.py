@@ -82,7 +82,8 @@ def export_onnx(model: HSMRNet, path: Path, context: SceneContext | None = None)
 RECIPE_FLAGS = (("init", "init"), ("light_haze", "light-haze"), ("light_tau", "light-tau"),
                 ("nodata", "nodata"), ("airlight_angstrom", "airlight-angstrom"),
                 ("scene_context", "scene-context"), ("region", "region"), ("offset", "offset"),
-                ("offset_range", "offset-range"), ("bands", "bands"), ("band_gain", "band-gain"))
+                ("offset_range", "offset-range"), ("bands", "bands"), ("band_gain", "band-gain"),
+                ("rs_haze", "rs-haze"))
 _DEFAULTS = (None, "None", "0.0", "(0.0, 0.0)", "[0.0, 0.0]", "(0.02, 0.2)", "(0.05, 0.6)", "()",
              "['red', 'green', 'blue']", "(0.0, 2.0)")
 

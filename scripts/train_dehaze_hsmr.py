@@ -13,7 +13,8 @@ a checkpoint (``last.pt``, and ``best.pt`` by validation PSNR) that
 ``--light-haze`` (with ``--light-tau``) and ``--nodata`` add thin-haze samples and scene collars,
 ``--airlight-angstrom`` bluish airlights, ``--offset`` a sensor's offset (L1 digital numbers),
 ``--bands`` another band set (e.g. ``blue green red nir``, the multispectral model), ``--band-gain``
-per-band gains (products that balance their bands differently),
+per-band gains (products that balance their bands differently), ``--rs-haze`` the RS-Haze
+benchmark's haze recipe on a share of the samples,
 ``--scene-context`` feeds the network percentiles of a
 larger ``--region`` around each crop, which stands in for the raster (docs/MODELS.md).
 """
@@ -45,6 +46,7 @@ from training.synthesis.base import WAVELENGTH_UM  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 from training.synthesis.nodata import NodataConfig, add_nodata  # noqa: E402
 from training.synthesis.offset import OffsetConfig, add_offset  # noqa: E402
+from training.synthesis.rs_haze import RSHazeConfig, synthesize_rs_haze  # noqa: E402
 
 #: The ONNX name of the scene-context tensor (the export script names the image input "hazy").
 CONTEXT_NAME = "hazy_context"
@@ -89,21 +91,28 @@ def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: fl
                   nodata: NodataConfig | None = None, airlight_angstrom: tuple[float, float] = (0.0, 0.0),
                   light_tau: tuple[float, float] = (0.02, 0.2), context: tuple[float, ...] = (),
                   region: int | None = None, offset: OffsetConfig | None = None,
-                  bands: tuple[str, ...] = RGB, band_gain: BandGainConfig | None = None):
+                  bands: tuple[str, ...] = RGB, band_gain: BandGainConfig | None = None,
+                  rs_haze: float = 0.0):
     """Train/val crops. ``light_share`` of the samples get thin haze (optical depth ``light_tau``,
     down to 0 = no haze at all), so the model also learns to leave clear ground alone; ``nodata``
     cuts scene collars; ``airlight_angstrom`` draws bluish airlights (``HazeConfig``); ``context``
     adds a scene context of those percentiles, taken over a ``region`` around each crop; ``offset``
     records some pairs with a sensor offset (``OffsetConfig``), as L1 digital numbers have; ``bands``
     are the scenes' bands the model sees, in order (haze thins with wavelength, ``HazeConfig``);
-    ``band_gain`` gives some pairs another balance between their bands (``BandGainConfig``)."""
+    ``band_gain`` gives some pairs another balance between their bands (``BandGainConfig``);
+    ``rs_haze`` of the samples get the RS-Haze benchmark's recipe instead (``RSHazeConfig``: a
+    bright airlight, thickness-dependent wavelength selectivity)."""
     spec = dehaze_spec(context, bands)
     scenes = load_scenes(CLEAN_SCENES, root, bands)
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR), airlight_angstrom=airlight_angstrom)
     light = dataclasses.replace(config, tau=tuple(light_tau))
+    rs_config = RSHazeConfig(cirrus_dir=config.cirrus_dir)
 
     def synth(clean, rng):
-        deg = synthesize_haze(clean, rng, light if rng.random() < light_share else config, bands)
+        if rs_haze > 0 and rng.random() < rs_haze:  # drawn only then: older recipes keep their stream
+            deg = synthesize_rs_haze(clean, rng, rs_config, bands)
+        else:
+            deg = synthesize_haze(clean, rng, light if rng.random() < light_share else config, bands)
         if band_gain is not None:  # the product's per-band gains, before any offset
             deg = add_band_gains(deg, rng, band_gain)
         if offset is not None:  # the sensor records the hazy scene: after haze, before the collar
@@ -155,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodata", type=float, default=0.0, help="share of samples with a nodata collar")
     parser.add_argument("--airlight-angstrom", type=float, nargs=2, default=(0.0, 0.0), metavar=("LO", "HI"),
                         help="range of the airlight's wavelength exponent (0 0: grey airlight)")
+    parser.add_argument("--rs-haze", type=float, default=0.0,
+                        help="share of samples hazed by the RS-Haze benchmark's recipe (bright airlight)")
     parser.add_argument("--scene-context", type=float, nargs="+", default=(), metavar="P",
                         help="feed the network these percentiles of each band of the region (e.g. 1 50)")
     parser.add_argument("--region", type=int,
@@ -197,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     spec, scene_names, train, val = make_datasets(
         args.data, args.crop, max_steps * args.batch, args.seed, args.light_haze, nodata,
         tuple(args.airlight_angstrom), tuple(args.light_tau), tuple(args.scene_context), args.region, offset,
-        bands, band_gain)
+        bands, band_gain, args.rs_haze)
     # The scene block starts at zero: a larger learning rate lets it catch up with the rest.
     scene = [p for n, p in model.named_parameters() if n.startswith("scene.")]
     rest = [p for n, p in model.named_parameters() if not n.startswith("scene.")]

@@ -19,7 +19,8 @@ from .synthesis import SYNTHESES
 RGB = ("red", "green", "blue")
 #: (scene, row, col) of the 256 px crop shown for the scene-based kinds: coastal Virginia, Sentinel-2.
 CROP = ("sentinel2_virginia", 900, 700, 256)
-_MAPS = {"haze": "transmission", "dust": "transmission", "clouds": "cover", "night_rain": "streaks"}
+_MAPS = {"haze": "transmission", "rs_haze": "transmission", "dust": "transmission", "clouds": "cover",
+         "night_rain": "streaks"}
 
 
 def _clean_inputs(kind: str, root: Path) -> tuple[dict[str, np.ndarray], str]:
@@ -69,7 +70,8 @@ def synthesis_figure(kind: str, root: Path, out: Path, seed: int = 0) -> Path:
     else:
         field = draws[0].info[_MAPS[kind]]
         field = field[2:3] if field.ndim == 3 else field[None]  # blue-band transmission
-        _show(axes[4], field, f"{_MAPS[kind]} (draw 0{', blue' if kind in ('haze', 'dust') else ''})")
+        blue = ", blue" if _MAPS[kind] == "transmission" else ""
+        _show(axes[4], field, f"{_MAPS[kind]} (draw 0{blue})")
     fig.suptitle(f"synthesis '{kind}' on {where}", fontsize=9)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -214,3 +214,18 @@ def test_a_multispectral_checkpoint_exports_with_its_bands_and_is_picked_for_a_4
     assert restore("dehaze", {"optical": four}, tmp_path / "o.tif", device="cpu").model == "dehaze-bgrn"
     rgb = make_raster(tmp_path / "rgb.tif", np.full((3, 24, 24), 900, np.uint16))
     assert restore("dehaze", {"optical": rgb}, tmp_path / "o3.tif", device="cpu").model == "dehaze-hsmr-lite"
+
+
+def test_the_train_script_trains_on_the_rs_haze_recipe_and_the_card_names_it(shared_data, tmp_path):
+    # Two steps of the real script on the shared scenes with every sample by the RS-Haze recipe,
+    # then the export: the flag reaches the card's recipe.
+    train, export = _script("train_dehaze_hsmr"), _script("export_dehaze_hsmr")
+    out = tmp_path / "run"
+    assert train.main(["--data", str(shared_data), "--out", str(out), "--steps", "2", "--batch", "2",
+                       "--crop", "64", "--val-every", "100", "--attention-window", "15",
+                       "--rs-haze", "1.0"]) == 0  # fmt: skip
+    _, _, data, _ = train.make_datasets(shared_data, 64, 4, 0, rs_haze=1.0)
+    assert np.percentile(data[0]["input"].numpy(), 99.5) == pytest.approx(0.8, abs=0.01)  # engine-like
+    package = tmp_path / "dehaze-rs.onnx"
+    assert export.main([str(out / "best.pt"), "--out", str(package)]) == 0
+    assert "--rs-haze 1.0" in validate_package(package).training_recipe

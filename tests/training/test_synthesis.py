@@ -12,6 +12,7 @@ from training.synthesis.band_gain import BandGainConfig, add_band_gains
 from training.synthesis.haze import HazeConfig, synthesize_haze
 from training.synthesis.noise import fit_pattern, smooth_noise
 from training.synthesis.offset import OffsetConfig, add_offset
+from training.synthesis.rs_haze import RSHazeConfig, band_transmission, synthesize_rs_haze
 
 RGB = ("red", "green", "blue")
 
@@ -119,6 +120,51 @@ def test_haze_uses_real_cirrus_patterns_when_given(shared_data):
     assert len(load_cirrus_patterns(str(folder))) == 9
     deg = synthesize_haze(_clean(0, (3, 64, 64)), np.random.default_rng(0), config, RGB)
     assert deg.inputs["optical"].shape == (3, 64, 64)
+
+
+def test_rs_haze_thins_with_wavelength_and_thin_haze_is_the_most_selective():
+    t1 = np.array([[0.5, 0.8, 0.95, 0.99]], dtype=np.float32)
+    t = band_transmission(t1, ("coastal", "blue", "green", "red"))
+    np.testing.assert_allclose(t[0], t1, rtol=1e-6)  # the coastal band's transmission is t1 itself
+    assert np.all(t1 <= t[1]) and np.all(t[1] <= t[2]) and np.all(t[2] <= t[3])
+    # optical depth of red over blue: small under thin haze (gamma 4), near 1 under thick (gamma ~0.4)
+    ratio = np.log(t[3, 0]) / np.log(t[1, 0])
+    assert np.all(np.diff(ratio) < 0) and ratio[0] > 0.8 and ratio[-1] < 0.4
+
+
+def test_rs_haze_pair_is_the_scattering_model_at_one_scale():
+    clean = _clean(4)
+    config = RSHazeConfig(airlight=(2.5, 2.5), weight=(0.5, 0.5))
+    deg = synthesize_rs_haze(clean, np.random.default_rng(0), config, RGB)
+    t, airlight, unit = deg.info["transmission"], deg.info["airlight"][:, None, None], deg.info["unit"]
+    assert unit > 1.0 and deg.inputs["optical"].max() == pytest.approx(1.0)  # bright airlight: rescaled
+    np.testing.assert_allclose(deg.target, clean["optical"] / unit, rtol=1e-6)
+    np.testing.assert_allclose(deg.inputs["optical"], deg.target * t + airlight * (1 - t), atol=1e-6)
+    red, green, blue = deg.info["airlight"]
+    assert red > blue and airlight.max() * unit > 2.0  # warm, and far brighter than the ground
+
+
+def test_rs_haze_recipe_reproduces_the_benchmarks_own_pair(shared_data):
+    """The RS-Haze sample's hazy tile is ``J t + A (1 - t)`` with one airlight per band, and its
+    per-band transmissions follow from the coastal band's by ``band_transmission``."""
+    from osgeo import gdal
+
+    base = shared_data / "remote_sensing" / "rs_haze_sample"
+    result = base / "result" / "00215" / "00215_0_0.5020_max"
+
+    def read(path):
+        return gdal.Open(str(path)).ReadAsArray().astype(np.float64) / 65535.0
+
+    t1 = 1.0 - read(result / "t_1.png")  # the files store 1 - t
+    t = band_transmission(t1.astype(np.float32), ("blue", "green", "red"))
+    for k, band in enumerate((2, 3, 4)):
+        t_b = 1.0 - read(result / f"t_{band}.png")
+        assert np.abs(t[k] - t_b).max() < 0.01  # the recipe's wavelengths differ by up to 10 nm
+        clean, hazy = read(base / "data" / "00215" / "00215" / f"00215_B{band}.png"), read(
+            result / f"00215_0_0.5020_max_B{band}.png")
+        thick = t_b < 0.9
+        airlight = (hazy - clean * t_b)[thick] / (1.0 - t_b[thick])
+        assert airlight.std() < 1e-3 and 1.9 < airlight.mean() / np.percentile(clean, 99.5) < 2.4
 
 
 def test_gaps_are_nan_exactly_where_the_mask_says():

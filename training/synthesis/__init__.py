@@ -17,6 +17,7 @@ from .dust import DustConfig, synthesize_dust
 from .gaps import GapConfig, synthesize_gaps
 from .haze import HazeConfig, synthesize_haze
 from .rain import NightRainConfig, synthesize_night_rain
+from .rs_haze import RSHazeConfig, synthesize_rs_haze
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ def _haze_defaults(root: Path) -> dict[str, Any]:
 
 SYNTHESES: dict[str, SynthesisEntry] = {
     "haze": SynthesisEntry(synthesize_haze, HazeConfig, _haze_defaults),
+    "rs_haze": SynthesisEntry(synthesize_rs_haze, RSHazeConfig, _haze_defaults),
     "dust": SynthesisEntry(synthesize_dust, DustConfig),
     "clouds": SynthesisEntry(synthesize_clouds, CloudConfig),
     "night_rain": SynthesisEntry(synthesize_night_rain, NightRainConfig),
