@@ -4,7 +4,7 @@ The RS-Haze benchmark pairs were made differently from ``haze.py`` in three ways
 only on ``haze.py`` never sees (measured on the shipped sample, tile 00215, where ``I = J t +
 A (1 - t)`` with its own transmission maps gives back one airlight per band to 4 decimals):
 
-- **a bright airlight**: cloud-top reflectance (0.57, 0.61, 0.64 for blue, green, red), 2.0-2.3
+- **a bright airlight**: cloud-top reflectance (0.57, 0.61, 0.64 for blue, green, red), 1.96-2.28
   times each band's 99.5th percentile, where ``haze.py`` draws 0.7-1.0 times the scene's; its
   colour follows the mean Landsat-8 airlight over 77 scenes (warm: red above blue);
 - **the thickness**: the coastal band's transmission ``t1 = 1 - w * pattern``, ``w`` log-uniform
