@@ -45,13 +45,19 @@ class HazeConfig:
 
 
 @functools.lru_cache(maxsize=4)
-def load_cirrus_patterns(folder: str) -> tuple[np.ndarray, ...]:
-    """Every cirrus-band image under ``folder`` as a thickness map in [0, 1] (1st-99th percentile)."""
+def read_cirrus_bands(folder: str) -> tuple[np.ndarray, ...]:
+    """Every cirrus-band image (``*B9.tif(f)``) under ``folder``, as read, in file-name order."""
     from ..data.readers import read_raster
 
+    paths = sorted(p for p in Path(folder).rglob("*B9.tif*") if p.suffix.lower() in (".tif", ".tiff"))
+    return tuple(read_raster(path)[0] for path in paths)
+
+
+@functools.lru_cache(maxsize=4)
+def load_cirrus_patterns(folder: str) -> tuple[np.ndarray, ...]:
+    """Every cirrus-band image under ``folder`` as a thickness map in [0, 1] (1st-99th percentile)."""
     patterns = []
-    for path in sorted(p for p in Path(folder).rglob("*B9.tif*") if p.suffix.lower() in (".tif", ".tiff")):
-        band = read_raster(path)[0]
+    for band in read_cirrus_bands(folder):
         lo, hi = np.nanpercentile(band, [1, 99])
         patterns.append(np.clip((band - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32))
     return tuple(patterns)

@@ -24,11 +24,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .base import Degradation, wavelengths
+from .haze import read_cirrus_bands
 from .noise import fit_pattern, smooth_noise
 
 #: The coastal band's wavelength (µm): the recipe's reference, whose transmission is ``t1``.
@@ -61,10 +61,7 @@ class RSHazeConfig:
 @functools.lru_cache(maxsize=4)
 def _raw_patterns(folder: str) -> tuple[np.ndarray, ...]:
     """The cirrus-band images under ``folder`` as they are (the recipe normalises them itself)."""
-    from ..data.readers import read_raster
-
-    paths = sorted(p for p in Path(folder).rglob("*B9.tif*") if p.suffix.lower() in (".tif", ".tiff"))
-    return tuple(np.nan_to_num(read_raster(p)[0].astype(np.float32)) for p in paths)
+    return tuple(np.nan_to_num(band.astype(np.float32)) for band in read_cirrus_bands(folder))
 
 
 def haze_pattern(shape: tuple[int, int], rng: np.random.Generator, config: RSHazeConfig) -> np.ndarray:
