@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -430,19 +431,26 @@ def test_band_count_not_matching_the_card(tmp_path: Path, models: dict[str, Path
     assert not (tmp_path / "o.tif").exists()
 
 
+def _install_rgb_and_four(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                          four_model: Callable[..., object]) -> None:
+    """The only installed dehaze models: an RGB identity ("rgb", the default) and ``four_model``
+    built with 4 bands ("four")."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    tiny_models.identity_model(folder / "rgb.onnx", bands=3, name="rgb")
+    four_model(folder / "four.onnx", bands=4, name="four")
+    write_index(folder, [{"file": "rgb.onnx", "task": "dehaze", "name": "rgb", "default": True},
+                         {"file": "four.onnx", "task": "dehaze", "name": "four", "default": False}])
+    monkeypatch.setenv(registry.ENV_VAR, str(folder))
+    monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
+
+
 def test_an_alpha_band_does_not_steer_the_model_choice_unless_named(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An RGBA photo is three bands of image: it is matched with the RGB model, and the band-count
     error names the alpha band. Named in --bands, the band is data (GDAL flags the 4th band of any
     default 4-band Byte GeoTIFF as alpha, an RGBN one too)."""
-    folder = tmp_path / "models"
-    folder.mkdir()
-    tiny_models.identity_model(folder / "rgb.onnx", bands=3, name="rgb")
-    tiny_models.identity_model(folder / "four.onnx", bands=4, name="four")
-    write_index(folder, [{"file": "rgb.onnx", "task": "dehaze", "name": "rgb", "default": True},
-                         {"file": "four.onnx", "task": "dehaze", "name": "four", "default": False}])
-    monkeypatch.setenv(registry.ENV_VAR, str(folder))
-    monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
+    _install_rgb_and_four(tmp_path, monkeypatch, tiny_models.identity_model)
     path = make_raster(tmp_path / "rgba.tif", random_raster(4, 10, 10, np.uint8), options=("ALPHA=YES",))
     expected = r"rgba.tif has 4 band.*'rgb' expects 3.*band 4 is flagged as alpha"
     with pytest.raises(InputRasterError, match=expected):
@@ -456,14 +464,7 @@ def test_an_alpha_band_does_not_steer_the_model_choice_unless_named(
 
 def test_the_default_model_is_the_one_for_the_rasters_band_count(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = tmp_path / "models"
-    folder.mkdir()
-    tiny_models.identity_model(folder / "rgb.onnx", bands=3, name="rgb")
-    tiny_models.conv3x3_model(folder / "four.onnx", bands=4, name="four")
-    write_index(folder, [{"file": "rgb.onnx", "task": "dehaze", "name": "rgb", "default": True},
-                         {"file": "four.onnx", "task": "dehaze", "name": "four", "default": False}])
-    monkeypatch.setenv(registry.ENV_VAR, str(folder))
-    monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
+    _install_rgb_and_four(tmp_path, monkeypatch, tiny_models.conv3x3_model)
     data = random_raster(4, 20, 20, np.uint16)
     four = make_raster(tmp_path / "bgrn.tif", data)
     logged: list[str] = []
