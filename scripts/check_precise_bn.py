@@ -1,0 +1,81 @@
+"""Does a checkpoint's validation score depend on its batch-norm running statistics?
+
+Scores a ``scripts/train_dehaze_hsmr.py`` checkpoint on validation crops of its own recipe (read from
+the checkpoint), recomputes its batch-norm statistics over ``--batches`` training batches
+(``training.precise_bn``), and scores it again. ``--out`` saves the checkpoint with the new statistics,
+ready for ``scripts/export_dehaze_hsmr.py``.
+
+    .venv/bin/python scripts/check_precise_bn.py runs/hsmr_lite_v14/last.pt --out /tmp/v14_pbn.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+
+import train_dehaze_hsmr as recipe  # noqa: E402
+
+from training.archs.hsmr import HSMRConfig, HSMRNet  # noqa: E402
+from training.data.scenes import RGB  # noqa: E402
+from training.precise_bn import recompute_batch_norm_statistics  # noqa: E402
+
+
+def _literal(args: dict[str, str], key: str, default: object) -> object:
+    """A recipe argument as the training script saved it (``str`` of the value); older runs lack some."""
+    value = args.get(key)
+    return default if value in (None, "None") else ast.literal_eval(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--batches", type=int, default=100, help="training batches of 8 for the statistics")
+    parser.add_argument("--seed", type=int, default=1234, help="of the crops (not the run's own validation)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, help="save the checkpoint with the recomputed statistics")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    checkpoint = torch.load(args.checkpoint, map_location="cpu")
+    run = checkpoint["args"]
+    gain_share = _literal(run, "band_gain", (0.0,))[0]
+    extras = (_literal(run, "offset", 0.0), _literal(run, "nodata", 0.0), gain_share)
+    if tuple(checkpoint["spec"]["output_bands"]) != RGB or any(extras):
+        raise SystemExit("only RGB recipes without offset, nodata collars or band gains are reproduced here")
+    model = HSMRNet(HSMRConfig(**checkpoint["arch_config"]))
+    model.load_state_dict(checkpoint["state_dict"])
+    _, _, train, val = recipe.make_datasets(
+        Path(run["data"]), int(run["crop"]), 10**6, args.seed,
+        light_share=_literal(run, "light_haze", 0.0),
+        airlight_angstrom=tuple(_literal(run, "airlight_angstrom", (0.0, 0.0))),
+        light_tau=tuple(_literal(run, "light_tau", (0.02, 0.2))),
+        context=tuple(_literal(run, "scene_context", ())), region=_literal(run, "region", None),
+        rs_haze=_literal(run, "rs_haze", 0.0))
+
+    def batches():
+        for i in range(args.batches):
+            items = [train[i * 8 + k] for k in range(8)]
+            yield {key: torch.stack([item[key] for item in items]) for key in items[0]}
+
+    before = recipe.evaluate(model, val)
+    recompute_batch_norm_statistics(model, batches(), recipe.forward)
+    after = recipe.evaluate(model, val)
+    print(f"{args.checkpoint} (step {checkpoint['step']}): validation PSNR {before:.2f} dB with its running "
+          f"statistics, {after:.2f} dB with statistics over {args.batches} batches")
+    if args.out is not None:
+        checkpoint["state_dict"] = model.state_dict()
+        torch.save(checkpoint, args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
