@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from backend.model_card import ModelCard, SceneContext, TensorSpec, TileSpec  # noqa: E402
 from backend.package import embed_card, validate_package  # noqa: E402
 from training.archs.hsmr import MULTIPLE, HSMRConfig, HSMRNet, count_parameters  # noqa: E402
+from training.checkpoint import load_checkpoint  # noqa: E402
 
 INPUT_NAME, OUTPUT_NAME = "hazy", "clear"
 CITATION = (
@@ -41,22 +42,17 @@ TRAINING_DATA = (
 )
 
 
-def load_state(checkpoint: Path | str) -> dict:
-    """A train-script checkpoint: weights, architecture, spec, arguments, step."""
-    return torch.load(checkpoint, map_location="cpu", weights_only=False)
-
-
 def load(checkpoint: Path) -> tuple[HSMRNet, dict]:
-    state = load_state(checkpoint)
-    config = HSMRConfig(**state["arch_config"])
-    model = HSMRNet(config)
-    model.load_state_dict(state["state_dict"])
+    """The network of a train-script checkpoint and the checkpoint (weights, spec, arguments, step)."""
+    state = load_checkpoint(checkpoint)
+    model = HSMRNet(HSMRConfig(**state["arch_config"]))
+    model.load_state_dict(state["model"])
     return model.eval(), state
 
 
 def hazy_input(state: dict) -> TensorSpec:
     """The checkpoint's input as trained: bands, normalisation and scene context (if any)."""
-    return TensorSpec.from_dict(state["spec"]["inputs"][0])
+    return TensorSpec.from_dict(state["task_spec"]["inputs"][0])
 
 
 def scene_context(state: dict) -> SceneContext | None:
@@ -96,7 +92,9 @@ def stage_command(state: dict) -> str:
     extra = f" --attention-window {window}" if window else ""
     extra += "".join(f" --{flag} {str(args[key]).strip('()[]').replace(',', '').replace(chr(39), '')}"
                      for key, flag in RECIPE_FLAGS if args.get(key) not in _DEFAULTS)  # fmt: skip
-    return (f"scripts/train_dehaze_hsmr.py --minutes {args.get('minutes', '?')} --threads "
+    length = (f"--steps {args['steps']}" if args.get("steps") not in _DEFAULTS
+              else f"--minutes {args.get('minutes', '?')}")  # fmt: skip
+    return (f"scripts/train_dehaze_hsmr.py {length} --threads "
             f"{args.get('threads', '?')} --lr {args.get('lr', '?')}{extra} (checkpoint at step "
             f"{state['step']}, batch {args.get('batch', '?')} x {args.get('crop', '?')} px)")
 
@@ -107,7 +105,7 @@ def recipe_chain(state: dict) -> list[str]:
     stages = [stage_command(state)]
     init = state.get("args", {}).get("init")
     while init not in _DEFAULTS and Path(init).is_file():
-        state = load_state(init)
+        state = load_checkpoint(init)
         stages.insert(0, stage_command(state))
         init = state.get("args", {}).get("init")
     return stages
@@ -121,7 +119,7 @@ def _band_phrase(bands: tuple[str, ...]) -> str:
 
 def make_card(model: HSMRNet, state: dict, name: str, metrics: dict, tile: TileSpec,
               version: str) -> ModelCard:  # fmt: skip
-    spec = state["spec"]
+    spec = state["task_spec"]
     norm = hazy_input(state).normalization
     bands = tuple(spec["output_bands"])
     cfg = model.config

@@ -35,14 +35,37 @@ def save_checkpoint(path: Path, *, spec: TaskSpec, train_config: TrainConfig, ar
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The raw checkpoint dict; ``FileNotFoundError``/``ValueError`` name the problem."""
+    """The raw checkpoint dict; ``FileNotFoundError``/``ValueError`` name the problem.
+
+    Checkpoints that ``scripts/train_dehaze_hsmr.py`` wrote with its own loop before 2026-12-01 (the
+    runs behind dehaze-hsmr-lite 1.1.0) are read too, and come back under this format's keys.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     payload = torch.load(path, map_location="cpu", weights_only=False)
+    if isinstance(payload, dict) and "format" not in payload and {"spec", "state_dict"} <= set(payload):
+        return _from_dehaze_script(payload)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a training checkpoint of format {FORMAT}")
     return payload
+
+
+def _from_dehaze_script(payload: dict[str, Any]) -> dict[str, Any]:
+    """The dehaze script's former checkpoint (weights, spec, arguments, validation history) as this
+    format: the same content under other names; it had no optimizer state, so it cannot resume."""
+    history = payload.get("history", [])
+    return {
+        "format": FORMAT,
+        "task_spec": payload["spec"],
+        "arch": payload["arch"],
+        "arch_config": payload["arch_config"],
+        "model": payload["state_dict"],
+        "step": payload["step"],
+        "best_psnr": max((h["val_psnr"] for h in history), default=float("nan")),
+        "args": payload.get("args", {}),
+        "history": history,
+    }
 
 
 def model_from_checkpoint(payload: dict[str, Any]) -> tuple[RestorationModel, TaskSpec]:

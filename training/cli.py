@@ -12,6 +12,7 @@ import torch
 
 from backend.errors import RestoreError
 
+from .config import SCHEDULES
 from .paths import default_data_root, default_run_dir
 
 
@@ -31,7 +32,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         spec = dataclasses.replace(spec, arch=args.arch)
     cfg = spec.train_config(args.config).replace(
         steps=args.steps, batch_size=args.batch_size, crop=args.crop, lr=args.lr,
-        val_every=args.val_every, val_samples=args.val_samples, seed=args.seed,
+        schedule=args.schedule, minutes=args.minutes, val_every=args.val_every,
+        val_samples=args.val_samples, seed=args.seed,
     )  # fmt: skip
     arch_config = json.loads(args.arch_config) if args.arch_config else spec.arch_config[args.config]
     out = Path(args.out) if args.out else default_run_dir(args.task, args.config)
@@ -105,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--crop", type=int)
     p.add_argument("--lr", type=float)
+    p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate decay (default: the spec's)")
+    p.add_argument("--minutes", type=float,
+                   help="wall-clock budget: the schedule follows the clock and --steps becomes a cap")
     p.add_argument("--val-every", type=int)
     p.add_argument("--val-samples", type=int)
     p.add_argument("--seed", type=int)

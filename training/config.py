@@ -8,10 +8,14 @@ Both are frozen dataclasses saved inside every checkpoint, so ``export`` needs o
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from backend.model_card import Normalization, TensorSpec, TileSpec
+
+#: Learning-rate schedules of ``TrainConfig.schedule``.
+SCHEDULES = ("step", "cosine")
 
 #: The usual input normalisation: joint 0.5-99.5 % stretch of the whole input raster to [0, 1], so
 #: uint8 photos and uint16 digital numbers look alike to the network.
@@ -26,9 +30,17 @@ class TrainConfig:
     batch_size: int = 4
     crop: int = 128
     lr: float = 2e-4
-    #: Learning rate is multiplied by ``lr_gamma`` at these fractions of ``steps``.
+    #: ``"step"``: the learning rate is multiplied by ``lr_gamma`` at the ``lr_milestones`` fractions
+    #: of the run; ``"cosine"``: it falls from ``lr`` to 0 along half a cosine.
+    schedule: str = "step"
     lr_milestones: tuple[float, ...] = (0.5, 0.75, 0.9)
     lr_gamma: float = 0.5
+    #: Learning-rate multipliers by parameter-name prefix, e.g. ``(("scene.", 10.0),)`` lets a new,
+    #: zero-initialised block catch up with fine-tuned weights.
+    lr_scales: tuple[tuple[str, float], ...] = ()
+    #: A wall-clock budget: the schedule follows the clock and the run ends when the budget is spent
+    #: (``steps`` is then only a cap). For a time-boxed CPU run; the step count depends on the machine.
+    minutes: float | None = None
     val_every: int = 250
     val_samples: int = 32
     log_every: int = 10
@@ -40,9 +52,30 @@ class TrainConfig:
     adversarial_weight: float = 0.0
     num_workers: int = 0
 
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.minutes is not None and self.minutes <= 0:
+            raise ValueError(f"minutes must be positive, got {self.minutes}")
+
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with the non-None ``changes`` applied (CLI overrides)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def lr_factor(self, progress: float) -> float:
+        """The learning rate's multiplier when ``progress`` (0-1) of the run is done."""
+        progress = min(max(progress, 0.0), 1.0)
+        if self.schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.lr_gamma ** sum(progress >= m for m in self.lr_milestones)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of ``dataclasses.asdict`` (checkpoints store plain dicts; older ones lack new fields)."""
+        data = dict(data)
+        data["lr_milestones"] = tuple(data["lr_milestones"])
+        data["lr_scales"] = tuple((str(p), float(f)) for p, f in data.get("lr_scales", ()))
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -117,7 +150,5 @@ class TaskSpec:
         data["output_range"] = tuple(data["output_range"])
         data["tile"] = TileSpec(**data["tile"])
         for key in ("lite", "full"):
-            cfg = dict(data[key])
-            cfg["lr_milestones"] = tuple(cfg["lr_milestones"])
-            data[key] = TrainConfig(**cfg)
+            data[key] = TrainConfig.from_dict(data[key])
         return cls(**data)

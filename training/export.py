@@ -46,6 +46,15 @@ def output_names(spec: TaskSpec) -> list[str]:
     return ["restored", "mask"] if spec.mask_output else ["restored"]
 
 
+def _schedule(cfg: TrainConfig) -> str:
+    """How the learning rate moved, in words, for the card's recipe."""
+    decay = ("cosine decay" if cfg.schedule == "cosine"
+             else f"x{cfg.lr_gamma} at {list(cfg.lr_milestones)} of the run")  # fmt: skip
+    scales = "".join(f", x{f:g} for {p}*" for p, f in cfg.lr_scales)
+    budget = f", over a {cfg.minutes:g}-minute wall-clock budget" if cfg.minutes else ""
+    return decay + scales + budget
+
+
 def build_card(spec: TaskSpec, *, name: str, version: str, arch: str, arch_config: dict[str, Any],
                train_config: TrainConfig, steps: int, parameters: int,
                metrics: dict[str, Any] | None = None) -> ModelCard:  # fmt: skip
@@ -57,8 +66,7 @@ def build_card(spec: TaskSpec, *, name: str, version: str, arch: str, arch_confi
     tc = train_config
     recipe = (
         f"python -m training train --task {spec.task}: arch {arch} {json.dumps(arch_config, sort_keys=True)}"
-        f"; {steps} steps, batch {tc.batch_size}, crop {tc.crop}, Adam lr {tc.lr} "
-        f"(x{train_config.lr_gamma} at {list(train_config.lr_milestones)} of the steps), losses "
+        f"; {steps} steps, batch {tc.batch_size}, crop {tc.crop}, Adam lr {tc.lr} ({_schedule(tc)}), losses "
         f"{json.dumps(spec.losses, sort_keys=True)}, adversarial {train_config.adversarial_weight}, "
         f"data recipe {spec.data!r}, seed {train_config.seed}"
     )
@@ -146,11 +154,12 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, *, name: str | No
     if payload.get("best_psnr") is not None and np.isfinite(payload["best_psnr"]):
         metrics.setdefault("val_psnr_synthetic_db", round(float(payload["best_psnr"]), 3))
     parameters = sum(p.numel() for p in model.net.parameters())
-    saved = payload["train_config"]
+    if "train_config" not in payload:
+        raise ValueError(f"{checkpoint} was written by scripts/train_dehaze_hsmr.py's former loop and "
+                         "holds no training config: export it with scripts/export_dehaze_hsmr.py")
     card = build_card(
         spec, name=name or out.stem, version=version, arch=payload["arch"],
-        arch_config=payload["arch_config"],
-        train_config=TrainConfig(**{**saved, "lr_milestones": tuple(saved["lr_milestones"])}),
+        arch_config=payload["arch_config"], train_config=TrainConfig.from_dict(payload["train_config"]),
         steps=int(payload["step"]), parameters=parameters, metrics=metrics,
     )  # fmt: skip
     return export_model(model, spec, out, card=card)

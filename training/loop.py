@@ -3,6 +3,10 @@
 Writes into ``out_dir``: ``metrics.csv`` and ``tb/`` (TensorBoard) with the training loss terms
 (means over the last ``log_every`` steps) and validation loss/PSNR/SSIM every ``val_every`` steps; ``last.pt``
 (each validation and at the end) and ``best.pt`` (best validation PSNR); ``curve.png``.
+
+The run lasts ``steps`` steps or, with ``minutes``, a wall-clock budget (a time-boxed CPU fine-tune),
+and its learning rate follows ``TrainConfig.lr_factor`` of the share done (step decay or cosine),
+scaled per parameter group (``lr_scales``). It may start from given weights (``init_state``).
 """
 
 from __future__ import annotations
@@ -10,13 +14,14 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
@@ -89,6 +94,28 @@ def validate(model: RestorationModel, dataset: Dataset, spec: TaskSpec, loss_fn:
     return {k: v / count for k, v in totals.items()}
 
 
+def _param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """One optimizer group per ``cfg.lr_scales`` prefix (first match wins) and one for the rest,
+    each with its ``scale``; empty groups are left out."""
+    groups: dict[float, list[nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        scale = next((f for prefix, f in cfg.lr_scales if name.startswith(prefix)), 1.0)
+        groups.setdefault(scale, []).append(param)
+    return [{"params": params, "scale": scale} for scale, params in groups.items()]
+
+
+def load_initial_weights(net: nn.Module, state: Mapping[str, torch.Tensor],
+                         new: tuple[str, ...] = ()) -> None:  # fmt: skip
+    """Fine-tuning: ``state`` into ``net``. Parameters under a prefix in ``new`` may be missing (a
+    block the checkpoint did not have keeps its initialisation); anything else that does not fit is
+    an error naming the keys, not a silently half-loaded model."""
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    absent = [k for k in missing if not k.startswith(new)] if new else list(missing)
+    if absent or unexpected:
+        raise ValueError(f"the initial weights do not fit the network: missing {absent}, "
+                         f"unexpected {unexpected}")
+
+
 def train(
     spec: TaskSpec,
     cfg: TrainConfig,
@@ -101,11 +128,18 @@ def train(
     resume: bool = False,
     progress: bool = True,
     stop_after: int | None = None,
+    init_state: Mapping[str, torch.Tensor] | None = None,
+    init_new: tuple[str, ...] = (),
+    metadata: Mapping[str, Any] | None = None,
 ) -> TrainResult:
-    """Train ``spec``'s architecture on ``train_set`` for ``cfg.steps`` steps (see module docstring).
+    """Train ``spec``'s architecture on ``train_set`` for ``cfg.steps`` steps, or for ``cfg.minutes``
+    of wall-clock time (see module docstring).
 
     ``stop_after`` ends this call after that many steps (with a checkpoint), as if interrupted: a
     time-boxed CPU session continues later with ``resume=True`` on the same schedule.
+    ``init_state`` starts from those weights (fine-tuning; ``load_initial_weights``, with ``init_new``
+    the prefixes that may be missing); a resumed run ignores it. ``metadata`` (e.g. the command line)
+    is stored in every checkpoint.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -114,10 +148,10 @@ def train(
     net, arch_cfg = build_arch(spec.arch, arch_config, in_channels=spec.in_channels,
                                out_channels=spec.out_channels,
                                context_features=spec.context_features)  # fmt: skip
+    if init_state is not None and not (resume and (Path(out_dir) / "last.pt").exists()):
+        load_initial_weights(net, init_state, init_new)
     model = RestorationModel(net, spec).to(dev).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
-    milestones = sorted({max(1, int(f * cfg.steps)) for f in cfg.lr_milestones})
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=cfg.lr_gamma)
+    optimizer = torch.optim.Adam(_param_groups(model.net, cfg), lr=cfg.lr, betas=(0.9, 0.999))
     use_amp = cfg.amp and dev.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     disc = disc_opt = None
@@ -126,40 +160,52 @@ def train(
         disc_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     loss_fn = build_loss(spec.losses)
 
-    step, best_psnr = 0, -math.inf
+    step, best_psnr, spent = 0, -math.inf, 0.0
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if resume and last_path.exists():
         state = load_checkpoint(last_path)
         model.net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         if disc is not None and state.get("disc") is not None:
             disc.load_state_dict(state["disc"])
             disc_opt.load_state_dict(state["disc_opt"])
         step, best_psnr = int(state["step"]), float(state["best_psnr"])
+        spent = float(state.get("seconds", 0.0))
 
     start_step = step
     logger = RunLogger(out_dir)
     extra = {
         "optimizer": optimizer,
-        "scheduler": scheduler,
         "scaler": scaler,
         "disc": disc,
         "disc_opt": disc_opt,
+        **dict(metadata or {}),
     }
+    started = time.time()
+
+    def seconds() -> float:
+        """Training time of the run so far, across resumes (the wall-clock budget's clock)."""
+        return spent + time.time() - started
+
+    def done_share() -> float:
+        """Share of the run done: by the clock with a budget, else by steps."""
+        return seconds() / (60.0 * cfg.minutes) if cfg.minutes else step / cfg.steps
 
     def checkpoint(path: Path) -> None:
         save_checkpoint(path, spec=spec, train_config=cfg, arch_config=arch_cfg, model=model,
-                        step=step, best_psnr=best_psnr, **extra)  # fmt: skip
+                        step=step, best_psnr=best_psnr, seconds=seconds(), **extra)  # fmt: skip
 
     autocast = (lambda: torch.autocast("cuda", dtype=torch.float16)) if use_amp else contextlib.nullcontext
-    started = time.time()
     last_val: dict[str, float] = {}
     running: dict[str, float] = {}
     running_count = 0
-    bar = tqdm(total=cfg.steps, initial=step, desc=f"train {spec.task}", disable=not progress, unit="step")
+    bar = tqdm(total=None if cfg.minutes else cfg.steps, initial=step, desc=f"train {spec.task}",
+               disable=not progress, unit="step")
     for batch in _batches(train_set, cfg, step):
+        lr = cfg.lr * cfg.lr_factor(done_share())
+        for group in optimizer.param_groups:
+            group["lr"] = lr * group["scale"]
         x, y = batch["input"].to(dev, non_blocking=True), batch["target"].to(dev, non_blocking=True)
         with autocast():
             pred = model(x, _context(batch, dev))
@@ -177,7 +223,6 @@ def train(
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         scaler.step(optimizer)
         scaler.update()
-        scheduler.step()
         if disc is not None:
             with autocast():
                 d_loss = discriminator_loss(disc(y), disc(pred.detach()))
@@ -192,15 +237,16 @@ def train(
             if k != "total":
                 running[k] = running.get(k, 0.0) + float(v.detach())
         running_count += 1
-        if step % cfg.log_every == 0 or step == cfg.steps:
+        finished = step == cfg.steps or (cfg.minutes is not None and done_share() >= 1.0)
+        if step % cfg.log_every == 0 or finished:
             # Means over the steps since the last log: single batches are too noisy to read.
             values = {k: v / running_count for k, v in running.items()}
-            values["lr"] = scheduler.get_last_lr()[0]
+            values["lr"] = lr
             logger.log(step, "train", values)
             running, running_count = {}, 0
             val_psnr = last_val.get("psnr", float("nan"))
             bar.set_postfix(loss=f"{values['total']:.4f}", val_psnr=f"{val_psnr:.2f}")
-        if step % cfg.val_every == 0 or step == cfg.steps:
+        if step % cfg.val_every == 0 or finished:
             last_val = validate(model, val_set, spec, loss_fn, dev, cfg.batch_size)
             logger.log(step, "val", last_val)
             if last_val["psnr"] > best_psnr:
@@ -208,6 +254,8 @@ def train(
                 checkpoint(best_path)
             checkpoint(last_path)
             plot_curve(logger.csv_path, out_dir / "curve.png")
+        if finished:
+            break
         if stop_after is not None and step >= start_step + stop_after:
             if step % cfg.val_every:  # not just saved by the validation above
                 checkpoint(last_path)

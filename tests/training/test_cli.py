@@ -23,6 +23,17 @@ def test_train_command_runs_on_the_real_recipe(shared_data, tmp_path, task, caps
     assert "best val PSNR" in capsys.readouterr().out
 
 
+def test_train_command_takes_a_wall_clock_budget_and_a_cosine(shared_data, tmp_path):
+    out = tmp_path / "budget"
+    args = ["train", "--task", "fill_gaps", "--arch", "tiny", "--steps", "100000", "--minutes", "0.02",
+            "--schedule", "cosine", "--batch-size", "2", "--crop", "32", "--val-samples", "2",
+            "--data", str(shared_data), "--out", str(out), "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    state = load_checkpoint(out / "last.pt")
+    assert state["train_config"]["minutes"] == 0.02 and state["train_config"]["schedule"] == "cosine"
+    assert 0 < state["step"] < 100000 and state["seconds"] >= 1.2
+
+
 def test_bad_requests_exit_with_a_message(tmp_path, capsys):
     assert main(["train", "--task", "dehaze", "--crop", "512", "--data", str(tmp_path), "--steps", "1"]) == 2
     assert "error:" in capsys.readouterr().err

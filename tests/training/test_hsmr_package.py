@@ -132,6 +132,17 @@ def _script(name: str):
     return module
 
 
+def _save(path, net, config, spec, args) -> None:
+    """A checkpoint as the train script's loop writes it (weights, spec, command line)."""
+    from training.checkpoint import save_checkpoint
+    from training.config import TrainConfig
+    from training.model import RestorationModel
+
+    save_checkpoint(path, spec=spec, train_config=TrainConfig(), arch_config=config,
+                    model=RestorationModel(net, spec), step=10, best_psnr=float("nan"),
+                    args={k: str(v) for k, v in vars(args).items()})  # fmt: skip
+
+
 def test_a_checkpoint_with_a_scene_context_exports_and_runs_through_the_engine(tmp_path):
     # Training script spec -> export script package -> engine: the context percentiles travel in the
     # card, the engine computes them over the raster, and the graph's second input receives them.
@@ -154,7 +165,7 @@ def test_a_checkpoint_with_a_scene_context_exports_and_runs_through_the_engine(t
     args = argparse.Namespace(minutes=1.0, threads=1, lr=1e-4, scene_context=[1.0, 50.0], region=384,
                               batch=8, crop=128)
     checkpoint = tmp_path / "best.pt"
-    train.save(checkpoint, model, config, train.dehaze_spec((1.0, 50.0)), 10, [], args)
+    _save(checkpoint, model, config, train.dehaze_spec((1.0, 50.0)), args)
     package = tmp_path / "dehaze-context.onnx"
     assert export.main([str(checkpoint), "--out", str(package), "--tile-size", "64", "--overlap", "16"]) == 0
 
@@ -196,7 +207,7 @@ def test_a_multispectral_checkpoint_exports_with_its_bands_and_is_picked_for_a_4
     config = dataclasses.replace(HSMRConfig.lite(attention_window=15), in_channels=4, out_channels=4)
     args = argparse.Namespace(minutes=1.0, threads=1, lr=1e-4, bands=list(BGRN), batch=8, crop=128)
     checkpoint = tmp_path / "best.pt"
-    train.save(checkpoint, HSMRNet(config), config, train.dehaze_spec(bands=BGRN), 10, [], args)
+    _save(checkpoint, HSMRNet(config), config, train.dehaze_spec(bands=BGRN), args)
     folder = tmp_path / "models"
     folder.mkdir()
     package = folder / "dehaze-bgrn.onnx"

@@ -11,6 +11,7 @@ import torch
 
 from backend.model_card import SceneContext
 from training.checkpoint import load_checkpoint, model_from_checkpoint
+from training.config import TrainConfig
 from training.data.datasets import SceneCrops
 from training.export import export_checkpoint
 from training.loop import train
@@ -104,6 +105,20 @@ def test_checkpoint_rejects_foreign_files(tmp_path):
         load_checkpoint(tmp_path / "missing.pt")
 
 
+def test_the_dehaze_scripts_former_checkpoints_load_under_this_formats_keys(run, tmp_path):
+    spec, _, _, _, out, _ = run
+    weights = load_checkpoint(out / "last.pt")["model"]
+    former = {"arch": "tiny", "arch_config": {"in_channels": 3}, "spec": spec.to_dict(),
+              "state_dict": weights, "step": 7, "args": {"lr": "0.0001"},
+              "history": [{"step": 5, "val_psnr": 20.5}, {"step": 7, "val_psnr": 21.0}]}  # fmt: skip
+    torch.save(former, tmp_path / "former.pt")
+    state = load_checkpoint(tmp_path / "former.pt")
+    assert state["model"] is not None and state["task_spec"] == spec.to_dict() and state["best_psnr"] == 21.0
+    assert state["args"] == {"lr": "0.0001"} and state["step"] == 7
+    with pytest.raises(ValueError, match="export_dehaze_hsmr"):  # no train config for the generic export
+        export_checkpoint(tmp_path / "former.pt", tmp_path / "former.onnx")
+
+
 def test_adversarial_training_logs_both_players(tmp_path):
     spec = tiny_spec("desand", losses={"smooth_l1": 2.5, "ms_ssim": 0.5})
     cfg = spec.lite.replace(steps=4, val_every=4, log_every=2, adversarial_weight=0.01)
@@ -167,3 +182,52 @@ def test_a_scene_context_spec_draws_its_crops_from_regions(monkeypatch, tmp_path
     desand = tiny_spec("desand", inputs=(dataclasses.replace(dusty, context=SceneContext("c", (1,))),))
     with pytest.raises(ValueError, match="trains on real pairs"):
         recipes.build_dataset(desand, tmp_path, "train", **kw)
+
+
+def test_the_schedules_step_down_or_follow_half_a_cosine():
+    step = TrainConfig(lr_milestones=(0.5, 0.75), lr_gamma=0.5)
+    assert [step.lr_factor(p) for p in (0.0, 0.49, 0.5, 0.8, 1.0)] == [1.0, 1.0, 0.5, 0.25, 0.25]
+    cosine = TrainConfig(schedule="cosine")
+    assert cosine.lr_factor(0.0) == 1.0 and cosine.lr_factor(0.5) == pytest.approx(0.5)
+    assert cosine.lr_factor(1.0) == pytest.approx(0.0) and cosine.lr_factor(2.0) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(schedule="linear")
+    scaled = TrainConfig(lr_scales=(("scene.", 10.0),), minutes=1.5)
+    assert TrainConfig.from_dict(dataclasses.asdict(scaled)) == scaled
+
+
+def test_a_wall_clock_budget_ends_the_run_and_drives_the_schedule(tmp_path):
+    spec = tiny_spec("desand")
+    cfg = dataclasses.replace(spec.lite, steps=10**6, minutes=0.03, schedule="cosine", val_every=10**6)
+    train_set, val_set = _datasets(spec, dataclasses.replace(cfg, steps=1000))
+    result = train(spec, cfg, train_set=train_set, val_set=val_set, out_dir=tmp_path, progress=False)
+    state = load_checkpoint(tmp_path / "last.pt")
+    assert 0 < result.steps < 10**6 and state["step"] == result.steps  # ended by the clock
+    assert state["seconds"] >= 60 * cfg.minutes
+    with open(tmp_path / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    lrs = [float(r["value"]) for r in rows if r["name"] == "lr"]
+    assert lrs[0] > 0.5 * cfg.lr and lrs[-1] < 0.2 * cfg.lr  # the cosine ran its course in the budget
+    assert any(r["split"] == "val" for r in rows)  # the budget's end is validated and saved
+
+
+def test_fine_tuning_starts_from_given_weights_and_scales_a_blocks_rate(run, tmp_path):
+    spec, cfg, train_set, val_set, out, _ = run
+    trained = load_checkpoint(out / "last.pt")["model"]
+    partial = {k: v for k, v in trained.items() if not k.startswith("body.2.")}
+    with pytest.raises(ValueError, match="missing.*body.2"):
+        train(spec, cfg, train_set=train_set, val_set=val_set, out_dir=tmp_path / "a", progress=False,
+              init_state=partial, stop_after=1)  # fmt: skip
+    scaled = dataclasses.replace(cfg, lr_scales=(("body.2.", 10.0),))
+    train(spec, scaled, train_set=train_set, val_set=val_set, out_dir=tmp_path / "b", progress=False,
+          init_state=partial, init_new=("body.2.",), stop_after=1,
+          metadata={"args": {"lr": "x"}})  # fmt: skip
+    state = load_checkpoint(tmp_path / "b" / "last.pt")
+    assert state["args"] == {"lr": "x"}
+    groups = {g["scale"]: g["lr"] for g in state["optimizer"]["param_groups"]}
+    assert groups[10.0] == pytest.approx(10 * groups[1.0]) and groups[1.0] > 0
+    # One step of a small rate from the trained weights stays near them; the new block does not.
+    moved = (state["model"]["body.0.weight"] - trained["body.0.weight"]).abs().max()
+    assert moved < 0.05 * trained["body.0.weight"].abs().max()
+    fresh = (state["model"]["body.2.weight"] - trained["body.2.weight"]).abs().max()
+    assert fresh > 10 * moved
