@@ -148,7 +148,8 @@ def train(
     net, arch_cfg = build_arch(spec.arch, arch_config, in_channels=spec.in_channels,
                                out_channels=spec.out_channels,
                                context_features=spec.context_features)  # fmt: skip
-    if init_state is not None and not (resume and (Path(out_dir) / "last.pt").exists()):
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    if init_state is not None and not (resume and last_path.exists()):
         load_initial_weights(net, init_state, init_new)
     model = RestorationModel(net, spec).to(dev).train()
     optimizer = torch.optim.Adam(_param_groups(model.net, cfg), lr=cfg.lr, betas=(0.9, 0.999))
@@ -161,7 +162,6 @@ def train(
     loss_fn = build_loss(spec.losses)
 
     step, best_psnr, spent = 0, -math.inf, 0.0
-    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if resume and last_path.exists():
         state = load_checkpoint(last_path)
         model.net.load_state_dict(state["model"])
