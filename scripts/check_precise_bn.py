@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import default_collate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -78,10 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         context=tuple(_literal(run, "scene_context", ())), region=_literal(run, "region", None),
         rs_haze=_literal(run, "rs_haze", 0.0))
 
-    def batches():
+    def batches():  # samples step * 8 + k, as the training loop reads them
         for i in range(args.batches):
-            items = [train[i * 8 + k] for k in range(8)]
-            yield {key: torch.stack([item[key] for item in items]) for key in items[0]}
+            yield default_collate([train[i * 8 + k] for k in range(8)])
 
     before = score(model, val)
     recompute_batch_norm_statistics(model, batches(), forward)
