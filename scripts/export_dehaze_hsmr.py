@@ -1,10 +1,11 @@
 """Export a checkpoint of ``scripts/train_dehaze_hsmr.py`` as the shipped dehaze model package.
 
-Writes ONNX (opset 17, dynamic batch/height/width) with the model card embedded, checks it with
-``backend.package.validate_package``, checks onnxruntime against torch, and (``--index``)
-regenerates the ``index.json`` beside it (``scripts/update_model_index.py``: every package's
-sha256, default flags kept); ``--default`` makes it the task's default.
-Metrics measured later are merged into the card with ``--metrics metrics.json``.
+The dehaze card (input ``hazy``, output ``clear``, the description, the whole fine-tuning chain as
+its recipe) is built here; tracing, embedding, ``backend.package.validate_package`` and the check of
+ONNX Runtime against PyTorch are the training package's own (``training.export.export_model``), so
+a failed check leaves no package behind. ``--index`` regenerates the ``index.json`` beside it
+(``scripts/update_model_index.py``: every package's sha256, default flags kept); ``--default``
+makes it the task's default. Metrics measured later are merged into the card with ``--metrics``.
 
     .venv/bin/python scripts/export_dehaze_hsmr.py runs/hsmr_lite/last.pt \
         --out resources/models/dehaze-hsmr-lite.onnx --index --default [--metrics card_metrics.json]
@@ -15,19 +16,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
-
-import numpy as np
-import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from backend.model_card import ModelCard, SceneContext, TensorSpec, TileSpec  # noqa: E402
-from backend.package import embed_card, validate_package  # noqa: E402
-from training.archs.hsmr import MULTIPLE, HSMRConfig, HSMRNet, count_parameters  # noqa: E402
-from training.checkpoint import load_checkpoint  # noqa: E402
+from training.archs.hsmr import MULTIPLE, count_parameters  # noqa: E402
+from training.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
+from training.config import TaskSpec  # noqa: E402
+from training.export import export_model  # noqa: E402
+from training.model import RestorationModel  # noqa: E402
 
 INPUT_NAME, OUTPUT_NAME = "hazy", "clear"
 CITATION = (
@@ -42,12 +41,12 @@ TRAINING_DATA = (
 )
 
 
-def load(checkpoint: Path) -> tuple[HSMRNet, dict]:
-    """The network of a train-script checkpoint and the checkpoint (weights, spec, arguments, step)."""
+def load(checkpoint: Path) -> tuple[RestorationModel, TaskSpec, dict]:
+    """The trained model of a train-script checkpoint (eval mode), its task spec, and the checkpoint
+    (weights, spec, arguments, step)."""
     state = load_checkpoint(checkpoint)
-    model = HSMRNet(HSMRConfig(**state["arch_config"]))
-    model.load_state_dict(state["model"])
-    return model.eval(), state
+    model, spec = model_from_checkpoint(state)
+    return model, spec, state
 
 
 def hazy_input(state: dict) -> TensorSpec:
@@ -58,20 +57,6 @@ def hazy_input(state: dict) -> TensorSpec:
 def scene_context(state: dict) -> SceneContext | None:
     """The checkpoint's scene context (a second input), if it was trained with one."""
     return hazy_input(state).context
-
-
-def export_onnx(model: HSMRNet, path: Path, context: SceneContext | None = None) -> None:
-    axes = {0: "batch", 2: "height", 3: "width"}
-    args = (torch.rand(1, model.config.in_channels, 64, 64),)
-    names, dynamic = [INPUT_NAME], {INPUT_NAME: axes, OUTPUT_NAME: axes}
-    if context is not None:
-        args += (torch.rand(1, model.config.context_features),)
-        names.append(context.name)
-        dynamic[context.name] = {0: "batch"}
-    torch.onnx.export(
-        model, args, str(path), dynamo=False, opset_version=17,
-        input_names=names, output_names=[OUTPUT_NAME], dynamic_axes=dynamic,
-    )  # fmt: skip
 
 
 #: Train-script arguments that a stage's command repeats when they differ from the defaults.
@@ -117,12 +102,12 @@ def _band_phrase(bands: tuple[str, ...]) -> str:
     return f"{len(bands)}-band rasters ({', '.join(bands)}, in that order)"
 
 
-def make_card(model: HSMRNet, state: dict, name: str, metrics: dict, tile: TileSpec,
+def make_card(model: RestorationModel, state: dict, name: str, metrics: dict, tile: TileSpec,
               version: str) -> ModelCard:  # fmt: skip
     spec = state["task_spec"]
     norm = hazy_input(state).normalization
     bands = tuple(spec["output_bands"])
-    cfg = model.config
+    cfg = model.net.config
     window = cfg.attention_window
     pool = "global" if window is None else f"{window}x{window} local"
     context = scene_context(state)
@@ -161,26 +146,8 @@ def make_card(model: HSMRNet, state: dict, name: str, metrics: dict, tile: TileS
         ),
         licence="GPL-2.0-or-later (weights trained by this project)",
         metrics=metrics,
-        parameters=count_parameters(model),
+        parameters=count_parameters(model.net),
     )
-
-
-def check_runtime(model: HSMRNet, path: Path) -> float:
-    """Max |onnxruntime - torch| on a non-multiple-of-8 input (padding is in the graph)."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    x = torch.rand(1, model.config.in_channels, 100, 84) * 0.54 + 0.38
-    feeds = {INPUT_NAME: x.numpy()}
-    context = None
-    if model.config.context_features:
-        context = torch.rand(1, model.config.context_features) * 0.6
-        (name,) = (i.name for i in session.get_inputs() if i.name != INPUT_NAME)
-        feeds[name] = context.numpy()
-    with torch.no_grad():
-        expected = model(x, context).numpy()
-    got = session.run(None, feeds)[0]
-    return float(np.abs(got - expected).max())
 
 
 def update_index(path: Path, default: bool) -> None:
@@ -217,22 +184,16 @@ def main(argv: list[str] | None = None) -> int:
                              "single tile (scripts/check_tile_invariance.py)")
     args = parser.parse_args(argv)
 
-    model, state = load(args.checkpoint)
+    model, spec, state = load(args.checkpoint)
     metrics = json.loads(args.metrics.read_text()) if args.metrics else {}
     tile = TileSpec(multiple=MULTIPLE, default_size=args.tile_size, overlap=args.overlap)
     card = make_card(model, state, args.name, metrics, tile, args.version)
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "raw.onnx"
-        export_onnx(model, raw, scene_context(state))
-        embed_card(raw, card, args.out)
-    validate_package(args.out)
-    diff = check_runtime(model, args.out)
-    if diff > 1e-4:
-        raise SystemExit(f"onnxruntime differs from torch by {diff:.2e}")
+    report = export_model(model, spec, args.out, card=card)
     if args.index:
         update_index(args.out, args.default)
     size = args.out.stat().st_size / 1e6
-    print(f"wrote {args.out} ({size:.2f} MB, {card.parameters} parameters, ort-torch {diff:.1e})")
+    print(f"wrote {args.out} ({size:.2f} MB, {card.parameters} parameters, "
+          f"ort-torch {report.max_abs_diff:.1e})")
     return 0
 
 

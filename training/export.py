@@ -27,7 +27,7 @@ from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import TaskSpec, TrainConfig
 from .data.prepare import like_input
 from .data.recipes import recipe_sources
-from .model import ExportModel
+from .model import ExportModel, RestorationModel
 
 OPSET = 17
 #: ORT and PyTorch must agree this closely on random input, or export fails.
@@ -40,10 +40,6 @@ class ExportReport:
     card: ModelCard
     max_abs_diff: float
     parameters: int
-
-
-def output_names(spec: TaskSpec) -> list[str]:
-    return ["restored", "mask"] if spec.mask_output else ["restored"]
 
 
 def _schedule(cfg: TrainConfig) -> str:
@@ -97,13 +93,14 @@ def _random_inputs(spec: TaskSpec, size: tuple[int, int], seed: int) -> list[tor
     return tensors
 
 
-def export_model(model: torch.nn.Module, spec: TaskSpec, out: Path, *, card: ModelCard) -> ExportReport:
-    """Trace, embed ``card``, validate, and check ORT against PyTorch."""
+def export_model(model: RestorationModel, spec: TaskSpec, out: Path, *, card: ModelCard) -> ExportReport:
+    """Trace, embed ``card``, validate, and check ORT against PyTorch; the graph's outputs take the
+    card's names (a task's exporter names them, e.g. ``restored`` or the dehaze package's ``clear``)."""
     wrapper = ExportModel(model, spec).eval()
     m = spec.tile.multiple
     trace_size = (8 * m, 8 * m)
     names_in = input_names(spec)
-    names_out = output_names(spec)
+    names_out = [o.name for o in card.outputs]
     axes = {n: {0: "batch", 2: "height", 3: "width"} for n in names_in + names_out}
     context = spec.context_input
     if context is not None:  # (N, K): one vector per tile
