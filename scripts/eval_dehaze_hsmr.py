@@ -30,6 +30,8 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -128,44 +130,63 @@ def rgb_bands(model: HSMR, rgb_model: HSMR, hazy: np.ndarray, methods: dict, cle
     return out
 
 
-def synthetic_test(
-    model: HSMR, root: Path, seed: int = 0, rgb_model: HSMR | None = None
-) -> tuple[dict, list]:
+@dataclass(frozen=True)
+class TestRegion:
+    """One held-out test block: its clean image, the training synthesis's haze over it (``hazy``),
+    and the RS-Haze recipe's pair over it (``rs_hazy``, ``rs_clean``: that recipe rescales both)."""
+
+    name: str
+    index: int
+    clean: np.ndarray
+    hazy: np.ndarray
+    rs_hazy: np.ndarray
+    rs_clean: np.ndarray
+
+
+def test_regions(root: Path, bands: tuple[str, ...], seed: int = 0) -> Iterator[TestRegion]:
+    """Every whole test block of the seeded split of the clean scenes, hazed with fixed seeds."""
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
     rs_config = RSHazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
-    rows, examples = [], []
-    for scene in load_scenes(CLEAN_SCENES, root, model.bands):
+    for scene in load_scenes(CLEAN_SCENES, root, bands):
         _, height, width = scene.image.shape
         for i, b in enumerate(split_scene(scene.name, height, width)["test"]):
             clean = scene.image[:, b.y0 : b.y1, b.x0 : b.x1]
-            rng = np.random.default_rng([seed, i, 3])
-            deg = synthesize_haze({"optical": clean}, rng, config, model.bands)
-            hazy = deg.inputs["optical"]
-            restored, dcp = model(hazy), dark_channel_prior(hazy)
-            # the same pair as a product with other per-band gains records it
-            gains = draw_band_gains(np.random.default_rng([seed, i, 7]), len(clean))
-            row = {"region": f"{scene.name}_y{b.y0}_x{b.x0}", "hazy": scores(hazy, clean),
-                   "dcp": scores(dcp, clean), "hsmr": scores(restored, clean),
-                   # the haze-free region itself: a dehazer should return it unchanged
-                   "clear": {"dcp": scores(dark_channel_prior(clean), clean),
-                             "hsmr": scores(model(clean), clean)},
-                   "band_gain": {"gains": [round(float(g), 3) for g in gains[:, 0, 0]],
-                                 "hazy": scores(hazy * gains, clean * gains),
-                                 "dcp": scores(dark_channel_prior(hazy * gains), clean * gains),
-                                 "hsmr": scores(model(hazy * gains), clean * gains)}}  # fmt: skip
-            # the same region hazed by the RS-Haze benchmark's recipe (a bright, warm airlight)
+            deg = synthesize_haze({"optical": clean}, np.random.default_rng([seed, i, 3]), config, bands)
             rs = synthesize_rs_haze({"optical": clean}, np.random.default_rng([seed, i, 11]), rs_config,
-                                    model.bands)
-            rs_hazy, rs_clean = rs.inputs["optical"], rs.target
-            row["rs_recipe"] = {"hazy": scores(rs_hazy, rs_clean),
-                                "dcp": scores(dark_channel_prior(rs_hazy), rs_clean),
-                                "hsmr": scores(model(rs_hazy), rs_clean)}  # fmt: skip
-            if rgb_model is not None:
-                methods = {"hazy": hazy, "dcp": dcp, "hsmr": restored}
-                row["rgb_bands"] = rgb_bands(model, rgb_model, hazy, methods, clean)
-            rows.append(row)
-            views = (rgb_view(a, model.bands) for a in (hazy, dcp, restored, clean))
-            examples.append((row["region"], *views))
+                                    bands)
+            yield TestRegion(f"{scene.name}_y{b.y0}_x{b.x0}", i, clean, deg.inputs["optical"],
+                             rs.inputs["optical"], rs.target)  # fmt: skip
+
+
+def synthetic_test(
+    model: HSMR, root: Path, seed: int = 0, rgb_model: HSMR | None = None
+) -> tuple[dict, list]:
+    rows, examples = [], []
+    for region in test_regions(root, model.bands, seed):
+        clean, hazy = region.clean, region.hazy
+        restored, dcp = model(hazy), dark_channel_prior(hazy)
+        # the same pair as a product with other per-band gains records it
+        gains = draw_band_gains(np.random.default_rng([seed, region.index, 7]), len(clean))
+        row = {"region": region.name, "hazy": scores(hazy, clean),
+               "dcp": scores(dcp, clean), "hsmr": scores(restored, clean),
+               # the haze-free region itself: a dehazer should return it unchanged
+               "clear": {"dcp": scores(dark_channel_prior(clean), clean),
+                         "hsmr": scores(model(clean), clean)},
+               "band_gain": {"gains": [round(float(g), 3) for g in gains[:, 0, 0]],
+                             "hazy": scores(hazy * gains, clean * gains),
+                             "dcp": scores(dark_channel_prior(hazy * gains), clean * gains),
+                             "hsmr": scores(model(hazy * gains), clean * gains)}}  # fmt: skip
+        # the same region hazed by the RS-Haze benchmark's recipe (a bright, warm airlight)
+        rs_hazy, rs_clean = region.rs_hazy, region.rs_clean
+        row["rs_recipe"] = {"hazy": scores(rs_hazy, rs_clean),
+                            "dcp": scores(dark_channel_prior(rs_hazy), rs_clean),
+                            "hsmr": scores(model(rs_hazy), rs_clean)}  # fmt: skip
+        if rgb_model is not None:
+            methods = {"hazy": hazy, "dcp": dcp, "hsmr": restored}
+            row["rgb_bands"] = rgb_bands(model, rgb_model, hazy, methods, clean)
+        rows.append(row)
+        views = (rgb_view(a, model.bands) for a in (hazy, dcp, restored, clean))
+        examples.append((row["region"], *views))
     summary = {"regions": len(rows), "mean": mean_scores(rows),
                "clear_mean": mean_scores([r["clear"] for r in rows], ("dcp", "hsmr")),
                "band_gain_mean": mean_scores([r["band_gain"] for r in rows]),
@@ -192,17 +213,24 @@ def _read_png(folder: Path, stem: str, bands: tuple[str, ...]) -> np.ndarray:
     return np.stack(arrays).astype(np.float32) / 65535.0
 
 
-def rs_haze(model: HSMR, root: Path, rgb_model: HSMR | None = None) -> dict:
+#: The RS-Haze sample's two hazy versions of tile 00215: a moderate tinted haze and a light one.
+RS_HAZE_VARIANTS = ("max", "minmax")
+
+
+def rs_haze_tile(root: Path, bands: tuple[str, ...]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The clean RS-Haze tile 00215 and its hazy versions by variant, in ``bands``, on [0, 1]."""
     base = root / RS_HAZE
-    clean = _read_png(base / "data" / "00215" / "00215", "00215", model.bands)
+    clean = _read_png(base / "data" / "00215" / "00215", "00215", bands)
+    stems = {variant: f"00215_0_0.5020_{variant}" for variant in RS_HAZE_VARIANTS}
+    return clean, {v: _read_png(base / "result" / "00215" / stem, stem, bands) for v, stem in stems.items()}
+
+
+def rs_haze(model: HSMR, root: Path, rgb_model: HSMR | None = None) -> dict:
+    clean, hazy_by_variant = rs_haze_tile(root, model.bands)
     test = split_scene("rs_haze_00215", *clean.shape[1:])["test"]
     out = {"test_blocks": [[b.y0, b.y1, b.x0, b.x1] for b in test]}
-    for variant in ("max", "minmax", "none"):
-        if variant == "none":  # the clean tile itself: a haze-free input should come back unchanged
-            hazy = clean
-        else:
-            stem = f"00215_0_0.5020_{variant}"
-            hazy = _read_png(base / "result" / "00215" / stem, stem, model.bands)
+    # "none" feeds the clean tile itself: a haze-free input should come back unchanged
+    for variant, hazy in {**hazy_by_variant, "none": clean}.items():
         restored, dcp = model(hazy), dark_channel_prior(hazy)
         methods = (("dcp", dcp), ("hsmr", restored))
         if variant != "none":  # with no haze the input is the reference itself
