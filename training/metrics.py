@@ -67,3 +67,19 @@ def crushed_share(image: np.ndarray, black: float, valid: np.ndarray | None = No
     """
     crushed = (image <= black).any(axis=0)
     return float(crushed[valid].mean() if valid is not None else crushed.mean())
+
+
+def best_affine(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``pred`` (C, H, W) mapped band by band by the gain and offset that fit ``target`` best (least
+    squares).
+
+    An oracle, for analysis only: it knows the reference. What a method scores after it is what it
+    would score if only its global level in each band were right (how much haze was taken off, how
+    much contrast given back); the error left is local (structure, haze that varies in space).
+    """
+    out = np.empty(pred.shape, dtype=np.float64)
+    for b, (p, t) in enumerate(zip(pred.astype(np.float64), target.astype(np.float64), strict=True)):
+        design = np.stack([p.ravel(), np.ones(p.size)], axis=1)
+        (gain, offset), *_ = np.linalg.lstsq(design, t.ravel(), rcond=None)
+        out[b] = gain * p + offset
+    return out.astype(pred.dtype, copy=False)

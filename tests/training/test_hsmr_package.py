@@ -240,3 +240,33 @@ def test_the_train_script_trains_on_the_rs_haze_recipe_and_the_card_names_it(sha
     package = tmp_path / "dehaze-rs.onnx"
     assert export.main([str(out / "best.pt"), "--out", str(package)]) == 0
     assert "--rs-haze 1.0" in validate_package(package).training_recipe
+
+
+def test_headroom_separates_a_global_error_from_a_local_one():
+    # A uniform haze is a per-band affine map of the scene: the oracle fit takes all of it back, so
+    # the hazy input's error is all "global"; noise is local and stays after the fit.
+    headroom = _script("check_dehaze_headroom")
+    rng = np.random.default_rng(0)
+    clean = rng.random((3, 48, 48)).astype(np.float32)
+    uniform_haze = 0.6 * clean + 0.35
+
+    def noisy(x: np.ndarray) -> np.ndarray:
+        return np.clip(x + rng.normal(0, 0.05, x.shape), 0, 1).astype(np.float32)
+
+    out = headroom.headroom(noisy, [(uniform_haze, clean)])
+    assert out["pairs"] == 1
+    assert out["hazy"]["psnr"] < 15 and out["hazy"]["best_affine"] > 60
+    assert out["model"]["best_affine"] < 30 < out["hazy"]["best_affine"]
+    assert out["target"] == round(out["dcp"]["psnr"] + headroom.TARGET_MARGIN_DB, 2)
+
+
+def test_headroom_script_runs_on_the_rs_haze_tile(shared_data, tmp_path):
+    headroom = _script("check_dehaze_headroom")
+    out = tmp_path / "headroom.json"
+    assert headroom.main(["--data", str(shared_data), "--out", str(out), "--sets", "rs_haze_max"]) == 0
+    result = json.loads(out.read_text())["sets"]
+    assert list(result) == ["rs_haze_max"]
+    for method in ("hazy", "dcp", "model"):  # the oracle fit never scores below the method itself
+        assert result["rs_haze_max"][method]["best_affine"] >= result["rs_haze_max"][method]["psnr"]
+    with pytest.raises(SystemExit):
+        headroom.main(["--data", str(shared_data), "--out", str(out), "--sets", "no_such_set"])

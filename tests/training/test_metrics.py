@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.metrics import colour_cast, crushed_share
+from training.metrics import best_affine, colour_cast, crushed_share, psnr
 
 
 def _scene(seed: int = 0) -> np.ndarray:
@@ -47,3 +47,21 @@ def test_crushed_share_counts_pixels_with_any_band_clipped_to_black():
     valid = np.zeros((32, 32), bool)
     valid[0, 0] = True
     assert crushed_share(over_subtracted, 0.0, valid) == float((image[:, 0, 0] <= 0.3).any())
+
+
+def test_best_affine_undoes_a_per_band_gain_and_offset():
+    rng = np.random.default_rng(0)
+    target = rng.random((3, 20, 30)).astype(np.float32)
+    gains, offsets = np.array([0.5, 1.2, 2.0]), np.array([0.3, -0.1, 0.05])
+    pred = (target - offsets[:, None, None]) / gains[:, None, None]  # a global error per band only
+    assert psnr(pred, target) < 20
+    np.testing.assert_allclose(best_affine(pred, target), target, atol=1e-5)
+
+
+def test_best_affine_never_adds_error_and_leaves_local_error():
+    rng = np.random.default_rng(1)
+    target = rng.random((3, 16, 16))
+    pred = 0.8 * target + 0.1 + rng.normal(0, 0.05, target.shape)  # global and local error
+    fitted = best_affine(pred, target)
+    assert psnr(pred, target) < psnr(fitted, target) < float("inf")
+    np.testing.assert_allclose(best_affine(target, target), target, atol=1e-12)  # a perfect result stays
