@@ -29,8 +29,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +46,7 @@ from training.data.datasets import SceneCrops  # noqa: E402
 from training.data.scenes import CIRRUS_DIR, CLEAN_SCENES, RGB, load_scenes  # noqa: E402
 from training.loop import train  # noqa: E402
 from training.synthesis.band_gain import BandGainConfig, add_band_gains  # noqa: E402
-from training.synthesis.base import WAVELENGTH_UM  # noqa: E402
+from training.synthesis.base import WAVELENGTH_UM, Degradation  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 from training.synthesis.nodata import NodataConfig, add_nodata  # noqa: E402
 from training.synthesis.offset import OffsetConfig, add_offset  # noqa: E402
@@ -79,23 +81,19 @@ def band_sources(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[list[int],
 
 
 # ---------------------------------------------------------------------------------------------
-def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: float = 0.0,
-                  nodata: NodataConfig | None = None, airlight_angstrom: tuple[float, float] = (0.0, 0.0),
-                  light_tau: tuple[float, float] = (0.02, 0.2), context: tuple[float, ...] = (),
-                  region: int | None = None, offset: OffsetConfig | None = None,
-                  bands: tuple[str, ...] = RGB, band_gain: BandGainConfig | None = None,
-                  rs_haze: float = 0.0):
-    """Train/val crops. ``light_share`` of the samples get thin haze (optical depth ``light_tau``,
-    down to 0 = no haze at all), so the model also learns to leave clear ground alone; ``nodata``
-    cuts scene collars; ``airlight_angstrom`` draws bluish airlights (``HazeConfig``); ``context``
-    adds a scene context of those percentiles, taken over a ``region`` around each crop; ``offset``
-    records some pairs with a sensor offset (``OffsetConfig``), as L1 digital numbers have; ``bands``
-    are the scenes' bands the model sees, in order (haze thins with wavelength, ``HazeConfig``);
-    ``band_gain`` gives some pairs another balance between their bands (``BandGainConfig``);
-    ``rs_haze`` of the samples get the RS-Haze benchmark's recipe instead (``RSHazeConfig``: a
-    bright airlight, thickness-dependent wavelength selectivity)."""
-    spec = dehaze_spec(context, bands)
-    scenes = load_scenes(CLEAN_SCENES, root, bands)
+def haze_synthesis(root: Path, light_share: float = 0.0, nodata: NodataConfig | None = None,
+                   airlight_angstrom: tuple[float, float] = (0.0, 0.0),
+                   light_tau: tuple[float, float] = (0.02, 0.2), offset: OffsetConfig | None = None,
+                   bands: tuple[str, ...] = RGB, band_gain: BandGainConfig | None = None,
+                   rs_haze: float = 0.0) -> Callable[[dict, np.random.Generator], Degradation]:
+    """The recipe's ``synth(clean, rng)``. ``light_share`` of the samples get thin haze (optical depth
+    ``light_tau``, down to 0 = no haze at all), so the model also learns to leave clear ground
+    alone; ``nodata`` cuts scene collars; ``airlight_angstrom`` draws bluish airlights
+    (``HazeConfig``); ``offset`` records some pairs with a sensor offset (``OffsetConfig``), as L1
+    digital numbers have; ``bands`` are the scenes' bands the model sees, in order (haze thins with
+    wavelength, ``HazeConfig``); ``band_gain`` gives some pairs another balance between their bands
+    (``BandGainConfig``); ``rs_haze`` of the samples get the RS-Haze benchmark's recipe instead
+    (``RSHazeConfig``: a bright airlight, thickness-dependent wavelength selectivity)."""
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR), airlight_angstrom=airlight_angstrom)
     light = dataclasses.replace(config, tau=tuple(light_tau))
     rs_config = RSHazeConfig(cirrus_dir=config.cirrus_dir)
@@ -111,6 +109,21 @@ def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: fl
             deg = add_offset(deg, rng, offset)
         return add_nodata(deg, rng, nodata) if nodata is not None else deg
 
+    return synth
+
+
+def make_datasets(root: Path, crop: int, length: int, seed: int, light_share: float = 0.0,
+                  nodata: NodataConfig | None = None, airlight_angstrom: tuple[float, float] = (0.0, 0.0),
+                  light_tau: tuple[float, float] = (0.02, 0.2), context: tuple[float, ...] = (),
+                  region: int | None = None, offset: OffsetConfig | None = None,
+                  bands: tuple[str, ...] = RGB, band_gain: BandGainConfig | None = None,
+                  rs_haze: float = 0.0):
+    """Train/val crops of the recipe (``haze_synthesis``, whose arguments these are too); ``context``
+    adds a scene context of those percentiles, taken over a ``region`` around each crop."""
+    spec = dehaze_spec(context, bands)
+    scenes = load_scenes(CLEAN_SCENES, root, bands)
+    synth = haze_synthesis(root, light_share, nodata, airlight_angstrom, light_tau, offset, bands,
+                           band_gain, rs_haze)
     train = SceneCrops(scenes, "train", spec, synth, crop=crop, length=length, seed=seed, train=True,
                        region=region)
     val = SceneCrops(scenes, "val", spec, synth, crop=crop, length=32, seed=seed + 1, train=False,
