@@ -143,19 +143,25 @@ class TestRegion:
     rs_clean: np.ndarray
 
 
+def scene_blocks(
+    root: Path, bands: tuple[str, ...], split: str = "test"
+) -> Iterator[tuple[str, int, np.ndarray]]:
+    """Every whole block of ``split`` of the seeded split of the clean scenes: its name, its index
+    within its scene's split, its clean image."""
+    for scene in load_scenes(CLEAN_SCENES, root, bands):
+        _, height, width = scene.image.shape
+        for i, b in enumerate(split_scene(scene.name, height, width)[split]):
+            yield f"{scene.name}_y{b.y0}_x{b.x0}", i, scene.image[:, b.y0 : b.y1, b.x0 : b.x1]
+
+
 def test_regions(root: Path, bands: tuple[str, ...], seed: int = 0) -> Iterator[TestRegion]:
     """Every whole test block of the seeded split of the clean scenes, hazed with fixed seeds."""
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
     rs_config = RSHazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
-    for scene in load_scenes(CLEAN_SCENES, root, bands):
-        _, height, width = scene.image.shape
-        for i, b in enumerate(split_scene(scene.name, height, width)["test"]):
-            clean = scene.image[:, b.y0 : b.y1, b.x0 : b.x1]
-            deg = synthesize_haze({"optical": clean}, np.random.default_rng([seed, i, 3]), config, bands)
-            rs = synthesize_rs_haze({"optical": clean}, np.random.default_rng([seed, i, 11]), rs_config,
-                                    bands)
-            yield TestRegion(f"{scene.name}_y{b.y0}_x{b.x0}", i, clean, deg.inputs["optical"],
-                             rs.inputs["optical"], rs.target)  # fmt: skip
+    for name, i, clean in scene_blocks(root, bands):
+        deg = synthesize_haze({"optical": clean}, np.random.default_rng([seed, i, 3]), config, bands)
+        rs = synthesize_rs_haze({"optical": clean}, np.random.default_rng([seed, i, 11]), rs_config, bands)
+        yield TestRegion(name, i, clean, deg.inputs["optical"], rs.inputs["optical"], rs.target)
 
 
 def synthetic_test(

@@ -125,9 +125,11 @@ def test_default_tiling_matches_a_single_tile_on_the_sample(tmp_path):
 
 def _script(name: str):
     import importlib.util
+    import sys
 
     spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -270,3 +272,29 @@ def test_headroom_script_runs_on_the_rs_haze_tile(shared_data, tmp_path):
         assert result["rs_haze_max"][method]["best_affine"] >= result["rs_haze_max"][method]["psnr"]
     with pytest.raises(SystemExit):
         headroom.main(["--data", str(shared_data), "--out", str(out), "--sets", "no_such_set"])
+
+
+def test_a_scene_offset_learns_a_global_error_that_follows_the_rasters_statistics():
+    # A "model" that darkens every raster by a tenth leaves an error per band that follows the
+    # raster's own level: the offset, linear in the raster's percentiles, learns it on some rasters
+    # and takes most of it off others.
+    headroom = _script("check_dehaze_headroom")
+    card = read_card(MODEL)
+
+    class Darkening:
+        input, output, bands = card.inputs[0], card.outputs[0], card.inputs[0].bands
+
+        def __call__(self, hazy: np.ndarray) -> np.ndarray:
+            return 0.9 * hazy
+
+    offset = headroom.SceneOffset(Darkening())
+    rng = np.random.default_rng(0)
+
+    def raster() -> np.ndarray:
+        level = rng.uniform(0.2, 0.8, (3, 1, 1))
+        return np.clip(level + rng.normal(0, 0.1, (3, 32, 32)), 0, 1).astype(np.float32)
+
+    train = [offset.sample(x, x) for x in (raster() for _ in range(60))]
+    test = [offset.sample(x, x) for x in (raster() for _ in range(10))]
+    offset.fit(train, penalty=1e-6)
+    assert offset.score(test) > offset.score(test, with_offset=False) + 10
