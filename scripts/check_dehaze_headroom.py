@@ -37,7 +37,7 @@ import eval_dehaze_hsmr as evaluation  # noqa: E402
 import train_dehaze_hsmr as recipe  # noqa: E402
 
 from backend.model_card import SceneContext  # noqa: E402
-from backend.normalization import compute_stats, context_vector, denormalize, normalize  # noqa: E402
+from backend.normalization import NormStats, compute_stats, context_vector, denormalize, normalize  # noqa: E402
 from training.baselines.dcp import dark_channel_dehaze  # noqa: E402
 from training.metrics import best_affine, psnr  # noqa: E402
 
@@ -61,7 +61,7 @@ class OffsetSample:
     features: np.ndarray
     result: np.ndarray
     clean: np.ndarray
-    stats: object
+    stats: NormStats
 
 
 class SceneOffset:
@@ -74,6 +74,7 @@ class SceneOffset:
         self.weights: np.ndarray | None = None
 
     def sample(self, hazy: np.ndarray, clean: np.ndarray) -> OffsetSample:
+        """The raster's features (and a constant), the model's result and the reference."""
         stats = compute_stats(hazy, self.norm, context=self.context)
         features = np.append(context_vector(self.norm, stats, len(hazy)), 1.0)
         result = normalize(np.clip(self.model(hazy), 0.0, 1.0), self.norm, stats)
@@ -152,10 +153,10 @@ def fit_scene_offset(model: evaluation.HSMR, root: Path, draws: int) -> tuple[Sc
                     "val_psnr_by_penalty": {str(k): v for k, v in scores.items()}}
 
 
-def test_sets(root: Path, bands: tuple[str, ...]) -> dict[str, Callable[[], Pairs]]:
+def paired_sets(root: Path, bands: tuple[str, ...]) -> dict[str, Callable[[], Pairs]]:
     """The evaluation's paired sets, each as a function giving its (hazy, clean) pairs."""
     clean, hazy = evaluation.rs_haze_tile(root, bands)
-    regions = evaluation.test_regions
+    regions = evaluation.held_out_regions
     sets = {
         "synthetic_test": lambda: ((r.hazy, r.clean) for r in regions(root, bands)),
         "synthetic_rs_recipe": lambda: ((r.rs_hazy, r.rs_clean) for r in regions(root, bands)),
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     model = evaluation.HSMR(args.model)
-    sets = test_sets(args.data, model.bands)
+    sets = paired_sets(args.data, model.bands)
     unknown = set(args.sets or ()) - set(sets)
     if unknown:
         parser.error(f"unknown test sets {sorted(unknown)}; known: {sorted(sets)}")

@@ -131,7 +131,7 @@ def rgb_bands(model: HSMR, rgb_model: HSMR, hazy: np.ndarray, methods: dict, cle
 
 
 @dataclass(frozen=True)
-class TestRegion:
+class HeldOutRegion:
     """One held-out test block: its clean image, the training synthesis's haze over it (``hazy``),
     and the RS-Haze recipe's pair over it (``rs_hazy``, ``rs_clean``: that recipe rescales both)."""
 
@@ -154,21 +154,21 @@ def scene_blocks(
             yield f"{scene.name}_y{b.y0}_x{b.x0}", i, scene.image[:, b.y0 : b.y1, b.x0 : b.x1]
 
 
-def test_regions(root: Path, bands: tuple[str, ...], seed: int = 0) -> Iterator[TestRegion]:
+def held_out_regions(root: Path, bands: tuple[str, ...], seed: int = 0) -> Iterator[HeldOutRegion]:
     """Every whole test block of the seeded split of the clean scenes, hazed with fixed seeds."""
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
     rs_config = RSHazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
     for name, i, clean in scene_blocks(root, bands):
         deg = synthesize_haze({"optical": clean}, np.random.default_rng([seed, i, 3]), config, bands)
         rs = synthesize_rs_haze({"optical": clean}, np.random.default_rng([seed, i, 11]), rs_config, bands)
-        yield TestRegion(name, i, clean, deg.inputs["optical"], rs.inputs["optical"], rs.target)
+        yield HeldOutRegion(name, i, clean, deg.inputs["optical"], rs.inputs["optical"], rs.target)
 
 
 def synthetic_test(
     model: HSMR, root: Path, seed: int = 0, rgb_model: HSMR | None = None
 ) -> tuple[dict, list]:
     rows, examples = [], []
-    for region in test_regions(root, model.bands, seed):
+    for region in held_out_regions(root, model.bands, seed):
         clean, hazy = region.clean, region.hazy
         restored, dcp = model(hazy), dark_channel_prior(hazy)
         # the same pair as a product with other per-band gains records it
