@@ -5,6 +5,8 @@ PSNR is ``10 log10(R^2 / MSE)`` over all pixels and bands; SSIM is the Gaussian-
 degrees between per-pixel band vectors; the colour cast is the angle between the two images' mean
 band vectors (a global tint, which SAM mixes with per-pixel noise); the crushed share counts pixels
 clipped to black. Pixels flagged invalid are left out of PSNR, SAM, the cast and the crushed share.
+``best_affine`` is no metric but an oracle for analysis: it splits an error into its global level
+per band and the rest.
 """
 
 from __future__ import annotations
