@@ -39,6 +39,7 @@ import train_dehaze_hsmr as recipe  # noqa: E402
 from backend.model_card import SceneContext  # noqa: E402
 from backend.normalization import NormStats, compute_stats, context_vector, denormalize, normalize  # noqa: E402
 from training.baselines.dcp import dark_channel_dehaze  # noqa: E402
+from training.data.scenes import CLEAN_SCENES, load_scenes, scene_blocks  # noqa: E402
 from training.metrics import best_affine, psnr  # noqa: E402
 
 #: The issue's bar: this many dB above the dark channel prior on each test set.
@@ -73,12 +74,14 @@ class SceneOffset:
         self.context = SceneContext("offset", OFFSET_PERCENTILES)
         self.weights: np.ndarray | None = None
 
-    def sample(self, hazy: np.ndarray, clean: np.ndarray) -> OffsetSample:
-        """The raster's features (and a constant), the model's result and the reference."""
+    def sample(self, hazy: np.ndarray, clean: np.ndarray, result: np.ndarray | None = None) -> OffsetSample:
+        """The raster's features (and a constant), the model's result (run here unless given, in the
+        raster's units) and the reference."""
         stats = compute_stats(hazy, self.norm, context=self.context)
         features = np.append(context_vector(self.norm, stats, len(hazy)), 1.0)
-        result = normalize(np.clip(self.model(hazy), 0.0, 1.0), self.norm, stats)
-        return OffsetSample(features, result, normalize(clean, self.norm, stats), stats)
+        result = np.clip(self.model(hazy) if result is None else result, 0.0, 1.0)
+        return OffsetSample(features, normalize(result, self.norm, stats), normalize(clean, self.norm, stats),
+                            stats)
 
     def fit(self, samples: list[OffsetSample], penalty: float) -> None:
         """Ridge regression of each band's mean residual on the features."""
@@ -110,12 +113,12 @@ def headroom(
     methods = {"hazy": lambda x: x, "dcp": dark_channel_dehaze, "model": model}
     scores: dict[str, dict[str, list[float]]] = {m: {"psnr": [], "best_affine": []} for m in methods}
     for hazy, clean in pairs:
-        for name, method in methods.items():
-            result = np.clip(method(hazy), 0.0, 1.0)
+        results = {name: np.clip(method(hazy), 0.0, 1.0) for name, method in methods.items()}
+        for name, result in results.items():
             scores[name]["psnr"].append(psnr(result, clean))
             scores[name]["best_affine"].append(psnr(np.clip(best_affine(result, clean), 0.0, 1.0), clean))
         if offset is not None:
-            shifted = offset.apply(offset.sample(hazy, clean))
+            shifted = offset.apply(offset.sample(hazy, clean, results["model"]))
             scores["model"].setdefault("scene_offset", []).append(psnr(shifted, clean))
     out = {m: {k: round(float(np.mean(v)), 2) for k, v in s.items()} for m, s in scores.items()}
     out["pairs"] = len(scores["hazy"]["psnr"])
@@ -130,7 +133,7 @@ def recipe_samples(
     synth = recipe.haze_synthesis(root, bands=offset.model.bands, **LAST_STAGE)
     rng = np.random.default_rng(seed)
     samples = []
-    for _, _, clean in evaluation.scene_blocks(root, offset.model.bands, split):
+    for _, _, _, clean in scene_blocks(load_scenes(CLEAN_SCENES, root, offset.model.bands), split):
         for _ in range(draws):
             deg = synth({"optical": clean}, rng)
             samples.append(offset.sample(deg.inputs["optical"], deg.target))

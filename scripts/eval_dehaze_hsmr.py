@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from backend.normalization import compute_stats, context_vector, denormalize, normalize  # noqa: E402
 from backend.package import read_card  # noqa: E402
 from training.baselines.dcp import dark_channel_dehaze as dark_channel_prior  # noqa: E402
-from training.data.scenes import BGRN, CIRRUS_DIR, CLEAN_SCENES, RGB, load_scenes  # noqa: E402
+from training.data.scenes import BGRN, CIRRUS_DIR, CLEAN_SCENES, RGB, load_scenes, scene_blocks  # noqa: E402
 from training.data.split import split_scene  # noqa: E402
 from training.evaluate import restore_file, single_tile_size, tile_dependence  # noqa: E402
 from training.metrics import colour_cast, crushed_share, psnr, ssim  # noqa: E402
@@ -143,22 +143,11 @@ class HeldOutRegion:
     rs_clean: np.ndarray
 
 
-def scene_blocks(
-    root: Path, bands: tuple[str, ...], split: str = "test"
-) -> Iterator[tuple[str, int, np.ndarray]]:
-    """Every whole block of ``split`` of the seeded split of the clean scenes: its name, its index
-    within its scene's split, its clean image."""
-    for scene in load_scenes(CLEAN_SCENES, root, bands):
-        _, height, width = scene.image.shape
-        for i, b in enumerate(split_scene(scene.name, height, width)[split]):
-            yield f"{scene.name}_y{b.y0}_x{b.x0}", i, scene.image[:, b.y0 : b.y1, b.x0 : b.x1]
-
-
 def held_out_regions(root: Path, bands: tuple[str, ...], seed: int = 0) -> Iterator[HeldOutRegion]:
     """Every whole test block of the seeded split of the clean scenes, hazed with fixed seeds."""
     config = HazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
     rs_config = RSHazeConfig(cirrus_dir=str(root / CIRRUS_DIR))
-    for name, i, clean in scene_blocks(root, bands):
+    for _, i, name, clean in scene_blocks(load_scenes(CLEAN_SCENES, root, bands), "test"):
         deg = synthesize_haze({"optical": clean}, np.random.default_rng([seed, i, 3]), config, bands)
         rs = synthesize_rs_haze({"optical": clean}, np.random.default_rng([seed, i, 11]), rs_config, bands)
         yield HeldOutRegion(name, i, clean, deg.inputs["optical"], rs.inputs["optical"], rs.target)

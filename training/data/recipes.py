@@ -22,8 +22,7 @@ from ..synthesis.base import Degradation
 from .datasets import Mixture, Pair, PairCrops, SceneCrops
 from .pairs import PAIR_CITATIONS, PAIR_LOADERS
 from .readers import as_unit
-from .scenes import CLEAN_SCENES, SceneSource, load_scenes
-from .split import split_scene
+from .scenes import CLEAN_SCENES, SceneSource, load_scenes, scene_blocks
 
 
 @dataclass(frozen=True)
@@ -125,12 +124,9 @@ def evaluation_regions(spec: TaskSpec, root: str | Path, seed: int = 0) -> Itera
     recipe = get_recipe(spec.data)
     synth = bound_synth(spec, root)
     if recipe.scenes:
-        for k, scene in enumerate(_scenes(recipe.scenes, str(root), tuple(spec.output_bands))):
-            _, height, width = scene.image.shape
-            for i, b in enumerate(split_scene(scene.name, height, width)["test"]):
-                clean = scene.image[:, b.y0 : b.y1, b.x0 : b.x1]
-                rng = np.random.default_rng([seed, k, i, 3])
-                yield f"{scene.name}_y{b.y0}_x{b.x0}", synth({"optical": clean}, rng)
+        scenes = _scenes(recipe.scenes, str(root), tuple(spec.output_bands))
+        for k, i, name, clean in scene_blocks(scenes, "test"):
+            yield name, synth({"optical": clean}, np.random.default_rng([seed, k, i, 3]))
     if recipe.pairs:
         for i, pair in enumerate(_pairs(recipe.pairs, str(root)).get("test", [])):
             inputs = {role: as_unit(a) for role, a in pair.inputs.items()}

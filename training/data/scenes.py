@@ -7,12 +7,14 @@ to the unit domain [0, 1] (joint 0.5-99.5 percentile stretch of the whole scene,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .readers import read_stack
+from .split import split_scene
 
 RGB = ("red", "green", "blue")
 #: The sensors' own order of the 10 m / 30 m visible and near-infrared bands (Sentinel-2 B2, B3, B4,
@@ -108,3 +110,12 @@ def load_scenes(
     usable = [s for s in sources if set(bands) <= set(s.bands)]
     return [load_scene(s, root, bands) for s in usable
             if all((Path(root) / p).exists() for p, _ in s.band_files(bands))]
+
+
+def scene_blocks(scenes: Iterable[Scene], split: str) -> Iterator[tuple[int, int, str, np.ndarray]]:
+    """Every whole block of ``split`` of each scene's seeded split (``training.data.split``): the
+    scene's index, the block's index within that scene's split, the block's name and its image."""
+    for k, scene in enumerate(scenes):
+        _, height, width = scene.image.shape
+        for i, b in enumerate(split_scene(scene.name, height, width)[split]):
+            yield k, i, f"{scene.name}_y{b.y0}_x{b.x0}", scene.image[:, b.y0 : b.y1, b.x0 : b.x1]
