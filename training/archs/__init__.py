@@ -22,14 +22,19 @@ class ArchEntry:
     model_cls: type
     #: Name for people (the model card's ``architecture`` starts with it).
     title: str = ""
+    #: The publication (or "none" for the project's own helpers) the network re-implements.
+    paper: str = ""
+    #: Spatial multiple the network's input must have (the card's ``tile.multiple``).
+    multiple: int = 1
 
 
 ARCHS: dict[str, ArchEntry] = {}
 
 
-def register_arch(name: str, config_cls: type, model_cls: type, title: str = "") -> None:
+def register_arch(name: str, config_cls: type, model_cls: type, title: str = "", *, paper: str = "",
+                  multiple: int = 1) -> None:  # fmt: skip
     """Make ``name`` buildable; registering the same pair twice is harmless."""
-    entry = ArchEntry(config_cls, model_cls, title or name)
+    entry = ArchEntry(config_cls, model_cls, title or name, paper, multiple)
     if ARCHS.get(name, entry) != entry:
         raise ValueError(f"architecture {name!r} is already registered to {ARCHS[name].model_cls}")
     ARCHS[name] = entry
@@ -71,14 +76,43 @@ def build_arch(name: str, config: Any = "lite", **channels: int) -> tuple[nn.Mod
     return ARCHS[name].model_cls(config), config
 
 
+def count_parameters(module: nn.Module) -> int:
+    """Trainable and frozen parameters of ``module`` (buffers such as BN statistics excluded)."""
+    return sum(p.numel() for p in module.parameters())
+
+
+def arch_summary(name: str, in_channels: int = 3, out_channels: int = 3) -> dict[str, Any]:
+    """What ``python -m training archs`` lists for ``name``: paper, tile multiple and the parameter
+    counts of the ``full`` and ``lite`` presets for ``in_channels`` -> ``out_channels``."""
+    entry = ARCHS[name]
+    counts = {
+        f"{preset}_parameters": count_parameters(
+            build_arch(name, preset, in_channels=in_channels, out_channels=out_channels)[0]
+        )
+        for preset in ("full", "lite")
+    }
+    return {"name": name, "title": entry.title, "paper": entry.paper, "multiple": entry.multiple,
+            "in_channels": in_channels, "out_channels": out_channels, **counts}  # fmt: skip
+
+
 def _register_builtin() -> None:
+    from .hsmr import MULTIPLE as HSMR_MULTIPLE
     from .hsmr import HSMRConfig, HSMRNet
+    from .msff import MULTIPLE as MSFF_MULTIPLE
+    from .msff import MSFFConfig, MSFFNet
     from .tiny import TinyConfig, TinyNet
     from .unet import UNet, UNetConfig
 
-    register_arch("tiny", TinyConfig, TinyNet, "Tiny two-layer CNN")
-    register_arch("unet", UNetConfig, UNet, "Residual U-Net")
-    register_arch("hsmr", HSMRConfig, HSMRNet, "HSMR-Net")
+    register_arch("tiny", TinyConfig, TinyNet, "Tiny two-layer CNN", paper="none (tests and smoke runs)")
+    register_arch("unet", UNetConfig, UNet, "Residual U-Net", paper="none (the project's placeholder)",
+                  multiple=4)  # fmt: skip
+    register_arch("hsmr", HSMRConfig, HSMRNet, "HSMR-Net", multiple=HSMR_MULTIPLE,
+                  paper="HSMR-Net, hierarchical slice information interaction dehazing "
+                        "(Xu et al.; github.com/xushouyi1/HSMR-Net)")  # fmt: skip
+    register_arch("msff", MSFFConfig, MSFFNet, "SSDIE-Net MSFF", multiple=MSFF_MULTIPLE,
+                  paper="SSDIE-Net, semi-supervised sand-dust image enhancement with an attention-driven "
+                        "multi-scale feature fusion generator (Qadir, Bartani, Mohammed, Daneshfar; "
+                        "github.com/bartani/SSDIE-Net)")  # fmt: skip
 
 
 _register_builtin()
