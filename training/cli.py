@@ -1,4 +1,5 @@
-"""``python -m training {train,export,evaluate,figures,realism}``: the commands the Makefile runs."""
+"""``python -m training {train,export,evaluate,tile-sweep,archs,figures,realism}``: the commands
+the Makefile runs."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def _threads(value: int | None) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .data.recipes import build_dataset
+    from .data.unlabelled import build_unlabelled
     from .loop import train
     from .specs import get_spec
 
@@ -44,9 +46,14 @@ def cmd_train(args: argparse.Namespace) -> int:
                               seed=cfg.seed, train=True)  # fmt: skip
     val_set = build_dataset(spec, root, "val", crop=cfg.crop, length=cfg.val_samples, seed=cfg.seed + 10_000,
                             train=False)  # fmt: skip
+    unlabelled = build_unlabelled(spec, root, crop=cfg.crop, length=cfg.steps * cfg.batch_size,
+                                  seed=cfg.seed + 20_000)  # fmt: skip
+    if spec.unlabelled:
+        print(f"semi-supervised branch {spec.unsupervised} on {spec.unlabelled}: "
+              + ("on" if unlabelled is not None else "no unlabelled images found, supervised only"))
     result = train(spec, cfg, train_set=train_set, val_set=val_set, out_dir=out, arch_config=arch_config,
                    device=args.device, resume=args.resume, progress=not args.no_progress,
-                   stop_after=args.stop_after)  # fmt: skip
+                   stop_after=args.stop_after, unlabelled_set=unlabelled)  # fmt: skip
     print(f"done: {result.steps} steps in {result.seconds:.0f} s, best val PSNR {result.best_psnr:.2f} dB")
     print(f"checkpoints: {out / 'best.pt'} {out / 'last.pt'}; curve: {out / 'curve.png'}")
     return 0
@@ -72,6 +79,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                            limit=args.limit, figures=not args.no_figures)  # fmt: skip
     print(report.markdown)
     print(f"wrote {report.table_path}")
+    return 0
+
+
+def cmd_tile_sweep(args: argparse.Namespace) -> int:
+    from .tile_sweep import run
+
+    _threads(args.threads)
+    root = Path(args.data) if args.data else default_data_root()
+    _, markdown = run(args.task, args.model, root, Path(args.out), args.tiles, args.limit)
+    print(markdown)
+    return 0
+
+
+def cmd_archs(args: argparse.Namespace) -> int:
+    from .archs import ARCHS, arch_summary
+
+    rows = [arch_summary(name) for name in sorted(ARCHS)]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'name':<8} {'full':>12} {'lite':>12} {'multiple':>8}  paper")
+    for row in rows:
+        print(f"{row['name']:<8} {row['full_parameters']:>12,} {row['lite_parameters']:>12,} "
+              f"{row['multiple']:>8}  {row['paper']}")
+    print("parameters for 3 input and 3 output bands")
     return 0
 
 
@@ -140,6 +172,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-figures", action="store_true")
     p.add_argument("--threads", type=int)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("tile-sweep", help="tile size vs quality, speed and memory on the test regions")
+    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--model", help="ONNX package (default: the installed default model of the task)")
+    p.add_argument("--data", help="shared data root")
+    p.add_argument("--out", default="docs/evaluation", help="folder for <task>_tiles.{md,json}")
+    p.add_argument("--tiles", type=int, nargs="+", default=[128, 192, 256, 384, 512])
+    p.add_argument("--limit", type=int, help="at most this many test regions")
+    p.add_argument("--threads", type=int)
+    p.set_defaults(func=cmd_tile_sweep)
+
+    p = sub.add_parser("archs", help="registered architectures: paper, parameters (full, lite), multiple")
+    p.add_argument("--json", action="store_true", help="one JSON object per architecture")
+    p.set_defaults(func=cmd_archs)
 
     p = sub.add_parser("figures", help="write docs/figures/synthesis_<kind>.png from a real clean scene")
     p.add_argument("--data", help="shared data root")

@@ -107,6 +107,10 @@ class TaskSpec:
     licence: str = "GPL-2.0-or-later"
     #: Keyword overrides of the synthesis config dataclass of the data recipe.
     synthesis: dict[str, Any] = field(default_factory=dict)
+    #: Unlabelled real degraded images (``training.data.unlabelled.UNLABELLED_SOURCES``) for a
+    #: semi-supervised branch, and its loss weights (``training.semi_supervised``).
+    unlabelled: str | None = None
+    unsupervised: dict[str, float] = field(default_factory=dict)
 
     def train_config(self, name: str) -> TrainConfig:
         """The ``lite`` or ``full`` schedule."""

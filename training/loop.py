@@ -31,6 +31,7 @@ from .config import TaskSpec, TrainConfig
 from .logger import RunLogger, plot_curve
 from .losses import PatchDiscriminator, build_loss, discriminator_loss, generator_adversarial_loss, ssim
 from .model import RestorationModel
+from .semi_supervised import build_unsupervised_loss
 
 
 @dataclass
@@ -131,6 +132,7 @@ def train(
     init_state: Mapping[str, torch.Tensor] | None = None,
     init_new: tuple[str, ...] = (),
     metadata: Mapping[str, Any] | None = None,
+    unlabelled_set: Dataset | None = None,
 ) -> TrainResult:
     """Train ``spec``'s architecture on ``train_set`` for ``cfg.steps`` steps, or for ``cfg.minutes``
     of wall-clock time (see module docstring).
@@ -139,7 +141,9 @@ def train(
     time-boxed CPU session continues later with ``resume=True`` on the same schedule.
     ``init_state`` starts from those weights (fine-tuning; ``load_initial_weights``, with ``init_new``
     the prefixes that may be missing); a resumed run ignores it. ``metadata`` (e.g. the command line)
-    is stored in every checkpoint.
+    is stored in every checkpoint. ``unlabelled_set`` (inputs only) adds the semi-supervised branch
+    of ``spec.unsupervised`` (``training.semi_supervised``); with a discriminator, its restored
+    images are the critic's fakes instead of the supervised outputs.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -160,6 +164,10 @@ def train(
         disc = PatchDiscriminator(spec.out_channels).to(dev).train()
         disc_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     loss_fn = build_loss(spec.losses)
+    unsup_fn = None
+    if unlabelled_set is not None:
+        like = next(s for s in spec.inputs if s.role == "optical")
+        unsup_fn = build_unsupervised_loss(spec.unsupervised, like.normalization.range, spec.output_range)
 
     step, best_psnr, spent = 0, -math.inf, 0.0
     if resume and last_path.exists():
@@ -202,6 +210,7 @@ def train(
     running_count = 0
     bar = tqdm(total=None if cfg.minutes else cfg.steps, initial=step, desc=f"train {spec.task}",
                disable=not progress, unit="step")
+    unlabelled = _batches(unlabelled_set, cfg, step) if unlabelled_set is not None else None
     for batch in _batches(train_set, cfg, step):
         lr = cfg.lr * cfg.lr_factor(done_share())
         for group in optimizer.param_groups:
@@ -211,9 +220,17 @@ def train(
             pred = model(x, _context(batch, dev))
         terms = loss_fn(pred.float(), y)
         total = terms["total"]
+        fake = pred
+        if unlabelled is not None:
+            u = next(unlabelled)["input"].to(dev, non_blocking=True)
+            with autocast():
+                unsup = unsup_fn(model, u)
+            fake = unsup.pop("restored")
+            total = total + unsup.pop("total")
+            terms.update(unsup)
         if disc is not None:
             with autocast():
-                adv = generator_adversarial_loss(disc(pred))
+                adv = generator_adversarial_loss(disc(fake))
             terms["adversarial"] = adv.float()
             total = total + cfg.adversarial_weight * adv.float()
         optimizer.zero_grad(set_to_none=True)
@@ -225,7 +242,7 @@ def train(
         scaler.update()
         if disc is not None:
             with autocast():
-                d_loss = discriminator_loss(disc(y), disc(pred.detach()))
+                d_loss = discriminator_loss(disc(y), disc(fake.detach()))
             disc_opt.zero_grad(set_to_none=True)
             d_loss.backward()
             disc_opt.step()

@@ -19,7 +19,7 @@ from .split import split_items
 gdal.UseExceptions()
 
 
-def _read_uint8(path: Path) -> np.ndarray:
+def read_uint8(path: Path) -> np.ndarray:
     """A photo as uint8 (C, H, W)."""
     array = gdal.Open(str(path)).ReadAsArray()
     return (array[None] if array.ndim == 2 else array).astype(np.uint8)
@@ -39,7 +39,7 @@ def load_sand_dust(root: Path) -> dict[str, list[Pair]]:
     for split, names in split_items(list(images)).items():
         pairs = []
         for name in names:
-            image = _read_uint8(images[name])
+            image = read_uint8(images[name])
             half = image.shape[2] // 2
             pairs.append(Pair(f"dust_{name}", {"optical": image[:, :, half : 2 * half]}, image[:, :, :half]))
         out[split] = pairs
@@ -59,11 +59,11 @@ def load_roadscene_rain(root: Path) -> dict[str, list[Pair]]:
         )
         out = {}
         for rainy, clean, infrared in triplets:
-            ir = _read_uint8(infrared)[:1]
+            ir = read_uint8(infrared)[:1]
             out[rainy.stem] = Pair(
                 f"{folder.name}_{rainy.stem}",
-                {"optical": _read_uint8(rainy), "infrared": ir},
-                _read_uint8(clean),
+                {"optical": read_uint8(rainy), "infrared": ir},
+                read_uint8(clean),
             )
         return out
 
