@@ -28,8 +28,8 @@ from backend.registry import resolve_model
 from backend.tiling import single_tile_length
 
 from .baselines import BASELINES
-from .data.readers import read_raster
-from .metrics import psnr, sam, ssim
+from .data.readers import as_unit, read_raster
+from .metrics import lab_cast, psnr, sam, ssim
 from .synthesis.base import Degradation
 
 gdal.UseExceptions()
@@ -204,14 +204,18 @@ def render_table(task: str, model: str, means: dict[str, dict[str, float]], coun
 
 
 def side_by_side(path: Path, deg: Degradation, results: dict[str, np.ndarray],
-                 scores: dict[str, dict[str, float]]) -> Path:  # fmt: skip
-    """Degraded input | each method | ground truth, one common display stretch from the truth."""
+                 scores: dict[str, dict[str, float]] | None) -> Path:  # fmt: skip
+    """Degraded input | each method | ground truth, one common display stretch from the truth.
+
+    With ``scores`` ``None`` the image has no ground truth (``deg.target`` is the input itself):
+    the panels are titled with their CIELAB cast, shown without a stretch, and the truth panel is
+    left out."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    lo, hi = np.percentile(deg.target, [1, 99])
+    lo, hi = np.percentile(deg.target, [1, 99]) if scores is not None else (0.0, 1.0)  # photos as they are
     scale = max(float(hi - lo), 1e-6)
 
     def show(ax, image: np.ndarray, title: str) -> None:
@@ -221,9 +225,13 @@ def side_by_side(path: Path, deg: Degradation, results: dict[str, np.ndarray],
         ax.axis("off")
 
     panels = [(deg.inputs["optical"], "input")]
-    panels += [(r, f"{m}\n{scores[m]['psnr']:.2f} dB / {scores[m]['ssim']:.3f}") for m, r in results.items()
-               if m != INPUT_METHOD]  # fmt: skip
-    panels.append((deg.target, "ground truth"))
+    if scores is None:
+        panels += [(r, f"{m}\ncast {lab_cast(np.clip(np.nan_to_num(r[:3]), 0, 1)):.1f}")
+                   for m, r in results.items() if m != INPUT_METHOD]  # fmt: skip
+    else:
+        panels += [(r, f"{m}\n{scores[m]['psnr']:.2f} dB / {scores[m]['ssim']:.3f}")
+                   for m, r in results.items() if m != INPUT_METHOD]  # fmt: skip
+        panels.append((deg.target, "ground truth"))
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.9))
     for ax, (image, title) in zip(np.atleast_1d(axes), panels, strict=True):
         show(ax, image, title)
@@ -233,17 +241,69 @@ def side_by_side(path: Path, deg: Degradation, results: dict[str, np.ndarray],
     return path
 
 
+def evaluate_unlabelled(task: str, model: str | Path | None, images: Iterable[tuple[str, np.ndarray]],
+                        out_dir: Path, *, command: str = "", figures: int = FIGURES_PER_SOURCE,
+                        progress: bool = True) -> dict:  # fmt: skip
+    """No-reference check on real degraded photos without ground truth (RGB, unit domain): the
+    CIELAB colour cast (``metrics.lab_cast``) of the input, each baseline and the model, per source.
+    Writes ``<task>_real.md``/``.json`` and side-by-side figures of the first images of each source."""
+    info = resolve_model(task, model)
+    baselines = BASELINES.get(task, {})
+    model_method = f"{info.name} (model)"
+    rows: list[dict[str, object]] = []
+    shown: dict[str, int] = {}
+    for name, image in tqdm(images, desc=f"real {task}", unit="image", disable=not progress):
+        unit = as_unit(image)
+        results = {INPUT_METHOD: unit, **{m: f({"optical": unit}) for m, f in baselines.items()}}
+        with tempfile.TemporaryDirectory() as tmp:
+            results[model_method] = restore_with_engine(task, info.path, Degradation({"optical": unit}, unit),
+                                                        Path(tmp))  # fmt: skip
+        casts = {m: lab_cast(np.clip(np.nan_to_num(r[:3]), 0.0, 1.0)) for m, r in results.items()}
+        source = region_source(name)
+        rows.append({"image": name, "source": source, "cast": casts})
+        if shown.get(source, 0) < figures:
+            shown[source] = shown.get(source, 0) + 1
+            side_by_side(out_dir / f"{task}_real_{name}.png", Degradation({"optical": unit}, unit), results,
+                         None)  # fmt: skip
+    sources = sorted({r["source"] for r in rows})
+    methods = list(rows[0]["cast"])
+    means = {src: {m: float(np.mean([r["cast"][m] for r in rows if r["source"] == src])) for m in methods}
+             for src in sources}  # fmt: skip
+    lines = [f"## {task}: colour cast on real photos without ground truth ({info.name})", ""]
+    if command:
+        lines += [f"Reproduce: `{command}`", ""]
+    lines += ["| source | images | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
+    for src in sources:
+        count = sum(r["source"] == src for r in rows)
+        lines.append(f"| {src} | {count} | " + " | ".join(f"{means[src][m]:.2f}" for m in methods) + " |")
+    lines += ["", "Mean CIELAB chroma offset `hypot(mean a*, mean b*)` of each output: lower is a more "
+              "neutral colour balance (0 = balances to grey).", ""]  # fmt: skip
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{task}_real.md").write_text("\n".join(lines))
+    result = {"task": task, "model": info.name, "means": means, "images": rows}
+    (out_dir / f"{task}_real.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
 def evaluate_task(task: str, *, model: str | None, data_root: Path, out_dir: Path, limit: int | None = None,
                   figures: bool = True) -> EvalReport:  # fmt: skip
     """``python -m training evaluate --task T``: the recipe's test regions from ``data_root``."""
     import itertools
 
     from .data.recipes import evaluation_regions
+    from .data.unlabelled import UNLABELLED_SOURCES
     from .specs import get_spec
 
-    items = evaluation_regions(get_spec(task), data_root)
+    spec = get_spec(task)
+    items = evaluation_regions(spec, data_root)
     if limit:
         items = itertools.islice(items, limit)
     command = f"python -m training evaluate --task {task}" + (f" --model {model}" if model else "") + (
         f" --limit {limit}" if limit else "")  # fmt: skip
-    return evaluate_items(task, model, items, out_dir, figures=figures, command=command)
+    report = evaluate_items(task, model, items, out_dir, figures=figures, command=command)
+    if spec.unlabelled:
+        real = UNLABELLED_SOURCES[spec.unlabelled](data_root).get("test", [])
+        if real:
+            evaluate_unlabelled(task, model, real[:limit] if limit else real, out_dir, command=command,
+                                figures=FIGURES_PER_SOURCE if figures else 0)  # fmt: skip
+    return report

@@ -3,7 +3,8 @@
 PSNR is ``10 log10(R^2 / MSE)`` over all pixels and bands; SSIM is the Gaussian-window SSIM of
 ``training.losses.ssim`` (11x11, sigma 1.5, mean over bands); SAM is the mean spectral angle in
 degrees between per-pixel band vectors; the colour cast is the angle between the two images' mean
-band vectors (a global tint, which SAM mixes with per-pixel noise); the crushed share counts pixels
+band vectors (a global tint, which SAM mixes with per-pixel noise); ``lab_cast`` is a no-reference
+cast, the distance of an RGB image's mean CIELAB chroma from neutral; the crushed share counts pixels
 clipped to black. Pixels flagged invalid are left out of PSNR, SAM, the cast and the crushed share.
 ``best_affine`` is no metric but an oracle for analysis: it splits an error into its global level
 per band and the rest.
@@ -58,6 +59,29 @@ def colour_cast(pred: np.ndarray, target: np.ndarray, valid: np.ndarray | None =
     mp, mt = p.mean(1), t.mean(1)
     cos = mp @ mt / max(np.linalg.norm(mp) * np.linalg.norm(mt), 1e-12)
     return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """(3, H, W) sRGB in [0, 1] -> CIELAB (3, H, W) under D65 (L in 0-100, a*/b* about -128..127)."""
+    c = np.clip(rgb.astype(np.float64), 0.0, 1.0)
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    matrix = np.array([[0.4124564, 0.3575761, 0.1804375],
+                       [0.2126729, 0.7151522, 0.0721750],
+                       [0.0193339, 0.1191920, 0.9503041]])  # fmt: skip
+    xyz = np.tensordot(matrix, linear, axes=1) / np.array([0.95047, 1.0, 1.08883])[:, None, None]
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def lab_cast(rgb: np.ndarray) -> float:
+    """No-reference colour cast of a (3, H, W) sRGB image in [0, 1]: ``hypot(mean a*, mean b*)``.
+
+    0 for an image whose colours balance to grey; a sand-dust photo (orange-yellow) scores high
+    through its positive b* and a*. Natural scenes are not exactly neutral, so compare methods on the
+    same images rather than reading the value alone.
+    """
+    lab = srgb_to_lab(rgb)
+    return float(np.hypot(lab[1].mean(), lab[2].mean()))
 
 
 def crushed_share(image: np.ndarray, black: float, valid: np.ndarray | None = None) -> float:
