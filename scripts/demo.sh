@@ -1,50 +1,61 @@
 #!/usr/bin/env bash
-# `make demo`: dehaze the shipped sample raster with `qgis_process run restore:dehaze` (the plugin as
-# QGIS runs it, headless) and write out/sentinel2_dehazed.tif; print where it is and how long it took.
+# `make demo`: restore each shipped sample raster with its task's shipped default model through
+# `qgis_process run restore:<task>` (the plugin as QGIS runs it, headless), writing
+# out/<sample>_<task>.tif; print where each result is and how long it took.
 #
-# It uses the plugin from this checkout (QGIS_PLUGINPATH), a throw-away QGIS profile with the plugin
-# enabled (your own QGIS profile is not touched), and the project venv's onnxruntime (PYTHONPATH).
+# Which sample shows which task is resources/samples/index.json (written by scripts/make_samples.py);
+# a task whose model is not shipped is skipped with a line saying so. It uses the plugin from this
+# checkout (QGIS_PLUGINPATH), a throw-away QGIS profile with the plugin enabled (your own QGIS
+# profile is not touched), and the project venv's onnxruntime (PYTHONPATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-sample=resources/samples/sentinel2_hazy_rgb.tif
-output=out/sentinel2_dehazed.tif
 qgis_process=${QGIS_PROCESS:-/usr/bin/qgis_process.bin}  # /usr/bin/qgis_process's wrapper breaks headless
 python=${PYTHON:-.venv/bin/python}
 
 fail() { echo "demo: $*" >&2; exit 1; }
-[ -f "$sample" ] || fail "the sample raster $sample is missing (it is made by the samples script of resources/samples)"
 command -v "$qgis_process" >/dev/null || fail "$qgis_process not found: install QGIS (make setup)"
-model=$("$python" - <<'EOF'
-import sys
-from backend.errors import RestoreError
+# One line per task: "task sample model", or "task sample -" when no model of the task is shipped.
+plan=$("$python" - <<'PY'
+import json, sys
+from pathlib import Path
 from backend.registry import list_models, shipped_models_dir
-shipped = [m for m in list_models("dehaze") if m.path.parent.resolve() == shipped_models_dir().resolve()]
-default = next((m for m in shipped if m.default), shipped[0] if shipped else None)
-if default is None:
-    sys.exit(f"no dehaze model is shipped in {shipped_models_dir()} (expected resources/models/"
-             "dehaze-hsmr-*.onnx listed in resources/models/index.json)")
-print(default.name)
-EOF
-) || fail "cannot find the default dehaze model (see above)"
+index = Path("resources/samples/index.json")
+if not index.is_file():
+    sys.exit(f"{index} is missing (it is written by scripts/make_samples.py)")
+for task, sample in json.loads(index.read_text()).items():
+    if not (index.parent / sample).is_file():
+        sys.exit(f"the sample raster {index.parent / sample} is missing (scripts/make_samples.py makes it)")
+    shipped = [m for m in list_models(task) if m.path.parent.resolve() == shipped_models_dir().resolve()]
+    default = next((m for m in shipped if m.default), shipped[0] if shipped else None)
+    print(task, index.parent / sample, default.name if default else "-")
+PY
+) || fail "cannot read the samples and shipped models (see above)"
 
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
 mkdir -p "$profile/profiles/default/QGIS" out
 printf '[PythonPlugins]\nqgis_restore_plugin=true\n' > "$profile/profiles/default/QGIS/QGIS3.ini"
 site=$(echo "$root"/.venv/lib/python3*/site-packages)
-rm -f "$output"
 
-echo "dehazing $sample with model $model (qgis_process run restore:dehaze) ..."
-start=$(date +%s.%N)
-status=0
-QT_QPA_PLATFORM=offscreen QGIS_CUSTOM_CONFIG_PATH="$profile" QGIS_PLUGINPATH="$root" \
-  PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" RESTORE_MODELS_PATH= \
-  "$qgis_process" run restore:dehaze -- INPUT="$root/$sample" MODEL="$model" DEVICE=0 \
-  OUTPUT="$root/$output" >"$profile/log" 2>&1 || status=$?
-end=$(date +%s.%N)
-grep -v -e '^QStandardPaths' -e 'setapi() is deprecated' "$profile/log" || true
-[ "$status" -eq 0 ] && [ -f "$output" ] || fail "qgis_process run restore:dehaze failed (exit $status; messages above)"
-awk -v s="$start" -v e="$end" -v out="$root/$output" \
-  'BEGIN { printf "wrote %s in %.1f s (qgis_process start-up included)\n", out, e - s }'
+while read -r task sample model; do
+  if [ "$model" = "-" ]; then
+    echo "$task: no shipped model, skipped"
+    continue
+  fi
+  output=out/$(basename "$sample" .tif)_$task.tif
+  rm -f "$output"
+  echo "$task: restoring $sample with model $model (qgis_process run restore:$task) ..."
+  start=$(date +%s.%N)
+  status=0
+  QT_QPA_PLATFORM=offscreen QGIS_CUSTOM_CONFIG_PATH="$profile" QGIS_PLUGINPATH="$root" \
+    PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" RESTORE_MODELS_PATH= \
+    "$qgis_process" run "restore:$task" -- INPUT="$root/$sample" MODEL="$model" DEVICE=0 \
+    OUTPUT="$root/$output" >"$profile/log" 2>&1 || status=$?
+  end=$(date +%s.%N)
+  grep -v -e '^QStandardPaths' -e 'setapi() is deprecated' "$profile/log" || true
+  [ "$status" -eq 0 ] && [ -f "$output" ] || fail "qgis_process run restore:$task failed (exit $status; messages above)"
+  awk -v s="$start" -v e="$end" -v out="$root/$output" \
+    'BEGIN { printf "wrote %s in %.1f s (qgis_process start-up included)\n", out, e - s }'
+done <<< "$plan"

