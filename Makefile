@@ -31,6 +31,7 @@ demo: setup
 
 bench: setup
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.model_throughput
 
 package: setup
 	$(PY) scripts/package_plugin.py --out dist
