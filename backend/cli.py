@@ -149,9 +149,11 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from .registry import list_models
+    from .registry import index_problems, list_models
 
     infos = list_models(args.task)
+    for problem in index_problems():  # skipped, not fatal: the other folders' models still list
+        print(f"warning: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps([{"name": m.name, "task": m.task, "path": str(m.path), "default": m.default,
                            "version": m.card.version, "bands": list(m.card.optical_bands), "sha256": m.sha256}
@@ -169,11 +171,12 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .package import sha256_file, validate_package
+    from .model_file import package_sha256
+    from .package import validate_package
 
     card = validate_package(args.model)
     if args.json:
-        report = {"valid": True, "sha256": sha256_file(args.model), "card": card.to_dict()}
+        report = {"valid": True, "sha256": package_sha256(args.model), "card": card.to_dict()}
         print(json.dumps(report, indent=2))
     else:
         print(f"{args.model}: valid {card.task} model {card.name} {card.version} "

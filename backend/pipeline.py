@@ -262,7 +262,8 @@ def restore(
 
     if threads is not None and threads < 1:
         raise InvalidOptionError(f"threads must be at least 1, got {threads}")
-    session, provider = create_session(info.path, device, threads)
+    # The bytes the registry verified, never the path again: the file may change after the check.
+    session, provider = create_session(info.data if info.data is not None else info.path, device, threads)
     batch = _batch_size(batch_size, device if provider != "CPUExecutionProvider" else "cpu", size,
                         sum(len(s.bands) for s in card.inputs))
     say(f"model {info.name} (bands {', '.join(card.inputs[0].bands)}) on {provider}; tiles {size}px, "
