@@ -259,6 +259,11 @@ class Model:
                 raise RestoreError(f"the model failed on a batch of {chunk} tiles: {exc}") from None
             finally:
                 self.seconds += time.perf_counter() - began
+            if not np.isfinite(out).all():
+                # Cast to an integer raster NaN becomes 0: an all-black result with exit code 0.
+                raise RestoreError(
+                    f"the model returned NaN or infinite values (output {self.output!r}) for finite "
+                    "inputs: the model package is broken; re-export it or use another model")
             if self.strength is not None:
                 out = self.strength.apply(out.astype(np.float32, copy=False), feeds[self.strength.feed])
             results.extend(out[k] for k in range(out.shape[0]))

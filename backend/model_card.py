@@ -268,8 +268,12 @@ def _validate_normalization(name: str, norm: Normalization) -> None:
     if norm.mode not in NORMALIZATION_MODES:
         raise ModelCardError(f"{where}: mode {norm.mode!r} is not one of {NORMALIZATION_MODES}")
     lo, hi = norm.range
-    if not lo < hi:
-        raise ModelCardError(f"{where}: range must be increasing")
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ModelCardError(f"{where}: range must be two finite increasing numbers")
+    for key in ("scale", "offset", "low", "high"):
+        value = getattr(norm, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ModelCardError(f"{where}: {key} must be a finite number, got {value!r}")
     if norm.mode == "fixed" and not (math.isfinite(norm.scale) and norm.scale != 0):
         raise ModelCardError(f"{where}: scale must be finite and non-zero")
     if norm.mode == "percentile" and not 0 <= norm.low < norm.high <= 100:

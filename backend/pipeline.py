@@ -152,6 +152,8 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
         norm = spec.normalization or Normalization()
         stats = compute_stats(reader, norm, reader.nodata, context=spec.context)
         primary = spec.role == "optical"
+        if norm.mode == "scale" and not (primary and black_level):
+            _check_not_negative(reader, stats, card.name)
         if primary and black_level:
             try:
                 stats = with_black_level(norm, stats, black_level)
@@ -164,6 +166,33 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
             log(f"black level {black_level:g} subtracted before the model and added back after it")
         feeds.append(Feed(spec, None if primary else reader, stats, primary=primary))
     return feeds
+
+
+def _check_not_negative(reader: RasterReader, stats: NormStats, model: str) -> None:
+    """Refuse a raster with many clearly negative values for a model normalised from zero up.
+
+    Such a model's output starts at 0 (its range), so negative values come out as 0: an Int16
+    raster centred near zero would be mostly black, with exit code 0. A few values just below zero
+    (noise in surface reflectance) are fine: only a 1st percentile below -1 % of the bright
+    percentile is refused.
+    """
+    if reader.dtype.kind == "u":
+        return
+    sample = reader.sample().reshape(reader.count, -1).astype(np.float64, copy=False)
+    valid = np.isfinite(sample).all(axis=0)
+    if reader.nodata is not None and np.isfinite(reader.nodata):
+        valid &= (sample != reader.nodata).all(axis=0)
+    values = sample[:, valid]
+    if values.size == 0:
+        return
+    low = float(np.percentile(values, 1))
+    bright = max(stats.high)
+    if low < 0 and low < -0.01 * abs(bright):
+        share = float((values < 0).mean())
+        raise InputRasterError(
+            f"{reader.path}: {share:.0%} of its valid values are below 0 (1st percentile {low:g}), but model "
+            f"{model!r} normalises from zero up ('scale'), so they would all come out as 0; rescale the "
+            "raster to non-negative values first (e.g. gdal_calc.py --calc \"A+OFFSET\")")
 
 
 def _main_output(card: ModelCard) -> TensorSpec:
@@ -218,6 +247,10 @@ def restore(
         raise InvalidOptionError(f"strength must be between 0 and 1, got {strength}")
     if not np.isfinite(black_level):
         raise InvalidOptionError(f"black level must be a number, got {black_level}")
+    if black_level < 0:
+        raise InvalidOptionError(
+            f"black level must be 0 or more, got {black_level:g}: it is the raster's value of black ground "
+            "(Landsat 8/9 L1: 5000), and below 0 it would read every pixel as brighter than it is")
     began = time.perf_counter()
     say = log or (lambda message: None)
     _check_roles(task, inputs)

@@ -59,6 +59,11 @@ class RasterReader:
         self.alpha = [b for b in self.bands
                       if self.ds.GetRasterBand(b).GetColorInterpretation() == gdal.GCI_AlphaBand]
         first = self.ds.GetRasterBand(self.bands[0])
+        if gdal.DataTypeIsComplex(first.DataType):
+            raise InputRasterError(
+                f"{self.path} holds complex values ({gdal.GetDataTypeName(first.DataType)}), which cannot "
+                "be restored: convert it to amplitude or intensity first (e.g. gdal_calc.py --calc "
+                "\"abs(A)\" or gdal_translate with a VRT pixel function)")
         self.dtype = np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(first.DataType) or np.float64)
         self.nodata = first.GetNoDataValue()
         self.descriptions = [self.ds.GetRasterBand(b).GetDescription() for b in self.bands]
@@ -95,10 +100,15 @@ class RasterReader:
         return data
 
     def invalid(self, data: np.ndarray) -> np.ndarray:
-        """(H, W) True where every band is nodata (or not finite)."""
+        """(H, W) True where every band is nodata, or where any band is not finite (NaN, inf).
+
+        A non-finite value in one band cannot be normalised: fed to the model it would turn every
+        output pixel its receptive field reaches into NaN. Such a pixel is treated as nodata in all
+        bands (filled before the model, written as nodata; gap filling reconstructs it).
+        """
         bad = np.zeros(data.shape[1:], dtype=bool)
         if np.issubdtype(data.dtype, np.floating):
-            bad |= ~np.isfinite(data).any(axis=0)
+            bad |= ~np.isfinite(data).all(axis=0)
         nodata = self.nodata
         if nodata is not None and not math.isnan(nodata) and _representable(nodata, self.dtype):
             bad |= (data == self.dtype.type(nodata)).all(axis=0)

@@ -27,3 +27,37 @@ def external_data_model(folder: Path, location: str, name: str = "conv.onnx") ->
                     entry.value = location
         path.write_bytes(proto.SerializeToString())
     return path
+
+
+def nan_model(path: Path) -> Path:
+    """A dehaze package whose output is ``sqrt(optical - 10)``: NaN for every input in [0, 1]."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    names = tiny_models.band_names(3)
+    graph = helper.make_graph(
+        [helper.make_node("Sub", ["optical", "ten"], ["shifted"]),
+         helper.make_node("Sqrt", ["shifted"], ["restored"])],
+        "nan", [tiny_models._value_info("optical", 3)], [tiny_models._value_info("restored", 3)],
+        initializer=[numpy_helper.from_array(np.array(10.0, np.float32), "ten")],
+    )
+    spec = tiny_models.TensorSpec("optical", "optical", names, tiny_models.UNIT)
+    out = tiny_models.TensorSpec("restored", "optical", names, like="optical")
+    card = tiny_models._card("dehaze", "test-nan", (spec,), (out,), None, "nan")
+    return tiny_models._save(graph, card, path)
+
+
+def card_with_json(source: Path, path: Path, edit) -> Path:
+    """``source``'s package with its card JSON replaced by ``edit(card_dict)`` (no validation)."""
+    import json
+
+    from backend.model_card import METADATA_KEY
+
+    proto = onnx.load(str(source))
+    for prop in proto.metadata_props:
+        if prop.key == METADATA_KEY:
+            data = json.loads(prop.value)
+            edit(data)
+            prop.value = json.dumps(data)  # allow_nan: writes Infinity, as a hostile card would
+    path.write_bytes(proto.SerializeToString())
+    return path
