@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"{with_black_level}: the input's value of black ground, taken off before the "
                           "model and added back (Landsat 8/9 L1: 5000; Sentinel-2 since 2022: 1000; "
                           "default 0)")
+    run.add_argument("--allow-large", action="store_true",
+                     help="skip the checks of raster size, memory and free disk space made before the run")
     run.add_argument("--json", action="store_true", help="print JSON progress lines instead of a bar")
     run.add_argument("rasters", nargs="+", metavar="INPUT [INPUT2 ...] OUTPUT",
                      help="inputs in the task's order (e.g. optical then infrared), then the output")
@@ -133,8 +135,8 @@ def _restore(args: argparse.Namespace) -> int:
                          tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
                          threads=args.threads, bands=bands, mask_output=args.mask_output,
                          resample=args.resample, float_output=args.float_output,
-                         strength=args.strength, black_level=args.black_level, progress=progress,
-                         log=log)
+                         strength=args.strength, black_level=args.black_level,
+                         allow_large=args.allow_large, progress=progress, log=log)
     finally:
         if bar is not None:
             bar.close()

@@ -40,6 +40,8 @@ SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 #: The ONNX metadata key that holds the card.
 METADATA_KEY = "restore_model_card"
 NORMALIZATION_MODES = ("fixed", "percentile", "scale")
+#: Largest tile edge a card may ask for (``backend.budget.MAX_TILE_SIZE`` holds the engine to it too).
+MAX_TILE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,9 @@ def validate(card: ModelCard) -> None:
     tile = card.tile
     if tile.multiple < 1 or tile.default_size < tile.multiple or tile.default_size % tile.multiple:
         raise ModelCardError("tile: default_size must be a positive multiple of 'multiple'")
+    if tile.default_size > MAX_TILE_SIZE:
+        raise ModelCardError(f"tile: default_size {tile.default_size} is above the limit of "
+                             f"{MAX_TILE_SIZE} px")
     if tile.overlap < 0 or 2 * tile.overlap >= tile.default_size:
         raise ModelCardError("tile: overlap must be >= 0 and less than half the default size")
 

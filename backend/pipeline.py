@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .budget import check_budget, check_pixels, check_tile_size, estimate
 from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, run_engine
 from .errors import InputRasterError, InvalidOptionError, OutputRasterError
 from .model_card import ModelCard, Normalization, TensorSpec
@@ -75,6 +76,7 @@ def _tile_options(card: ModelCard, tile_size: int | None, overlap: int | None) -
     if size < 1:
         raise InvalidOptionError(f"tile size must be positive, got {size}")
     size = -(-size // multiple) * multiple
+    check_tile_size(size, "--tile-size" if tile_size is not None else f"the default of model {card.name!r}")
     lap = card.tile.overlap if overlap is None else int(overlap)
     if lap < 0 or 2 * lap >= size:
         raise InvalidOptionError(
@@ -229,6 +231,7 @@ def restore(
     float_output: bool = False,
     strength: float = 1.0,
     black_level: float = 0.0,
+    allow_large: bool = False,
     progress: Callable[[float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
@@ -242,6 +245,8 @@ def restore(
     ``black_level`` is the optical raster's value of black ground (a Level-1 product's offset), for
     models whose normalisation keeps the raster's floor (dehaze): it is taken off before the model,
     so it is not read as haze, and added back after it.
+    ``allow_large`` skips the size, memory and disk checks made before the first tile
+    (``backend.budget``; also skipped with ``RESTORE_ALLOW_LARGE=1``).
     """
     if not 0.0 <= strength <= 1.0:
         raise InvalidOptionError(f"strength must be between 0 and 1, got {strength}")
@@ -264,6 +269,7 @@ def restore(
     for path in inputs.values():
         open_raster(path)  # missing file / not a raster: fail before loading a model
     optical = RasterReader(inputs["optical"], list(bands) if bands else None, role="optical")
+    check_pixels(optical.ds.RasterXSize, optical.ds.RasterYSize, allow_large)  # before any pixel is read
     # A band flagged as alpha does not steer the choice of model unless --bands names it: an RGBA
     # photo is three bands of image, not blue, green, red and NIR.
     image_bands = optical.count if bands else optical.count - len(optical.alpha)
@@ -315,6 +321,11 @@ def restore(
         metadata["RESTORE_BLACK_LEVEL"] = f"{black_level:g}"
     descriptions = list(out_spec.bands)
     channels = len(out_spec.bands)
+    in_bytes = sum(r.block_bytes_per_pixel for r in readers.values())
+    out_bytes = channels * out_dtype.itemsize + (1 if mask_path is not None else 0)
+    cache_bytes = cache_budget(grid, in_bytes, out_bytes)
+    need = estimate(grid, batch, sum(len(s.bands) for s in card.inputs), channels, out_bytes, cache_bytes)
+    check_budget(need, output.absolute().parent, allow_large)
     writer = RasterWriter(output, optical.grid, channels, out_dtype, nodata, descriptions, metadata)
     mask_writer = None
     try:
@@ -324,10 +335,7 @@ def restore(
         source = TileSource(optical, feeds, readers.get("mask"), fills)
         sink = CellSink(writer, like_norm, like_stats, out_spec.range, nodata, fills, mask_writer)
         engine_model = Model(session, out_spec.name, batch, say, blend)
-        in_bytes = sum(r.block_bytes_per_pixel for r in readers.values())
-        out_bytes = channels * out_dtype.itemsize + (1 if mask_writer else 0)
-        stats = run_engine(grid, source, engine_model, sink, channels, margin, progress, cancel,
-                           cache_budget(grid, in_bytes, out_bytes))
+        stats = run_engine(grid, source, engine_model, sink, channels, margin, progress, cancel, cache_bytes)
         final = writer.commit()
         final_mask = mask_writer.commit() if mask_writer is not None else None
     except BaseException:

@@ -61,3 +61,13 @@ def card_with_json(source: Path, path: Path, edit) -> Path:
             prop.value = json.dumps(data)  # allow_nan: writes Infinity, as a hostile card would
     path.write_bytes(proto.SerializeToString())
     return path
+
+
+def huge_vrt(path: Path, source: Path, size: int) -> Path:
+    """A VRT declaring a ``size`` x ``size`` raster of three bands, all from the small ``source``."""
+    bands = "".join(
+        f'<VRTRasterBand dataType="Byte" band="{b}"><SimpleSource><SourceFilename relativeToVRT="0">'
+        f"{source}</SourceFilename><SourceBand>{b}</SourceBand></SimpleSource></VRTRasterBand>"
+        for b in (1, 2, 3))
+    path.write_text(f'<VRTDataset rasterXSize="{size}" rasterYSize="{size}">{bands}</VRTDataset>')
+    return path
