@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 from .errors import RestoreError
@@ -210,11 +213,44 @@ def _diagnose(args: argparse.Namespace) -> int:
 COMMANDS = {"restore": _restore, "models": _models, "validate": _validate, "diagnose": _diagnose}
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so the temporary output is deleted."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+@contextmanager
+def _termination_unwinds():
+    """While a command runs, SIGTERM and SIGHUP raise ``Terminated`` in the main thread."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                previous[number] = signal.signal(number, _terminate)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with _termination_unwinds():
+            return COMMANDS[args.command](args)
+    except Terminated as stop:
+        name = signal.Signals(stop.signum).name
+        print(f"error: stopped by {name}; no output was written", file=sys.stderr)
+        return 128 + stop.signum
     except RestoreError as exc:
         if args.debug:
             raise

@@ -27,6 +27,8 @@ from .runtime import create_session, gpu_free_bytes, parse_device
 from .tasks import ROLES, get_task
 
 CPU_BATCH = 4
+#: The output is always a GeoTIFF: another extension would put GeoTIFF bytes under a wrong name.
+OUTPUT_SUFFIXES = (".tif", ".tiff")
 GPU_MAX_BATCH = 64
 
 
@@ -59,15 +61,37 @@ def _check_roles(task_id: str, inputs: Mapping[str, str | os.PathLike[str]]) -> 
             raise InputRasterError(f"task {task_id!r} needs an input raster for the {slot.role!r} role")
 
 
-def _check_output(output: Path, inputs: Mapping[str, str | os.PathLike[str]], what: str = "output") -> None:
-    resolved = output.resolve()
+def _same_file(a: Path, b: Path) -> bool:
+    """True when two paths name one file (also through a symlink or a hard link)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_output(output: Path, inputs: Mapping[str, str | os.PathLike[str]], what: str = "output",
+                  model: Path | None = None) -> None:
+    """Refuse an output path that is an input, the model, a folder or anything but a regular file."""
     for role, path in inputs.items():
-        if Path(path).resolve() == resolved:
+        if _same_file(output, Path(path)):
             raise OutputRasterError(
                 f"the {what} path {output} is the {role} input: choose another file name (inputs are never "
                 "overwritten)")
+    if model is not None and _same_file(output, model):
+        raise OutputRasterError(f"the {what} path {output} is the model file in use: choose another "
+                                "file name")
     if output.is_dir():
         raise OutputRasterError(f"the {what} path {output} is a folder; give a file name such as result.tif")
+    if output.exists() and not output.is_file():
+        raise OutputRasterError(
+            f"the {what} path {output} exists and is not a regular file (a device, pipe or socket): it would "
+            "be replaced; give a file name such as result.tif")
+    if output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise OutputRasterError(
+            f"the {what} path {output} does not end in .tif or .tiff: the output is always a GeoTIFF, so "
+            f"name it {output.with_suffix('.tif').name} (convert afterwards with gdal_translate if needed)")
 
 
 def _tile_options(card: ModelCard, tile_size: int | None, overlap: int | None) -> tuple[int, int, int]:
@@ -274,6 +298,9 @@ def restore(
     # photo is three bands of image, not blue, green, red and NIR.
     image_bands = optical.count if bands else optical.count - len(optical.alpha)
     info: ModelInfo = resolve_model(task, model, band_count=image_bands)
+    _check_output(output, inputs, model=info.path)
+    if mask_path is not None:
+        _check_output(mask_path, inputs, "mask output", model=info.path)
     card = info.card
     roles = {spec.role for spec in card.inputs}
     extra = [role for role in inputs if role not in roles]

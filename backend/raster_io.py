@@ -7,6 +7,7 @@ looks like a result.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import uuid
@@ -221,6 +222,63 @@ def creation_options(dtype: Any) -> list[str]:
             f"PREDICTOR={predictor}", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS"]
 
 
+def _remove_sidecar(path: Path) -> None:
+    """Delete a previous output's ``.aux.xml`` (stale statistics); none can exist for a name that
+    is already at the file-name length limit."""
+    try:
+        Path(str(path) + ".aux.xml").unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+
+
+#: Temporary outputs are ``.restore-HOST-PID-RANDOM.part.tif`` in the destination folder.
+PART_PREFIX, PART_SUFFIX = ".restore-", ".part.tif"
+
+
+def _host_tag() -> str:
+    import hashlib
+    import socket
+
+    return hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+
+
+def remove_stale_parts(folder: Path) -> list[Path]:
+    """Delete temporary outputs in ``folder`` left by runs of this host that were killed (SIGKILL,
+    power loss): their process no longer exists. Runs of other hosts (a shared folder) are left alone."""
+    removed = []
+    prefix = f"{PART_PREFIX}{_host_tag()}-"
+    try:
+        candidates = [p for p in folder.iterdir()
+                      if p.name.startswith(prefix) and p.name.endswith(PART_SUFFIX)]
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            pid = int(path.name[len(prefix):].split("-", 1)[0])
+        except ValueError:
+            continue
+        if pid == os.getpid() or _alive(pid):
+            continue
+        try:
+            path.unlink()
+            Path(str(path) + ".aux.xml").unlink(missing_ok=True)
+            removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else (or cannot tell: keep the file)
+    return True
+
+
 class RasterWriter:
     """A GeoTIFF written under a temporary name beside ``path``; ``commit`` renames it into place."""
 
@@ -232,7 +290,9 @@ class RasterWriter:
         folder = self.path.parent
         if not folder.is_dir():
             raise OutputRasterError(f"output folder {folder} does not exist; create it first")
-        self.temp = folder / f".{self.path.name}.{uuid.uuid4().hex[:8]}.part.tif"
+        remove_stale_parts(folder)
+        # Short and independent of the output's name: a legal 250-character name stays legal.
+        self.temp = folder / f"{PART_PREFIX}{_host_tag()}-{os.getpid()}-{uuid.uuid4().hex[:8]}{PART_SUFFIX}"
         gdal_type = gdal_array.NumericTypeCodeToGDALTypeCode(self.dtype)
         try:
             self.ds = gdal.GetDriverByName("GTiff").Create(
@@ -269,9 +329,7 @@ class RasterWriter:
         try:
             self.ds.FlushCache()
             self.ds = None
-            aux = Path(str(self.path) + ".aux.xml")
-            if aux.exists():
-                aux.unlink()
+            _remove_sidecar(self.path)
             os.replace(self.temp, self.path)
         except (RuntimeError, OSError) as exc:
             self.abort()
