@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import math
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
@@ -222,6 +223,32 @@ def creation_options(dtype: Any) -> list[str]:
             f"PREDICTOR={predictor}", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS"]
 
 
+#: Below this much free space a failed write is reported as a full disk.
+FULL_DISK_BYTES = 16 << 20
+
+
+def output_failure(action: str, path: Path, exc: BaseException) -> OutputRasterError:
+    """The user's error for a failed output write: says "disk full" with the free space when it is.
+
+    GDAL reports a full disk as a generic write error ("No space left on device", "Free disk space
+    available is ..."), sometimes only when the file is closed; the free space of the folder decides.
+    """
+    text = str(exc)
+    folder = path.absolute().parent
+    try:
+        free: int | None = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    full = (getattr(exc, "errno", None) in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+            or "no space left" in text.lower() or "disk space" in text.lower()
+            or (free is not None and free < FULL_DISK_BYTES))
+    if full:
+        left = f"{free / 2**20:.1f} MiB free" if free is not None else "no space left"
+        return OutputRasterError(f"{action} {path} failed: the disk is full ({folder}: {left}); free some "
+                                 "space or write the output elsewhere (the partial file was deleted)")
+    return OutputRasterError(f"{action} {path} failed ({text}); check the folder is writable")
+
+
 def _remove_sidecar(path: Path) -> None:
     """Delete a previous output's ``.aux.xml`` (stale statistics); none can exist for a name that
     is already at the file-name length limit."""
@@ -298,8 +325,7 @@ class RasterWriter:
             self.ds = gdal.GetDriverByName("GTiff").Create(
                 str(self.temp), grid.width, grid.height, bands, gdal_type, creation_options(self.dtype))
         except RuntimeError as exc:
-            raise OutputRasterError(
-                f"cannot create {self.path} ({exc}); check the folder is writable") from None
+            raise output_failure("creating", self.path, exc) from None
         self.ds.SetGeoTransform(grid.geotransform)
         if grid.wkt:
             self.ds.SetProjection(grid.wkt)
@@ -315,9 +341,12 @@ class RasterWriter:
     def write(self, y0: int, x0: int, array: np.ndarray) -> None:
         """Write a (bands, h, w) block at raster (y0, x0)."""
         try:
-            self.ds.WriteArray(np.ascontiguousarray(array, dtype=self.dtype), xoff=x0, yoff=y0)
-        except RuntimeError as exc:
-            raise OutputRasterError(f"writing {self.path} failed ({exc}); is the disk full?") from None
+            self._write_array(np.ascontiguousarray(array, dtype=self.dtype), x0, y0)
+        except (RuntimeError, OSError) as exc:
+            raise output_failure("writing", self.path, exc) from None
+
+    def _write_array(self, array: np.ndarray, x0: int, y0: int) -> None:
+        self.ds.WriteArray(array, xoff=x0, yoff=y0)
 
     def set_metadata(self, metadata: dict[str, str]) -> None:
         current = self.ds.GetMetadata() or {}
@@ -333,7 +362,7 @@ class RasterWriter:
             os.replace(self.temp, self.path)
         except (RuntimeError, OSError) as exc:
             self.abort()
-            raise OutputRasterError(f"finishing {self.path} failed ({exc})") from None
+            raise output_failure("finishing", self.path, exc) from None
         return self.path
 
     def abort(self) -> None:

@@ -78,3 +78,19 @@ def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(tmp_path: Path,
         path.write_bytes(b"partial")
     restore("dehaze", {"optical": raster}, tmp_path / "out.tif", model=models["identity"])
     assert not stale.exists() and live.exists() and other_host.exists()
+
+
+def test_a_full_disk_is_called_a_full_disk(tmp_path: Path, raster: Path, models,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend import raster_io
+
+    def no_space(self, *args) -> None:  # what GDAL's GeoTIFF driver raises on ENOSPC
+        raise RuntimeError(f"{self.temp}: TIFFAppendToStrip:Write error (No space left on device)")
+
+    monkeypatch.setattr(raster_io.RasterWriter, "_write_array", no_space)
+    with pytest.raises(OutputRasterError, match=r"the disk is full \(.*MiB free\)"):
+        restore("dehaze", {"optical": raster}, tmp_path / "out.tif", model=models["identity"])
+    assert not (tmp_path / "out.tif").exists() and not list(tmp_path.glob(".*part*"))
+    # Another write error stays what it is.
+    error = raster_io.output_failure("writing", tmp_path / "x.tif", RuntimeError("Permission denied"))
+    assert "Permission denied" in str(error) and "disk is full" not in str(error)
