@@ -18,6 +18,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingParameterBand,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
@@ -54,6 +55,7 @@ CLI_HINTS: tuple[tuple[str, str], ...] = (
     ("--model", "MODEL"),
     ("--strength", "STRENGTH"),
     ("--black-level", "BLACK_LEVEL"),
+    ("--allow-large (QGIS: set RESTORE_ALLOW_LARGE=1)", "ALLOW_LARGE (Allow large rasters)"),
     ("ask for resampling (--resample)", "resample it onto that grid (Raster > Projections > Warp)"),
 )
 
@@ -86,6 +88,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     BATCH_SIZE = "BATCH_SIZE"
     STRENGTH = "STRENGTH"
     BLACK_LEVEL = "BLACK_LEVEL"
+    ALLOW_LARGE = "ALLOW_LARGE"
     OUTPUT = "OUTPUT"
 
     #: The ``backend.tasks`` id; also the algorithm's name (``restore:<TASK>``).
@@ -203,6 +206,11 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                 self.BATCH_SIZE, self.tr("Tiles per batch (0: automatic)"),
                 type=INTEGER, defaultValue=0, minValue=0,
             ),
+            QgsProcessingParameterBoolean(
+                self.ALLOW_LARGE,
+                self.tr("Allow large rasters: skip the size, memory and free disk space checks"),
+                defaultValue=False,
+            ),
         )  # fmt: skip
         for param in advanced:
             param.setFlags(param.flags() | ADVANCED)
@@ -244,6 +252,8 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
             options["strength"] = self.parameterAsDouble(parameters, self.STRENGTH, context)
         if self.takes_black_level():
             options["black_level"] = self.parameterAsDouble(parameters, self.BLACK_LEVEL, context)
+        if self.parameterAsBoolean(parameters, self.ALLOW_LARGE, context):
+            options["allow_large"] = True
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         options.update(self.extra_options(parameters, context))
         return RestoreJob(self.TASK, inputs, output, options)

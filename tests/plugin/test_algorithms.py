@@ -84,6 +84,9 @@ def test_parameters_map_to_one_backend_call(qgis_app, scene, tmp_path):
     defaults = alg.build_job({"VISIBLE": str(scene), "INFRARED": str(infrared), "OUTPUT": "x.tif"}, context)
     assert defaults.options == {"model": None, "device": "auto", "tile_size": None, "overlap": None,
                                 "batch_size": None, "bands": None}
+    large = alg.build_job({"VISIBLE": str(scene), "INFRARED": str(infrared), "ALLOW_LARGE": True,
+                           "OUTPUT": "x.tif"}, context)
+    assert large.options["allow_large"] is True
 
 
 def test_dehaze_runs_the_model_and_keeps_the_grid(qgis_app, models_dir, scene, tmp_path):
