@@ -63,14 +63,14 @@ def check_pixels(width: int, height: int, allow_large: bool = False) -> None:
 
 
 def estimate(grid: TileGrid, batch: int, in_channels: int, out_channels: int, out_bytes_per_pixel: int,
-             cache_bytes: int) -> Estimate:
+             cache_bytes: int, network_on_device: bool = False) -> Estimate:
     """Upper-bound estimate of a run on ``grid`` (see ``backend.engine.run_engine``).
 
     Memory: two input batches (the one running and the one being read), three batches of model
-    outputs (running, and up to two waiting for the writer), the model's own working memory, the
-    blender's carries (a right overlap per tile row, a bottom overlap across a column band) and
-    GDAL's block cache. Disk: the output uncompressed (compression usually halves it, but noise
-    does not compress).
+    outputs (running, and up to two waiting for the writer), the model's own working memory (not
+    counted when ``network_on_device``: it is on the GPU), the blender's accumulator and carries (a
+    right overlap per tile row, a bottom overlap across a column band) and GDAL's block cache.
+    Disk: the output uncompressed (compression usually halves it, but noise does not compress).
     """
     from .engine import BAND_WIDTH
 
@@ -78,8 +78,8 @@ def estimate(grid: TileGrid, batch: int, in_channels: int, out_channels: int, ou
     tile_px = rows.tile * cols.tile
     depth = out_channels + 1
     inputs = 2 * batch * in_channels * tile_px * 4
-    outputs = 3 * batch * out_channels * tile_px * 4 + 4 * batch * depth * tile_px * 8
-    network = batch * tile_px * 4 * ACTIVATION_MAPS
+    outputs = 3 * batch * out_channels * tile_px * 4 + 2 * depth * tile_px * 8
+    network = 0 if network_on_device else batch * tile_px * 4 * ACTIVATION_MAPS
     band = min(cols.size + 2 * cols.overlap, BAND_WIDTH * 3 // 2 + cols.tile)
     carries = (rows.count * rows.tile * cols.overlap + rows.overlap * band) * depth * 8
     memory = inputs + outputs + network + carries + cache_bytes

@@ -351,7 +351,8 @@ def restore(
     in_bytes = sum(r.block_bytes_per_pixel for r in readers.values())
     out_bytes = channels * out_dtype.itemsize + (1 if mask_path is not None else 0)
     cache_bytes = cache_budget(grid, in_bytes, out_bytes)
-    need = estimate(grid, batch, sum(len(s.bands) for s in card.inputs), channels, out_bytes, cache_bytes)
+    need = estimate(grid, batch, sum(len(s.bands) for s in card.inputs), channels, out_bytes, cache_bytes,
+                    network_on_device=provider != "CPUExecutionProvider")
     check_budget(need, output.absolute().parent, allow_large)
     writer = RasterWriter(output, optical.grid, channels, out_dtype, nodata, descriptions, metadata)
     mask_writer = None

@@ -100,3 +100,16 @@ def test_a_card_asking_for_huge_tiles_fails_validation() -> None:
                  TileSpec(multiple=8, default_size=100_000, overlap=8), "x")
     with pytest.raises(ModelCardError, match="above the limit"):
         validate(card)
+
+
+def test_a_sentinel2_scene_fits_a_small_machine_and_the_estimate_grows_with_the_batch() -> None:
+    from backend.tiling import plan_grid
+
+    grid = plan_grid(10980, 10980, 512, 32, 8)
+    scene = budget.estimate(grid, 4, 4, 4, 4 * 2, 512 << 20)
+    assert scene.memory < 2 << 30 and scene.disk == 10980 * 10980 * 8
+    assert scene.memory < budget.MEMORY_SHARE * (4 << 30)  # a 4 GiB machine runs it
+    bigger = budget.estimate(grid, 64, 4, 4, 4 * 2, 512 << 20)
+    assert bigger.memory > 8 * scene.memory // 2
+    on_gpu = budget.estimate(grid, 64, 4, 4, 4 * 2, 512 << 20, network_on_device=True)
+    assert on_gpu.memory < bigger.memory
