@@ -47,9 +47,8 @@ def check_tile_size(size: int, source: str) -> None:
     """Refuse a tile edge above ``MAX_TILE_SIZE`` (``source``: where the size came from)."""
     if size > MAX_TILE_SIZE:
         raise InvalidOptionError(
-            f"tile size {size} px ({source}) is above the limit of {MAX_TILE_SIZE} px (one 3-band tile "
-            f"alone would take {_size(size * size * 4 * 3)}, for every tile of a batch); use a smaller "
-            "--tile-size")
+            f"tile size {size} px ({source}) is above the limit of {MAX_TILE_SIZE} px: every tile of a "
+            "batch is held in memory several times over; use a smaller --tile-size")
 
 
 def check_pixels(width: int, height: int, allow_large: bool = False) -> None:

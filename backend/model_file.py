@@ -100,7 +100,8 @@ def _read_regular(target: Path, what: str, model: Path) -> bytes:
     try:
         with open(target, "rb") as handle:
             if not _is_regular(handle.fileno()):
-                raise ModelIntegrityError(f"{what} {target} (of model {model}) is not a regular file")
+                owner = "" if target == model else f" (of model {model})"
+                raise ModelIntegrityError(f"{what} {target}{owner} is not a regular file")
             return handle.read()
     except FileNotFoundError:
         raise ModelIntegrityError(f"{what} {target} does not exist") from None

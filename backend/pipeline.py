@@ -29,6 +29,8 @@ from .tasks import ROLES, get_task
 CPU_BATCH = 4
 #: The output is always a GeoTIFF: another extension would put GeoTIFF bytes under a wrong name.
 OUTPUT_SUFFIXES = (".tif", ".tiff")
+#: The longest file name (bytes) common file systems (ext4, NTFS, APFS) take.
+MAX_NAME_BYTES = 255
 GPU_MAX_BATCH = 64
 
 
@@ -74,6 +76,17 @@ def _same_file(a: Path, b: Path) -> bool:
 def _check_output(output: Path, inputs: Mapping[str, str | os.PathLike[str]], what: str = "output",
                   model: Path | None = None) -> None:
     """Refuse an output path that is an input, the model, a folder or anything but a regular file."""
+    if len(os.fsencode(output.name)) > MAX_NAME_BYTES:
+        raise OutputRasterError(f"the {what} file name is {len(os.fsencode(output.name))} bytes long, more "
+                                f"than file systems allow ({MAX_NAME_BYTES}); choose a shorter name")
+    try:
+        _check_output_path(output, inputs, what, model)
+    except OSError as exc:
+        raise OutputRasterError(f"the {what} path {output} cannot be used ({exc.strerror or exc})") from None
+
+
+def _check_output_path(output: Path, inputs: Mapping[str, str | os.PathLike[str]], what: str,
+                       model: Path | None) -> None:
     for role, path in inputs.items():
         if _same_file(output, Path(path)):
             raise OutputRasterError(

@@ -162,9 +162,13 @@ def _representable(value: float, dtype: np.dtype) -> bool:
 def open_raster(path: str | os.PathLike[str]) -> Any:
     """Open a raster read-only; a missing file or a non-raster is an ``InputRasterError`` naming it."""
     path = Path(path)
-    if not path.exists():
+    try:
+        exists, folder = path.exists(), path.is_dir()
+    except OSError as exc:  # a name too long, a permission denied on the way
+        raise InputRasterError(f"input raster {path} cannot be opened ({exc.strerror or exc})") from None
+    if not exists:
         raise InputRasterError(f"input raster {path} does not exist; check the path")
-    if path.is_dir() and not str(path).lower().endswith((".zarr", ".gdb")):
+    if folder and not str(path).lower().endswith((".zarr", ".gdb")):
         raise InputRasterError(f"input raster {path} is a folder, not a raster file")
     try:
         ds = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY)

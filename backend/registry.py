@@ -267,7 +267,8 @@ def resolve_model(task: str, model: str | os.PathLike[str] | None = None,
         path = Path(text).expanduser()
         if path.suffix.lower() == ".onnx" or os.sep in text or path.exists():
             if not path.is_file():
-                raise ModelNotFoundError(f"model file {path} does not exist")
+                what = "is not a regular file" if path.exists() else "does not exist"
+                raise ModelNotFoundError(f"model file {path} {what}")
             path = path.resolve()
             entry = _index_entry_for(path)
             if entry is not None:

@@ -94,3 +94,23 @@ def test_a_full_disk_is_called_a_full_disk(tmp_path: Path, raster: Path, models,
     # Another write error stays what it is.
     error = raster_io.output_failure("writing", tmp_path / "x.tif", RuntimeError("Permission denied"))
     assert "Permission denied" in str(error) and "disk is full" not in str(error)
+
+
+@pytest.mark.parametrize("which", ["output", "input", "output folder"])
+def test_names_longer_than_a_file_system_takes_are_a_clear_error(tmp_path: Path, raster: Path, models,
+                                                                 which: str,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    long = "y" * 300
+    paths = {"output": (raster, tmp_path / f"{long}.tif"),
+             "input": (tmp_path / f"{long}.tif", tmp_path / "o.tif"),
+             "output folder": (raster, tmp_path / long / "o.tif")}[which]
+    assert main(["restore", "--task", "dehaze", "--model", str(models["identity"]), *map(str, paths)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "internal error" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_model_path_that_is_a_device_says_so(tmp_path: Path, raster: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    code = main(["restore", "--task", "dehaze", "--model", "/dev/zero", str(raster), str(tmp_path / "o.tif")])
+    assert code == 1
+    assert "/dev/zero is not a regular file" in capsys.readouterr().err
