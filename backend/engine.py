@@ -262,6 +262,12 @@ class Model:
                 self.seconds += time.perf_counter() - began
             if not np.isfinite(out).all():
                 # Cast to an integer raster NaN becomes 0: an all-black result with exit code 0.
+                overflow = [name for name, array in feeds.items() if not np.isfinite(array).all()]
+                if overflow:  # raster values beyond float32 once normalised (e.g. 1e300 in a Float64)
+                    raise RestoreError(
+                        f"the raster's values do not fit the model's float32 input {overflow[0]!r} once "
+                        "normalised (they overflow to infinity); rescale the raster first (e.g. to "
+                        "reflectance or digital numbers)")
                 raise RestoreError(
                     f"the model returned NaN or infinite values (output {self.output!r}) for finite "
                     "inputs: the model package is broken; re-export it or use another model")

@@ -86,3 +86,12 @@ def test_a_complex_raster_is_refused_clearly(tmp_path: Path, models: dict[str, P
                  str(tmp_path / "out.tif")]) == 1
     err = capsys.readouterr().err
     assert "complex values (CFloat32)" in err and "internal error" not in err
+
+
+def test_float64_beyond_float32_is_blamed_on_the_raster_not_the_model(tmp_path: Path,
+                                                                       models: dict[str, Path]) -> None:
+    data = np.random.default_rng(0).random((3, 16, 16)) * 1e300
+    make_raster(tmp_path / "in.tif", data)
+    with pytest.raises(RestoreError, match="do not fit the model's float32 input"):
+        restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=models["conv"])
+    assert not (tmp_path / "out.tif").exists()
