@@ -99,9 +99,13 @@ def _read_regular(target: Path, what: str, model: Path) -> bytes:
     """The bytes of a regular file, read once; devices, FIFOs and folders are refused."""
     try:
         with open(target, "rb") as handle:
+            owner = "" if target == model else f" (of model {model})"
             if not _is_regular(handle.fileno()):
-                owner = "" if target == model else f" (of model {model})"
                 raise ModelIntegrityError(f"{what} {target}{owner} is not a regular file")
+            if os.fstat(handle.fileno()).st_size > MAX_MODEL_BYTES:  # checked before it is read
+                raise ModelIntegrityError(
+                    f"{what} {target}{owner} is over {MAX_MODEL_BYTES >> 20} MiB, more than one ONNX model "
+                    "can hold: it is not a model package")
             return handle.read()
     except FileNotFoundError:
         raise ModelIntegrityError(f"{what} {target} does not exist") from None

@@ -111,3 +111,15 @@ def test_a_model_that_is_a_device_or_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "dir.onnx").mkdir()
     with pytest.raises(ModelIntegrityError):
         load_model(tmp_path / "dir.onnx")
+
+
+def test_a_huge_model_file_is_refused_before_it_is_read(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend import model_file
+
+    big = tmp_path / "big.onnx"
+    with open(big, "wb") as handle:  # sparse: no disk used
+        handle.truncate(1 << 30)
+    monkeypatch.setattr(model_file, "MAX_MODEL_BYTES", 1 << 20)
+    with pytest.raises(ModelIntegrityError, match="over 1 MiB"):
+        load_model(big)
