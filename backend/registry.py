@@ -34,7 +34,7 @@ INDEX_NAME = "index.json"
 ENV_VAR = "RESTORE_MODELS_PATH"
 #: An index is a short list; anything larger is not one (and is not read into memory).
 MAX_INDEX_BYTES = 1 << 20
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 _extra_paths: list[Path] = []
 
 
@@ -87,7 +87,8 @@ def read_index(folder: Path) -> list[dict]:
     """The entries of ``folder/index.json`` (empty when absent); a malformed index is an error.
 
     Every entry is checked here, so callers can trust its types: ``file`` a plain file name inside
-    ``folder`` (no ``..``, no absolute path), ``name``/``task`` strings, ``sha256`` 64 hex digits.
+    ``folder`` (no ``..``, no absolute path), ``name``/``task``/``version`` strings, ``sha256`` 64
+    hex digits (either case), ``default`` a boolean.
     """
     index = folder / INDEX_NAME
     if not index.is_file():
@@ -127,7 +128,7 @@ def _check_entry(entry: object, k: int) -> None:
             raise TypeError(f"entry {k}: {key!r} must be a string, got {entry[key]!r}")
     sha = entry.get("sha256")
     if sha is not None and not (isinstance(sha, str) and (sha == "" or _SHA256_RE.match(sha))):
-        raise ValueError(f"entry {k}: 'sha256' must be 64 lowercase hex digits, got {sha!r}")
+        raise ValueError(f"entry {k}: 'sha256' must be 64 hex digits, got {sha!r}")
     if "default" in entry and not isinstance(entry["default"], bool):
         raise TypeError(f"entry {k}: 'default' must be true or false, got {entry['default']!r}")
 
@@ -221,7 +222,7 @@ def _load_entry(folder: Path, entry: dict) -> ModelInfo:
     name = str(entry.get("name") or path.stem)
     if not path.is_file():
         raise ModelNotFoundError(f"model {name!r} is listed in {folder / INDEX_NAME} but {path} is missing")
-    sha = entry.get("sha256") or None
+    sha = (entry.get("sha256") or "").lower() or None  # PowerShell's Get-FileHash prints upper case
     try:
         verified = load_model(path, sha)
     except ModelIntegrityError as exc:

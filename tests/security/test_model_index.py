@@ -71,3 +71,15 @@ def test_an_index_entry_cannot_reach_outside_its_folder_through_a_symlink(
     with pytest.raises(ModelIntegrityError, match="outside that folder"):
         registry.resolve_model("dehaze", "outside")
     assert "outside" not in [m.name for m in registry.list_models()]
+
+
+def test_an_upper_case_checksum_is_a_checksum(good_and_bad: tuple[Path, Path]) -> None:
+    good, _ = good_and_bad
+    index = good / "index.json"
+    data = json.loads(index.read_text())
+    data["models"][0]["sha256"] = data["models"][0]["sha256"].upper()
+    index.write_text(json.dumps(data))
+    assert registry.resolve_model("dehaze").name == "id"
+    (good / "id.onnx").write_bytes((good / "id.onnx").read_bytes() + b"x")
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        registry.resolve_model("dehaze")
