@@ -27,11 +27,11 @@ from .runtime import create_session, gpu_free_bytes, parse_device
 from .tasks import ROLES, get_task
 
 CPU_BATCH = 4
+GPU_MAX_BATCH = 64
 #: The output is always a GeoTIFF: another extension would put GeoTIFF bytes under a wrong name.
 OUTPUT_SUFFIXES = (".tif", ".tiff")
 #: The longest file name (bytes) common file systems (ext4, NTFS, APFS) take.
 MAX_NAME_BYTES = 255
-GPU_MAX_BATCH = 64
 
 
 @dataclass
