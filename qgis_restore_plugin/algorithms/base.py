@@ -9,6 +9,8 @@ errors into ``QgsProcessingException`` and asks for the output to be styled like
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -258,11 +260,18 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
         options.update(self.extra_options(parameters, context))
         return RestoreJob(self.TASK, inputs, output, options)
 
+    def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple:
+        # Processing loads input paths as layers here, first: with GDAL's PAM on, the histogram QGIS
+        # computes for a layer's default renderer would be saved as INPUT.aux.xml beside the data.
+        with no_gdal_sidecars():
+            return super().checkParameterValues(parameters, context)
+
     def prepareAlgorithm(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> bool:
         # Main thread: the only safe place to read the input layer's renderer for the GUI styling.
-        layer = self.parameterAsRasterLayer(parameters, self.optical_parameter(), context)
+        with no_gdal_sidecars():
+            layer = self.parameterAsRasterLayer(parameters, self.optical_parameter(), context)
         renderer = layer.renderer() if layer is not None else None
         self._renderer = renderer.clone() if renderer is not None else None
         return True
@@ -291,6 +300,22 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                 details = context.layerToLoadOnCompletionDetails(self._output_path)
                 details.setPostProcessor(RendererCopier.create(renderer))
         return {}
+
+
+@contextmanager
+def no_gdal_sidecars() -> Iterator[None]:
+    """In this thread, GDAL keeps statistics in memory instead of ``.aux.xml`` files (PAM off)."""
+    try:
+        from osgeo import gdal
+    except ImportError:  # GDAL's Python bindings missing: dependencies.check reports it
+        yield
+        return
+    previous = gdal.GetThreadLocalConfigOption("GDAL_PAM_ENABLED", None)
+    gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", "NO")
+    try:
+        yield
+    finally:
+        gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", previous)
 
 
 def layer_path(layer: QgsRasterLayer, parameter: str) -> str:
