@@ -19,7 +19,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import ModelIntegrityError
 
@@ -78,7 +78,7 @@ def load_model(path: str | os.PathLike[str], expected_sha256: str | None = None)
     return VerifiedModel(path=path, data=data, sha256=actual, external_files=tuple(files))
 
 
-def _mismatch(path: Path, actual: str, expected: str) -> None:
+def _mismatch(path: Path, actual: str, expected: str) -> NoReturn:
     raise ModelIntegrityError(
         f"model {path} has sha256 {actual[:12]}..., but its index says {str(expected)[:12]}...: "
         "the file is corrupt or was replaced; reinstall it or regenerate the index with "
