@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 from .errors import RestoreError
@@ -47,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"{with_black_level}: the input's value of black ground, taken off before the "
                           "model and added back (Landsat 8/9 L1: 5000; Sentinel-2 since 2022: 1000; "
                           "default 0)")
+    run.add_argument("--allow-large", action="store_true",
+                     help="skip the checks of raster size, memory and free disk space made before the run")
     run.add_argument("--json", action="store_true", help="print JSON progress lines instead of a bar")
     run.add_argument("rasters", nargs="+", metavar="INPUT [INPUT2 ...] OUTPUT",
                      help="inputs in the task's order (e.g. optical then infrared), then the output")
@@ -133,8 +138,8 @@ def _restore(args: argparse.Namespace) -> int:
                          tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
                          threads=args.threads, bands=bands, mask_output=args.mask_output,
                          resample=args.resample, float_output=args.float_output,
-                         strength=args.strength, black_level=args.black_level, progress=progress,
-                         log=log)
+                         strength=args.strength, black_level=args.black_level,
+                         allow_large=args.allow_large, progress=progress, log=log)
     finally:
         if bar is not None:
             bar.close()
@@ -149,9 +154,11 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from .registry import list_models
+    from .registry import index_problems, list_models
 
     infos = list_models(args.task)
+    for problem in index_problems():  # skipped, not fatal: the other folders' models still list
+        print(f"warning: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps([{"name": m.name, "task": m.task, "path": str(m.path), "default": m.default,
                            "version": m.card.version, "bands": list(m.card.optical_bands), "sha256": m.sha256}
@@ -169,11 +176,12 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .package import sha256_file, validate_package
+    from .model_file import package_sha256
+    from .package import validate_package
 
     card = validate_package(args.model)
     if args.json:
-        report = {"valid": True, "sha256": sha256_file(args.model), "card": card.to_dict()}
+        report = {"valid": True, "sha256": package_sha256(args.model), "card": card.to_dict()}
         print(json.dumps(report, indent=2))
     else:
         print(f"{args.model}: valid {card.task} model {card.name} {card.version} "
@@ -205,11 +213,44 @@ def _diagnose(args: argparse.Namespace) -> int:
 COMMANDS = {"restore": _restore, "models": _models, "validate": _validate, "diagnose": _diagnose}
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so the temporary output is deleted."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+@contextmanager
+def _termination_unwinds():
+    """While a command runs, SIGTERM and SIGHUP raise ``Terminated`` in the main thread."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                previous[number] = signal.signal(number, _terminate)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with _termination_unwinds():
+            return COMMANDS[args.command](args)
+    except Terminated as stop:
+        name = signal.Signals(stop.signum).name
+        print(f"error: stopped by {name}; no output was written", file=sys.stderr)
+        return 128 + stop.signum
     except RestoreError as exc:
         if args.debug:
             raise

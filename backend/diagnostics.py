@@ -47,19 +47,20 @@ def diagnose() -> dict[str, Any]:
     from osgeo import gdal
 
     from . import __version__
-    from .package import sha256_file
-    from .registry import list_models, search_paths
+    from .errors import RestoreError
+    from .model_file import package_sha256
+    from .registry import index_problems, list_models, search_paths
 
     models = []
     for info in list_models():
         try:
-            actual = sha256_file(info.path)
+            actual = package_sha256(info.path)
             if not info.sha256:
                 status = "no checksum in index"
             else:
                 status = "ok" if actual == info.sha256 else "MISMATCH"
 
-        except OSError as exc:
+        except (OSError, RestoreError) as exc:
             actual, status = None, f"unreadable: {exc}"
         models.append({"name": info.name, "task": info.task, "path": str(info.path), "default": info.default,
                        "version": info.card.version, "sha256": actual, "checksum": status})
@@ -72,5 +73,6 @@ def diagnose() -> dict[str, Any]:
         "onnxruntime": onnxruntime.__version__,
         "providers": working_providers(),
         "model_paths": [str(p) for p in search_paths()],
+        "index_problems": index_problems(),
         "models": models,
     }

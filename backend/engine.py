@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -259,6 +260,17 @@ class Model:
                 raise RestoreError(f"the model failed on a batch of {chunk} tiles: {exc}") from None
             finally:
                 self.seconds += time.perf_counter() - began
+            if not np.isfinite(out).all():
+                # Cast to an integer raster NaN becomes 0: an all-black result with exit code 0.
+                overflow = [name for name, array in feeds.items() if not np.isfinite(array).all()]
+                if overflow:  # raster values beyond float32 once normalised (e.g. 1e300 in a Float64)
+                    raise RestoreError(
+                        f"the raster's values do not fit the model's float32 input {overflow[0]!r} once "
+                        "normalised (they overflow to infinity); rescale the raster first (e.g. to "
+                        "reflectance or digital numbers)")
+                raise RestoreError(
+                    f"the model returned NaN or infinite values (output {self.output!r}) for finite "
+                    "inputs: the model package is broken; re-export it or use another model")
             if self.strength is not None:
                 out = self.strength.apply(out.astype(np.float32, copy=False), feeds[self.strength.feed])
             results.extend(out[k] for k in range(out.shape[0]))
@@ -312,10 +324,11 @@ def run_engine(grid: TileGrid, source: TileSource, model: Model, sink: CellSink,
     timing = {"read": 0.0, "blend": 0.0, "write": 0.0}
     bands = grid.column_bands(BAND_WIDTH, align=BLOCK_SIZE)
     blender = Blender(grid, channels, margin, bands, track_weight=sink.fills)
-    tiles = grid.tiles(BAND_WIDTH, align=BLOCK_SIZE)
-    total = len(tiles)
+    total = grid.count
     size = model.batch_size
-    batches = [tiles[k : k + size] for k in range(0, total, size)]
+    # Windows are made as the reader needs them: a list of every tile of a huge raster would not fit.
+    tiles = grid.iter_tiles(BAND_WIDTH, align=BLOCK_SIZE)
+    count = -(-total // size)
     began = time.perf_counter()
 
     def read_batch(batch: list[Tile]) -> tuple[list[TileData], dict[str, np.ndarray]]:
@@ -338,14 +351,14 @@ def run_engine(grid: TileGrid, source: TileSource, model: Model, sink: CellSink,
     pending: deque[Future[None]] = deque()
     try:
         with gdal_cache_limit(cache_bytes or cache_budget(grid, 8, 8)):
-            upcoming = reader.submit(read_batch, batches[0]) if batches else None
-            for k in range(len(batches)):
+            upcoming = reader.submit(read_batch, list(islice(tiles, size))) if count else None
+            for k in range(count):
                 if cancel is not None and cancel():
                     raise CancelledError("cancelled by the user; no output was written")
                 assert upcoming is not None
                 items, feeds = upcoming.result()
-                if k + 1 < len(batches):
-                    upcoming = reader.submit(read_batch, batches[k + 1])
+                if k + 1 < count:
+                    upcoming = reader.submit(read_batch, list(islice(tiles, size)))
                 outputs = iter(model(feeds) if feeds else [])
                 del feeds  # the inputs are not needed once the model ran
                 for item in items:
@@ -361,7 +374,7 @@ def run_engine(grid: TileGrid, source: TileSource, model: Model, sink: CellSink,
                 while len(pending) > 2 * size:
                     pending.popleft().result()
                 if progress is not None:
-                    progress(min(1.0, (k + 1) * size / total) if k + 1 < len(batches) else 1.0)
+                    progress(min(1.0, (k + 1) * size / total) if k + 1 < count else 1.0)
             while pending:
                 pending.popleft().result()
     finally:

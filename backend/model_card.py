@@ -40,6 +40,8 @@ SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 #: The ONNX metadata key that holds the card.
 METADATA_KEY = "restore_model_card"
 NORMALIZATION_MODES = ("fixed", "percentile", "scale")
+#: Largest tile edge a card may ask for (``backend.budget.MAX_TILE_SIZE`` holds the engine to it too).
+MAX_TILE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,9 @@ def validate(card: ModelCard) -> None:
     tile = card.tile
     if tile.multiple < 1 or tile.default_size < tile.multiple or tile.default_size % tile.multiple:
         raise ModelCardError("tile: default_size must be a positive multiple of 'multiple'")
+    if tile.default_size > MAX_TILE_SIZE:
+        raise ModelCardError(f"tile: default_size {tile.default_size} is above the limit of "
+                             f"{MAX_TILE_SIZE} px")
     if tile.overlap < 0 or 2 * tile.overlap >= tile.default_size:
         raise ModelCardError("tile: overlap must be >= 0 and less than half the default size")
 
@@ -268,8 +273,12 @@ def _validate_normalization(name: str, norm: Normalization) -> None:
     if norm.mode not in NORMALIZATION_MODES:
         raise ModelCardError(f"{where}: mode {norm.mode!r} is not one of {NORMALIZATION_MODES}")
     lo, hi = norm.range
-    if not lo < hi:
-        raise ModelCardError(f"{where}: range must be increasing")
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ModelCardError(f"{where}: range must be two finite increasing numbers")
+    for key in ("scale", "offset", "low", "high"):
+        value = getattr(norm, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ModelCardError(f"{where}: {key} must be a finite number, got {value!r}")
     if norm.mode == "fixed" and not (math.isfinite(norm.scale) and norm.scale != 0):
         raise ModelCardError(f"{where}: scale must be finite and non-zero")
     if norm.mode == "percentile" and not 0 <= norm.low < norm.high <= 100:

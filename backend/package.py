@@ -75,6 +75,19 @@ def read_card(path: str | os.PathLike[str]) -> ModelCard:
     return card_from_proto(_load_proto(path), str(path))
 
 
+def card_from_bytes(data: bytes, where: str | os.PathLike[str]) -> ModelCard:
+    """The validated card of a package already read into memory (the bytes a session will run)."""
+    try:
+        text = _card_text_from_buffer(data)
+    except (ValueError, IndexError):
+        text = None
+    if text is not None:
+        return _card_from_text(text, str(where))
+    from .model_file import parse_model
+
+    return card_from_proto(parse_model(data, where), str(where))
+
+
 def _varint(data: Any, pos: int) -> tuple[int, int]:
     """Decode the protobuf varint at ``pos``; return it and the position after it."""
     value = shift = 0
@@ -126,16 +139,21 @@ def _card_text_from_wire(path: Path) -> str | None:
     """
     try:
         with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            text = None
-            for number, start, end in _fields(data, 0, len(data)):
-                if number != _METADATA_FIELD:
-                    continue
-                entry = {n: bytes(data[a:b]) for n, a, b in _fields(data, start, end)}
-                if entry.get(_KEY_FIELD, b"").decode("utf-8") == METADATA_KEY:
-                    text = entry.get(_VALUE_FIELD, b"").decode("utf-8")
-            return text
+            return _card_text_from_buffer(data)
     except (OSError, ValueError, IndexError):  # UnicodeDecodeError is a ValueError
         return None
+
+
+def _card_text_from_buffer(data: Any) -> str | None:
+    """The card JSON of a serialized ``ModelProto`` (bytes or mmap); ``ValueError`` if not walkable."""
+    text = None
+    for number, start, end in _fields(data, 0, len(data)):
+        if number != _METADATA_FIELD:
+            continue
+        entry = {n: bytes(data[a:b]) for n, a, b in _fields(data, start, end)}
+        if entry.get(_KEY_FIELD, b"").decode("utf-8") == METADATA_KEY:
+            text = entry.get(_VALUE_FIELD, b"").decode("utf-8")
+    return text
 
 
 def embed_card(onnx_model_or_path: Any, card: ModelCard, out_path: str | os.PathLike[str]) -> Path:
@@ -172,8 +190,11 @@ def validate_package(path: str | os.PathLike[str]) -> ModelCard:
     """Check a package end to end and return its card; raise a ``RestoreError`` naming the problem."""
     import onnx
 
+    from .model_file import load_model, parse_model
+
     path = Path(path)
-    proto = _load_proto(path, load_weights=True)
+    verified = load_model(path)  # external data only from beside the model, inlined
+    proto = parse_model(verified.data, path)
     card = card_from_proto(proto, str(path))
     try:
         onnx.checker.check_model(proto)
@@ -212,5 +233,5 @@ def validate_package(path: str | os.PathLike[str]) -> ModelCard:
             )
     from .runtime import create_session
 
-    create_session(path, "cpu")
+    create_session(verified.data, "cpu")
     return card

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .budget import check_budget, check_pixels, check_tile_size, estimate
 from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, run_engine
 from .errors import InputRasterError, InvalidOptionError, OutputRasterError
 from .model_card import ModelCard, Normalization, TensorSpec
@@ -27,6 +28,10 @@ from .tasks import ROLES, get_task
 
 CPU_BATCH = 4
 GPU_MAX_BATCH = 64
+#: The output is always a GeoTIFF: another extension would put GeoTIFF bytes under a wrong name.
+OUTPUT_SUFFIXES = (".tif", ".tiff")
+#: The longest file name (bytes) common file systems (ext4, NTFS, APFS) take.
+MAX_NAME_BYTES = 255
 
 
 @dataclass
@@ -58,15 +63,48 @@ def _check_roles(task_id: str, inputs: Mapping[str, str | os.PathLike[str]]) -> 
             raise InputRasterError(f"task {task_id!r} needs an input raster for the {slot.role!r} role")
 
 
-def _check_output(output: Path, inputs: Mapping[str, str | os.PathLike[str]], what: str = "output") -> None:
-    resolved = output.resolve()
+def _same_file(a: Path, b: Path) -> bool:
+    """True when two paths name one file (also through a symlink or a hard link)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_output(output: Path, inputs: Mapping[str, str | os.PathLike[str]], what: str = "output",
+                  model: Path | None = None) -> None:
+    """Refuse an output path that is an input, the model, a folder or anything but a regular file."""
+    if len(os.fsencode(output.name)) > MAX_NAME_BYTES:
+        raise OutputRasterError(f"the {what} file name is {len(os.fsencode(output.name))} bytes long, more "
+                                f"than file systems allow ({MAX_NAME_BYTES}); choose a shorter name")
+    try:
+        _check_output_path(output, inputs, what, model)
+    except OSError as exc:
+        raise OutputRasterError(f"the {what} path {output} cannot be used ({exc.strerror or exc})") from None
+
+
+def _check_output_path(output: Path, inputs: Mapping[str, str | os.PathLike[str]], what: str,
+                       model: Path | None) -> None:
     for role, path in inputs.items():
-        if Path(path).resolve() == resolved:
+        if _same_file(output, Path(path)):
             raise OutputRasterError(
                 f"the {what} path {output} is the {role} input: choose another file name (inputs are never "
                 "overwritten)")
+    if model is not None and _same_file(output, model):
+        raise OutputRasterError(f"the {what} path {output} is the model file in use: choose another "
+                                "file name")
     if output.is_dir():
         raise OutputRasterError(f"the {what} path {output} is a folder; give a file name such as result.tif")
+    if output.exists() and not output.is_file():
+        raise OutputRasterError(
+            f"the {what} path {output} exists and is not a regular file (a device, pipe or socket): it would "
+            "be replaced; give a file name such as result.tif")
+    if output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise OutputRasterError(
+            f"the {what} path {output} does not end in .tif or .tiff: the output is always a GeoTIFF, so "
+            f"name it {output.with_suffix('.tif').name} (convert afterwards with gdal_translate if needed)")
 
 
 def _tile_options(card: ModelCard, tile_size: int | None, overlap: int | None) -> tuple[int, int, int]:
@@ -75,6 +113,7 @@ def _tile_options(card: ModelCard, tile_size: int | None, overlap: int | None) -
     if size < 1:
         raise InvalidOptionError(f"tile size must be positive, got {size}")
     size = -(-size // multiple) * multiple
+    check_tile_size(size, "--tile-size" if tile_size is not None else f"the default of model {card.name!r}")
     lap = card.tile.overlap if overlap is None else int(overlap)
     if lap < 0 or 2 * lap >= size:
         raise InvalidOptionError(
@@ -152,6 +191,8 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
         norm = spec.normalization or Normalization()
         stats = compute_stats(reader, norm, reader.nodata, context=spec.context)
         primary = spec.role == "optical"
+        if norm.mode == "scale" and not (primary and black_level):
+            _check_not_negative(reader, stats, card.name)
         if primary and black_level:
             try:
                 stats = with_black_level(norm, stats, black_level)
@@ -164,6 +205,33 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
             log(f"black level {black_level:g} subtracted before the model and added back after it")
         feeds.append(Feed(spec, None if primary else reader, stats, primary=primary))
     return feeds
+
+
+def _check_not_negative(reader: RasterReader, stats: NormStats, model: str) -> None:
+    """Refuse a raster with many clearly negative values for a model normalised from zero up.
+
+    Such a model's output starts at 0 (its range), so negative values come out as 0: an Int16
+    raster centred near zero would be mostly black, with exit code 0. A few values just below zero
+    (noise in surface reflectance) are fine: only a 1st percentile below -1 % of the bright
+    percentile is refused.
+    """
+    if reader.dtype.kind == "u":
+        return
+    sample = reader.sample().reshape(reader.count, -1).astype(np.float64, copy=False)
+    valid = np.isfinite(sample).all(axis=0)
+    if reader.nodata is not None and np.isfinite(reader.nodata):
+        valid &= (sample != reader.nodata).all(axis=0)
+    values = sample[:, valid]
+    if values.size == 0:
+        return
+    low = float(np.percentile(values, 1))
+    bright = max(stats.high)
+    if low < 0 and low < -0.01 * abs(bright):
+        share = float((values < 0).mean())
+        raise InputRasterError(
+            f"{reader.path}: {share:.0%} of its valid values are below 0 (1st percentile {low:g}), but model "
+            f"{model!r} normalises from zero up ('scale'), so they would all come out as 0; rescale the "
+            "raster to non-negative values first (e.g. gdal_calc.py --calc \"A+OFFSET\")")
 
 
 def _main_output(card: ModelCard) -> TensorSpec:
@@ -200,6 +268,7 @@ def restore(
     float_output: bool = False,
     strength: float = 1.0,
     black_level: float = 0.0,
+    allow_large: bool = False,
     progress: Callable[[float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
@@ -213,11 +282,17 @@ def restore(
     ``black_level`` is the optical raster's value of black ground (a Level-1 product's offset), for
     models whose normalisation keeps the raster's floor (dehaze): it is taken off before the model,
     so it is not read as haze, and added back after it.
+    ``allow_large`` skips the size, memory and disk checks made before the first tile
+    (``backend.budget``; also skipped with ``RESTORE_ALLOW_LARGE=1``).
     """
     if not 0.0 <= strength <= 1.0:
         raise InvalidOptionError(f"strength must be between 0 and 1, got {strength}")
     if not np.isfinite(black_level):
         raise InvalidOptionError(f"black level must be a number, got {black_level}")
+    if black_level < 0:
+        raise InvalidOptionError(
+            f"black level must be 0 or more, got {black_level:g}: it is the raster's value of black ground "
+            "(Landsat 8/9 L1: 5000), and below 0 it would read every pixel as brighter than it is")
     began = time.perf_counter()
     say = log or (lambda message: None)
     _check_roles(task, inputs)
@@ -231,10 +306,14 @@ def restore(
     for path in inputs.values():
         open_raster(path)  # missing file / not a raster: fail before loading a model
     optical = RasterReader(inputs["optical"], list(bands) if bands else None, role="optical")
+    check_pixels(optical.ds.RasterXSize, optical.ds.RasterYSize, allow_large)  # before any pixel is read
     # A band flagged as alpha does not steer the choice of model unless --bands names it: an RGBA
     # photo is three bands of image, not blue, green, red and NIR.
     image_bands = optical.count if bands else optical.count - len(optical.alpha)
     info: ModelInfo = resolve_model(task, model, band_count=image_bands)
+    _check_output(output, inputs, model=info.path)
+    if mask_path is not None:
+        _check_output(mask_path, inputs, "mask output", model=info.path)
     card = info.card
     roles = {spec.role for spec in card.inputs}
     extra = [role for role in inputs if role not in roles]
@@ -262,7 +341,8 @@ def restore(
 
     if threads is not None and threads < 1:
         raise InvalidOptionError(f"threads must be at least 1, got {threads}")
-    session, provider = create_session(info.path, device, threads)
+    # The bytes the registry verified, never the path again: the file may change after the check.
+    session, provider = create_session(info.data if info.data is not None else info.path, device, threads)
     batch = _batch_size(batch_size, device if provider != "CPUExecutionProvider" else "cpu", size,
                         sum(len(s.bands) for s in card.inputs))
     say(f"model {info.name} (bands {', '.join(card.inputs[0].bands)}) on {provider}; tiles {size}px, "
@@ -281,6 +361,12 @@ def restore(
         metadata["RESTORE_BLACK_LEVEL"] = f"{black_level:g}"
     descriptions = list(out_spec.bands)
     channels = len(out_spec.bands)
+    in_bytes = sum(r.block_bytes_per_pixel for r in readers.values())
+    out_bytes = channels * out_dtype.itemsize + (1 if mask_path is not None else 0)
+    cache_bytes = cache_budget(grid, in_bytes, out_bytes)
+    need = estimate(grid, batch, sum(len(s.bands) for s in card.inputs), channels, out_bytes, cache_bytes,
+                    network_on_device=provider != "CPUExecutionProvider")
+    check_budget(need, output.absolute().parent, allow_large)
     writer = RasterWriter(output, optical.grid, channels, out_dtype, nodata, descriptions, metadata)
     mask_writer = None
     try:
@@ -290,10 +376,7 @@ def restore(
         source = TileSource(optical, feeds, readers.get("mask"), fills)
         sink = CellSink(writer, like_norm, like_stats, out_spec.range, nodata, fills, mask_writer)
         engine_model = Model(session, out_spec.name, batch, say, blend)
-        in_bytes = sum(r.block_bytes_per_pixel for r in readers.values())
-        out_bytes = channels * out_dtype.itemsize + (1 if mask_writer else 0)
-        stats = run_engine(grid, source, engine_model, sink, channels, margin, progress, cancel,
-                           cache_budget(grid, in_bytes, out_bytes))
+        stats = run_engine(grid, source, engine_model, sink, channels, margin, progress, cancel, cache_bytes)
         final = writer.commit()
         final_mask = mask_writer.commit() if mask_writer is not None else None
     except BaseException:

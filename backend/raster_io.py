@@ -7,8 +7,10 @@ looks like a result.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
@@ -59,6 +61,11 @@ class RasterReader:
         self.alpha = [b for b in self.bands
                       if self.ds.GetRasterBand(b).GetColorInterpretation() == gdal.GCI_AlphaBand]
         first = self.ds.GetRasterBand(self.bands[0])
+        if gdal.DataTypeIsComplex(first.DataType):
+            raise InputRasterError(
+                f"{self.path} holds complex values ({gdal.GetDataTypeName(first.DataType)}), which cannot "
+                "be restored: convert it to amplitude or intensity first (e.g. gdal_calc.py --calc "
+                "\"abs(A)\" or gdal_translate with a VRT pixel function)")
         self.dtype = np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(first.DataType) or np.float64)
         self.nodata = first.GetNoDataValue()
         self.descriptions = [self.ds.GetRasterBand(b).GetDescription() for b in self.bands]
@@ -95,10 +102,15 @@ class RasterReader:
         return data
 
     def invalid(self, data: np.ndarray) -> np.ndarray:
-        """(H, W) True where every band is nodata (or not finite)."""
+        """(H, W) True where every band is nodata, or where any band is not finite (NaN, inf).
+
+        A non-finite value in one band cannot be normalised: fed to the model it would turn every
+        output pixel its receptive field reaches into NaN. Such a pixel is treated as nodata in all
+        bands (filled before the model, written as nodata; gap filling reconstructs it).
+        """
         bad = np.zeros(data.shape[1:], dtype=bool)
         if np.issubdtype(data.dtype, np.floating):
-            bad |= ~np.isfinite(data).any(axis=0)
+            bad |= ~np.isfinite(data).all(axis=0)
         nodata = self.nodata
         if nodata is not None and not math.isnan(nodata) and _representable(nodata, self.dtype):
             bad |= (data == self.dtype.type(nodata)).all(axis=0)
@@ -150,9 +162,13 @@ def _representable(value: float, dtype: np.dtype) -> bool:
 def open_raster(path: str | os.PathLike[str]) -> Any:
     """Open a raster read-only; a missing file or a non-raster is an ``InputRasterError`` naming it."""
     path = Path(path)
-    if not path.exists():
+    try:
+        exists, folder = path.exists(), path.is_dir()
+    except OSError as exc:  # a name too long, a permission denied on the way
+        raise InputRasterError(f"input raster {path} cannot be opened ({exc.strerror or exc})") from None
+    if not exists:
         raise InputRasterError(f"input raster {path} does not exist; check the path")
-    if path.is_dir() and not str(path).lower().endswith((".zarr", ".gdb")):
+    if folder and not str(path).lower().endswith((".zarr", ".gdb")):
         raise InputRasterError(f"input raster {path} is a folder, not a raster file")
     try:
         ds = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY)
@@ -211,6 +227,89 @@ def creation_options(dtype: Any) -> list[str]:
             f"PREDICTOR={predictor}", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS"]
 
 
+#: Below this much free space a failed write is reported as a full disk.
+FULL_DISK_BYTES = 16 << 20
+
+
+def output_failure(action: str, path: Path, exc: BaseException) -> OutputRasterError:
+    """The user's error for a failed output write: says "disk full" with the free space when it is.
+
+    GDAL reports a full disk as a generic write error ("No space left on device", "Free disk space
+    available is ..."), sometimes only when the file is closed; the free space of the folder decides.
+    """
+    text = str(exc)
+    folder = path.absolute().parent
+    try:
+        free: int | None = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    full = (getattr(exc, "errno", None) in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+            or "no space left" in text.lower() or "disk space" in text.lower()
+            or (free is not None and free < FULL_DISK_BYTES))
+    if full:
+        left = f"{free / 2**20:.1f} MiB free" if free is not None else "no space left"
+        return OutputRasterError(f"{action} {path} failed: the disk is full ({folder}: {left}); free some "
+                                 "space or write the output elsewhere (the partial file was deleted)")
+    return OutputRasterError(f"{action} {path} failed ({text}); check the folder is writable")
+
+
+def _remove_sidecar(path: Path) -> None:
+    """Delete a previous output's ``.aux.xml`` (stale statistics); none can exist for a name that
+    is already at the file-name length limit."""
+    try:
+        Path(str(path) + ".aux.xml").unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+
+
+#: Temporary outputs are ``.restore-HOST-PID-RANDOM.part.tif`` in the destination folder.
+PART_PREFIX, PART_SUFFIX = ".restore-", ".part.tif"
+
+
+def _host_tag() -> str:
+    import hashlib
+    import socket
+
+    return hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+
+
+def remove_stale_parts(folder: Path) -> list[Path]:
+    """Delete temporary outputs in ``folder`` left by runs of this host that were killed (SIGKILL,
+    power loss): their process no longer exists. Runs of other hosts (a shared folder) are left alone."""
+    removed = []
+    prefix = f"{PART_PREFIX}{_host_tag()}-"
+    try:
+        candidates = [p for p in folder.iterdir()
+                      if p.name.startswith(prefix) and p.name.endswith(PART_SUFFIX)]
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            pid = int(path.name[len(prefix):].split("-", 1)[0])
+        except ValueError:
+            continue
+        if pid == os.getpid() or _alive(pid):
+            continue
+        try:
+            path.unlink()
+            Path(str(path) + ".aux.xml").unlink(missing_ok=True)
+            removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else (or cannot tell: keep the file)
+    return True
+
+
 class RasterWriter:
     """A GeoTIFF written under a temporary name beside ``path``; ``commit`` renames it into place."""
 
@@ -222,14 +321,15 @@ class RasterWriter:
         folder = self.path.parent
         if not folder.is_dir():
             raise OutputRasterError(f"output folder {folder} does not exist; create it first")
-        self.temp = folder / f".{self.path.name}.{uuid.uuid4().hex[:8]}.part.tif"
+        remove_stale_parts(folder)
+        # Short and independent of the output's name: a legal 250-character name stays legal.
+        self.temp = folder / f"{PART_PREFIX}{_host_tag()}-{os.getpid()}-{uuid.uuid4().hex[:8]}{PART_SUFFIX}"
         gdal_type = gdal_array.NumericTypeCodeToGDALTypeCode(self.dtype)
         try:
             self.ds = gdal.GetDriverByName("GTiff").Create(
                 str(self.temp), grid.width, grid.height, bands, gdal_type, creation_options(self.dtype))
         except RuntimeError as exc:
-            raise OutputRasterError(
-                f"cannot create {self.path} ({exc}); check the folder is writable") from None
+            raise output_failure("creating", self.path, exc) from None
         self.ds.SetGeoTransform(grid.geotransform)
         if grid.wkt:
             self.ds.SetProjection(grid.wkt)
@@ -245,9 +345,12 @@ class RasterWriter:
     def write(self, y0: int, x0: int, array: np.ndarray) -> None:
         """Write a (bands, h, w) block at raster (y0, x0)."""
         try:
-            self.ds.WriteArray(np.ascontiguousarray(array, dtype=self.dtype), xoff=x0, yoff=y0)
-        except RuntimeError as exc:
-            raise OutputRasterError(f"writing {self.path} failed ({exc}); is the disk full?") from None
+            self._write_array(np.ascontiguousarray(array, dtype=self.dtype), x0, y0)
+        except (RuntimeError, OSError) as exc:
+            raise output_failure("writing", self.path, exc) from None
+
+    def _write_array(self, array: np.ndarray, x0: int, y0: int) -> None:
+        self.ds.WriteArray(array, xoff=x0, yoff=y0)
 
     def set_metadata(self, metadata: dict[str, str]) -> None:
         current = self.ds.GetMetadata() or {}
@@ -259,13 +362,11 @@ class RasterWriter:
         try:
             self.ds.FlushCache()
             self.ds = None
-            aux = Path(str(self.path) + ".aux.xml")
-            if aux.exists():
-                aux.unlink()
+            _remove_sidecar(self.path)
             os.replace(self.temp, self.path)
         except (RuntimeError, OSError) as exc:
             self.abort()
-            raise OutputRasterError(f"finishing {self.path} failed ({exc})") from None
+            raise output_failure("finishing", self.path, exc) from None
         return self.path
 
     def abort(self) -> None:

@@ -8,24 +8,33 @@ per-user folder. Each folder may hold an ``index.json``:
     {"models": [{"file": "dehaze-hsmr-lite.onnx", "task": "dehaze", "name": "dehaze-hsmr-lite",
                  "sha256": "...", "default": true}]}
 
-A listed model whose file does not hash to its ``sha256`` refuses to load.
+A listed model whose file does not hash to its ``sha256`` refuses to load; the bytes that were
+hashed are the bytes ONNX Runtime runs (``backend.model_file``). An index must be a JSON object
+with a ``models`` list of entries whose ``file`` is a plain name inside the index's folder. A
+malformed index is never fatal for the other folders: it is skipped, and ``index_problems`` (shown
+by ``models``, ``diagnose`` and in "no model" errors) names it and says what is wrong.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .errors import ModelIntegrityError, ModelNotFoundError, ModelTaskMismatchError
 from .model_card import ModelCard
-from .package import read_card, sha256_file
+from .model_file import load_model
+from .package import card_from_bytes, read_card
 from .tasks import get_task
 
 INDEX_NAME = "index.json"
 ENV_VAR = "RESTORE_MODELS_PATH"
+#: An index is a short list; anything larger is not one (and is not read into memory).
+MAX_INDEX_BYTES = 1 << 20
+_SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 _extra_paths: list[Path] = []
 
 
@@ -39,6 +48,8 @@ class ModelInfo:
     sha256: str | None
     default: bool
     card: ModelCard
+    #: The verified bytes of the package (``resolve_model`` only): what the session must run.
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
 
 def shipped_models_dir() -> Path:
@@ -73,19 +84,74 @@ def search_paths() -> list[Path]:
 
 
 def read_index(folder: Path) -> list[dict]:
-    """The entries of ``folder/index.json`` (empty when absent); a malformed index is an error."""
+    """The entries of ``folder/index.json`` (empty when absent); a malformed index is an error.
+
+    Every entry is checked here, so callers can trust its types: ``file`` a plain file name inside
+    ``folder`` (no ``..``, no absolute path), ``name``/``task``/``version`` strings, ``sha256`` 64
+    hex digits (either case), ``default`` a boolean.
+    """
     index = folder / INDEX_NAME
     if not index.is_file():
         return []
     try:
+        if index.stat().st_size > MAX_INDEX_BYTES:
+            raise ValueError(f"larger than {MAX_INDEX_BYTES >> 10} KiB")
         data = json.loads(index.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
         entries = data["models"]
         if not isinstance(entries, list):
             raise TypeError("'models' is not a list")
+        for k, entry in enumerate(entries):
+            _check_entry(entry, k)
+    except RecursionError:
+        raise ModelIntegrityError(f"model index {index} is malformed (nested too deeply); regenerate it "
+                                  "with scripts/update_model_index.py") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelIntegrityError(f"model index {index} is malformed ({exc}); regenerate it with "
                                   "scripts/update_model_index.py") from None
     return entries
+
+
+def _check_entry(entry: object, k: int) -> None:
+    """Raise ``TypeError``/``ValueError`` naming what is wrong with entry ``k`` of an index."""
+    if not isinstance(entry, dict):
+        raise TypeError(f"entry {k} is not an object")
+    name = entry.get("file")
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"entry {k}: 'file' must be a file name, got {name!r}")
+    if (PurePosixPath(name).is_absolute() or PureWindowsPath(name).anchor or "\\" in name
+            or len(PurePosixPath(name).parts) != 1 or name in (".", "..")):
+        raise ValueError(f"entry {k}: 'file' {name!r} is not a plain file name in the index's folder")
+    for key in ("name", "task", "version"):
+        if key in entry and not isinstance(entry[key], str):
+            raise TypeError(f"entry {k}: {key!r} must be a string, got {entry[key]!r}")
+    sha = entry.get("sha256")
+    if sha is not None and not (isinstance(sha, str) and (sha == "" or _SHA256_RE.match(sha))):
+        raise ValueError(f"entry {k}: 'sha256' must be 64 hex digits, got {sha!r}")
+    if "default" in entry and not isinstance(entry["default"], bool):
+        raise TypeError(f"entry {k}: 'default' must be true or false, got {entry['default']!r}")
+
+
+def index_problems() -> list[str]:
+    """One line per index on the search path that cannot be used (it is skipped)."""
+    problems = []
+    for folder in search_paths():
+        try:
+            read_index(folder)
+        except ModelIntegrityError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _entry_path(folder: Path, entry: dict) -> Path:
+    """The entry's file, which must resolve inside ``folder`` (a symlink may not lead out)."""
+    path = folder / entry["file"]
+    root = folder.resolve()
+    if root not in path.resolve().parents:
+        raise ModelIntegrityError(f"model file {path} listed in {folder / INDEX_NAME} lies outside that "
+                                  "folder: refused")
+    return path
 
 
 def list_models(task: str | None = None) -> list[ModelInfo]:
@@ -102,7 +168,7 @@ def list_models(task: str | None = None) -> list[ModelInfo]:
 
 def _info_from_entry(folder: Path, entry: dict) -> ModelInfo | None:
     try:
-        path = folder / entry["file"]
+        path = _entry_path(folder, entry)
         card = read_card(path)
     except Exception:  # a broken entry or card must not hide the other models
         return None
@@ -125,7 +191,11 @@ def _index_entry_for(path: Path) -> dict | None:
 
 
 def _indexed_entries() -> list[tuple[Path, dict]]:
-    """Every index entry on the search path (first one wins for a name), without opening the models."""
+    """Every index entry on the search path (first one wins for a name), without opening the models.
+
+    A malformed index is skipped (``index_problems`` reports it), so one bad folder cannot break
+    the models of the others.
+    """
     found: list[tuple[Path, dict]] = []
     names: set[str] = set()
     for folder in search_paths():
@@ -134,8 +204,6 @@ def _indexed_entries() -> list[tuple[Path, dict]]:
         except ModelIntegrityError:
             continue
         for entry in entries:
-            if not isinstance(entry, dict) or "file" not in entry:
-                continue
             name = str(entry.get("name") or Path(entry["file"]).stem)
             if name not in names:
                 names.add(name)
@@ -143,23 +211,25 @@ def _indexed_entries() -> list[tuple[Path, dict]]:
     return found
 
 
+def _problems_note() -> str:
+    problems = index_problems()
+    return f" (skipped: {'; '.join(problems)})" if problems else ""
+
+
 def _load_entry(folder: Path, entry: dict) -> ModelInfo:
-    """Open a listed model: the checksum is verified before anything else reads the file."""
-    path = folder / entry["file"]
+    """Open a listed model: read once, checksum verified on those bytes before anything parses them."""
+    path = _entry_path(folder, entry)
     name = str(entry.get("name") or path.stem)
     if not path.is_file():
         raise ModelNotFoundError(f"model {name!r} is listed in {folder / INDEX_NAME} but {path} is missing")
-    sha = entry.get("sha256")
-    if sha:
-        actual = sha256_file(path)
-        if actual != sha:
-            raise ModelIntegrityError(
-                f"model {name!r} ({path}) has sha256 {actual[:12]}..., but its index says {sha[:12]}...: "
-                "the file is corrupt or was replaced; reinstall it or regenerate the index with "
-                "scripts/update_model_index.py")
-    card = read_card(path)
+    sha = (entry.get("sha256") or "").lower() or None  # PowerShell's Get-FileHash prints upper case
+    try:
+        verified = load_model(path, sha)
+    except ModelIntegrityError as exc:
+        raise ModelIntegrityError(f"model {name!r}: {exc}") from None
+    card = card_from_bytes(verified.data, path)
     return ModelInfo(name=name, task=str(entry.get("task") or card.task), path=path, sha256=sha,
-                     default=bool(entry.get("default", False)), card=card)
+                     default=bool(entry.get("default", False)), card=card, data=verified.data)
 
 
 def _default_model(task: str, band_count: int | None) -> ModelInfo:
@@ -169,7 +239,7 @@ def _default_model(task: str, band_count: int | None) -> ModelInfo:
     if not candidates:
         raise ModelNotFoundError(
             f"no model is installed for task {task!r}; put a model package (.onnx) and an index.json "
-            f"in {user_models_dir()} or a folder listed in {ENV_VAR}"
+            f"in {user_models_dir()} or a folder listed in {ENV_VAR}{_problems_note()}"
         )
     candidates.sort(key=lambda fe: not fe[1].get("default"))  # stable: index order within each group
     first = _load_entry(*candidates[0])
@@ -198,15 +268,17 @@ def resolve_model(task: str, model: str | os.PathLike[str] | None = None,
         path = Path(text).expanduser()
         if path.suffix.lower() == ".onnx" or os.sep in text or path.exists():
             if not path.is_file():
-                raise ModelNotFoundError(f"model file {path} does not exist")
+                what = "is not a regular file" if path.exists() else "does not exist"
+                raise ModelNotFoundError(f"model file {path} {what}")
             path = path.resolve()
             entry = _index_entry_for(path)
             if entry is not None:
                 info = _load_entry(path.parent, entry)
             else:
-                card = read_card(path)
+                verified = load_model(path)
+                card = card_from_bytes(verified.data, path)
                 info = ModelInfo(name=card.name, task=card.task, path=path, sha256=None, default=False,
-                                 card=card)
+                                 card=card, data=verified.data)
         else:
             everything = _indexed_entries()
             match = next(((f, e) for f, e in everything
@@ -215,7 +287,7 @@ def resolve_model(task: str, model: str | os.PathLike[str] | None = None,
                 names = ", ".join(str(e.get("name")) for _, e in everything if e.get("task") == task)
                 raise ModelNotFoundError(
                     f"no installed model is named {text!r}; models for {task!r}: {names or 'none'}"
-                )
+                    f"{_problems_note()}")
             info = _load_entry(*match)
     if info.card.task != task:
         raise ModelTaskMismatchError(

@@ -107,9 +107,18 @@ def _try_session(model: str | bytes, kind: str, index: int, threads: int | None)
 def create_session(
     model: str | os.PathLike[str] | bytes, device: str = "auto", threads: int | None = None
 ) -> tuple[Any, str]:
-    """Build an ``InferenceSession`` for ``device``; return it with the provider that really runs."""
+    """Build an ``InferenceSession`` for ``device``; return it with the provider that really runs.
+
+    A path is read once through ``backend.model_file.load_model`` (external data only from beside
+    the model, inlined), so ONNX Runtime itself never opens a file.
+    """
     parsed = parse_device(device)
-    source: str | bytes = model if isinstance(model, bytes) else str(model)
+    if isinstance(model, bytes):
+        source = model
+    else:
+        from .model_file import load_model
+
+        source = load_model(model).data
     available = available_providers()
     if parsed.kind == "auto":
         for kind in _AUTO_ORDER:

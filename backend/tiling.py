@@ -25,6 +25,7 @@ nothing later touches them. The engine exploits this to write each cell as soon 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,8 +90,14 @@ class TileGrid:
 
     def tiles(self, band_width: int | None = None, align: int = 1) -> list[Tile]:
         """All tiles in processing order: column bands of tiles, row-major inside each band."""
-        return [self.tile(i, j) for j0, j1 in self.column_bands(band_width, align)
-                for i in range(self.rows.count) for j in range(j0, j1)]
+        return list(self.iter_tiles(band_width, align))
+
+    def iter_tiles(self, band_width: int | None = None, align: int = 1) -> Iterator[Tile]:
+        """The tiles of ``tiles`` one at a time: memory stays constant however many there are."""
+        for j0, j1 in self.column_bands(band_width, align):
+            for i in range(self.rows.count):
+                for j in range(j0, j1):
+                    yield self.tile(i, j)
 
     def column_bands(self, band_width: int | None = None, align: int = 1) -> list[tuple[int, int]]:
         """Ranges of tile columns processed together, so memory is bounded by ``band_width`` pixels.

@@ -21,7 +21,8 @@ COMMON_PARAMETERS = (
     "provider that really works and reports it; cpu, cuda and tensorrt fail clearly when unavailable. "
     "Advanced: <i>Tile size</i> "
     "(0: the model's default), <i>Overlap</i> (-1: the model's default halo), <i>Batch size</i> "
-    "(0: automatic).</p>"
+    "(0: automatic), <i>Allow large rasters</i> (skips the checks of raster size, memory and free "
+    "disk space made before a run).</p>"
     "<p>The output keeps the input's pixel grid, CRS and nodata.</p>"
 )
 

@@ -16,7 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.errors import RestoreError  # noqa: E402
-from backend.package import read_card, sha256_file  # noqa: E402
+from backend.model_file import package_sha256  # noqa: E402
+from backend.package import read_card  # noqa: E402
 from backend.registry import INDEX_NAME, read_index, shipped_models_dir  # noqa: E402
 
 
@@ -28,7 +29,7 @@ def build_index(folder: Path) -> dict:
         card = read_card(path)
         previous = old.get(path.name, {})
         entries.append({"file": path.name, "task": card.task, "name": card.name, "version": card.version,
-                        "sha256": sha256_file(path), "default": bool(previous.get("default", False))})
+                        "sha256": package_sha256(path), "default": bool(previous.get("default", False))})
     for task in {e["task"] for e in entries}:
         mine = [e for e in entries if e["task"] == task]
         if not any(e["default"] for e in mine):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,24 @@ def save_checkpoint(path: Path, *, spec: TaskSpec, train_config: TrainConfig, ar
     tmp.replace(path)
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, *, trusted: bool = False) -> dict[str, Any]:
     """The raw checkpoint dict; ``FileNotFoundError``/``ValueError`` name the problem.
 
     Checkpoints that ``scripts/train_dehaze_hsmr.py`` wrote with its own loop before 2026-12-01 (the
     runs behind dehaze-hsmr-lite 1.1.0) are read too, and come back under this format's keys.
+    Only tensors and plain data are unpickled (``weights_only``): a checkpoint is a pickle, and a
+    full unpickle runs whatever code the file names. ``trusted=True`` lifts that for a file you made.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=not trusted)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(
+            f"checkpoint {path} holds Python objects beyond tensors and plain data, which loading it would "
+            f"run code to build; load it with trusted=True only if you made it ({str(exc).splitlines()[0]})"
+        ) from None
     if isinstance(payload, dict) and "format" not in payload and {"spec", "state_dict"} <= set(payload):
         return _from_dehaze_script(payload)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

@@ -9,6 +9,8 @@ errors into ``QgsProcessingException`` and asks for the output to be styled like
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +20,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingParameterBand,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
@@ -54,6 +57,7 @@ CLI_HINTS: tuple[tuple[str, str], ...] = (
     ("--model", "MODEL"),
     ("--strength", "STRENGTH"),
     ("--black-level", "BLACK_LEVEL"),
+    ("--allow-large (QGIS: set RESTORE_ALLOW_LARGE=1)", "ALLOW_LARGE (Allow large rasters)"),
     ("ask for resampling (--resample)", "resample it onto that grid (Raster > Projections > Warp)"),
 )
 
@@ -86,6 +90,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     BATCH_SIZE = "BATCH_SIZE"
     STRENGTH = "STRENGTH"
     BLACK_LEVEL = "BLACK_LEVEL"
+    ALLOW_LARGE = "ALLOW_LARGE"
     OUTPUT = "OUTPUT"
 
     #: The ``backend.tasks`` id; also the algorithm's name (``restore:<TASK>``).
@@ -203,6 +208,11 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                 self.BATCH_SIZE, self.tr("Tiles per batch (0: automatic)"),
                 type=INTEGER, defaultValue=0, minValue=0,
             ),
+            QgsProcessingParameterBoolean(
+                self.ALLOW_LARGE,
+                self.tr("Allow large rasters: skip the size, memory and free disk space checks"),
+                defaultValue=False,
+            ),
         )  # fmt: skip
         for param in advanced:
             param.setFlags(param.flags() | ADVANCED)
@@ -244,15 +254,24 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
             options["strength"] = self.parameterAsDouble(parameters, self.STRENGTH, context)
         if self.takes_black_level():
             options["black_level"] = self.parameterAsDouble(parameters, self.BLACK_LEVEL, context)
+        if self.parameterAsBoolean(parameters, self.ALLOW_LARGE, context):
+            options["allow_large"] = True
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         options.update(self.extra_options(parameters, context))
         return RestoreJob(self.TASK, inputs, output, options)
+
+    def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple:
+        # Processing loads input paths as layers here, first: with GDAL's PAM on, the histogram QGIS
+        # computes for a layer's default renderer would be saved as INPUT.aux.xml beside the data.
+        with no_gdal_sidecars():
+            return super().checkParameterValues(parameters, context)
 
     def prepareAlgorithm(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> bool:
         # Main thread: the only safe place to read the input layer's renderer for the GUI styling.
-        layer = self.parameterAsRasterLayer(parameters, self.optical_parameter(), context)
+        with no_gdal_sidecars():
+            layer = self.parameterAsRasterLayer(parameters, self.optical_parameter(), context)
         renderer = layer.renderer() if layer is not None else None
         self._renderer = renderer.clone() if renderer is not None else None
         return True
@@ -281,6 +300,22 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                 details = context.layerToLoadOnCompletionDetails(self._output_path)
                 details.setPostProcessor(RendererCopier.create(renderer))
         return {}
+
+
+@contextmanager
+def no_gdal_sidecars() -> Iterator[None]:
+    """In this thread, GDAL keeps statistics in memory instead of ``.aux.xml`` files (PAM off)."""
+    try:
+        from osgeo import gdal
+    except ImportError:  # GDAL's Python bindings missing: dependencies.check reports it
+        yield
+        return
+    previous = gdal.GetThreadLocalConfigOption("GDAL_PAM_ENABLED", None)
+    gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", "NO")
+    try:
+        yield
+    finally:
+        gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", previous)
 
 
 def layer_path(layer: QgsRasterLayer, parameter: str) -> str:

@@ -84,6 +84,9 @@ def test_parameters_map_to_one_backend_call(qgis_app, scene, tmp_path):
     defaults = alg.build_job({"VISIBLE": str(scene), "INFRARED": str(infrared), "OUTPUT": "x.tif"}, context)
     assert defaults.options == {"model": None, "device": "auto", "tile_size": None, "overlap": None,
                                 "batch_size": None, "bands": None}
+    large = alg.build_job({"VISIBLE": str(scene), "INFRARED": str(infrared), "ALLOW_LARGE": True,
+                           "OUTPUT": "x.tif"}, context)
+    assert large.options["allow_large"] is True
 
 
 def test_dehaze_runs_the_model_and_keeps_the_grid(qgis_app, models_dir, scene, tmp_path):
@@ -259,3 +262,16 @@ def test_missing_onnxruntime_fails_with_install_instructions(qgis_app, models_di
     assert result is None
     message = "\n".join(fb.errors)
     assert "onnxruntime" in message and "-m pip install" in message, message
+
+
+def test_a_run_writes_no_statistics_sidecar_next_to_the_input(qgis_app, models_dir, tmp_path):
+    """QGIS computes a histogram for the default renderer of a layer it loads from a path; with GDAL's
+    PAM on it would be saved as INPUT.aux.xml beside the user's data (issue 24, item 8)."""
+    import gc
+
+    scene = make_scene(tmp_path / "fresh.tif", dtype="uint16", nodata=0)
+    result, fb = run("restore:dehaze", {"INPUT": str(scene), "MODEL": "test-dehaze", "DEVICE": 1,
+                                        "OUTPUT": str(tmp_path / "out.tif")})
+    assert result is not None, fb.errors
+    gc.collect()  # the layer store of processing.run's context closes the dataset
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.tif", "out.tif"]

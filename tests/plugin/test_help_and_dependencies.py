@@ -86,6 +86,8 @@ def test_check_reports_a_module_that_cannot_be_imported(monkeypatch):
     ("lower --overlap or raise --tile-size", "lower OVERLAP or raise TILE_SIZE"),
     ("so it takes no strength; leave --strength out", "so it takes no strength; leave STRENGTH out"),
     ("so a black level does not apply; leave --black-level out", "does not apply; leave BLACK_LEVEL out"),
+    ("or pass --allow-large (QGIS: set RESTORE_ALLOW_LARGE=1) to run it anyway",
+     "or pass ALLOW_LARGE (Allow large rasters) to run it anyway"),
 ])
 def test_backend_messages_name_parameters_not_cli_options(message, expected):
     pytest.importorskip("qgis.core", reason="QGIS Python bindings (python3-qgis) not installed")

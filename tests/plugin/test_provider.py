@@ -50,6 +50,8 @@ def test_restoration_algorithm_common_parameters(qgis_app, alg_id):
         assert params[name].flags() & params[name].FlagAdvanced, name
     assert params["TILE_SIZE"].defaultValue() == 0 and params["BATCH_SIZE"].defaultValue() == 0
     assert params["OVERLAP"].defaultValue() == -1
+    allow = params["ALLOW_LARGE"]
+    assert allow.type() == "boolean" and allow.flags() & allow.FlagAdvanced and allow.defaultValue() is False
     assert params["OUTPUT"].type() == "rasterDestination"
     assert "INPUT" not in params if task.id == "derain_fuse" else "VISIBLE" not in params
 
