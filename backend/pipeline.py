@@ -25,6 +25,7 @@ from .raster_io import RasterReader, RasterWriter, open_raster, same_grid, warp_
 from .registry import ModelInfo, resolve_model
 from .runtime import create_session, gpu_free_bytes, parse_device
 from .tasks import ROLES, get_task
+from .tiling import overlap_fits, plan_grid, round_up
 
 CPU_BATCH = 4
 GPU_MAX_BATCH = 64
@@ -112,10 +113,10 @@ def _tile_options(card: ModelCard, tile_size: int | None, overlap: int | None) -
     size = card.tile.default_size if tile_size is None else int(tile_size)
     if size < 1:
         raise InvalidOptionError(f"tile size must be positive, got {size}")
-    size = -(-size // multiple) * multiple
+    size = round_up(size, multiple)
     check_tile_size(size, "--tile-size" if tile_size is not None else f"the default of model {card.name!r}")
     lap = card.tile.overlap if overlap is None else int(overlap)
-    if lap < 0 or 2 * lap >= size:
+    if not overlap_fits(lap, size):
         raise InvalidOptionError(
             f"overlap {lap} must be >= 0 and less than half the tile size {size}; lower --overlap or raise "
             "--tile-size")
@@ -347,8 +348,6 @@ def restore(
                         sum(len(s.bands) for s in card.inputs))
     say(f"model {info.name} (bands {', '.join(card.inputs[0].bands)}) on {provider}; tiles {size}px, "
         f"overlap {lap}px, batch {batch}")
-
-    from .tiling import plan_grid
 
     grid = plan_grid(optical.grid.height, optical.grid.width, size, lap, card.tile.multiple)
     out_dtype = np.dtype(np.float32) if float_output else optical.dtype
