@@ -23,7 +23,7 @@ from .model_card import ModelCard, Normalization, TensorSpec
 from .normalization import NormStats, compute_stats, with_black_level
 from .raster_io import RasterReader, RasterWriter, open_raster, same_grid, warp_onto
 from .registry import ModelInfo, resolve_model
-from .runtime import create_session, gpu_free_bytes, parse_device
+from .runtime import PROVIDERS, create_session, gpu_free_bytes, parse_device
 from .tasks import ROLES, get_task
 from .tiling import overlap_fits, plan_grid, round_up
 
@@ -125,15 +125,15 @@ def _tile_options(card: ModelCard, tile_size: int | None, overlap: int | None) -
     return size, lap, margin
 
 
-def _batch_size(requested: int | None, device: str, tile: int, channels: int) -> int:
+def _batch_size(requested: int | None, gpu: int | None, tile: int, channels: int) -> int:
+    """Tiles per model call: ``requested``, else 4 on the CPU (``gpu`` None), else what fits GPU ``gpu``."""
     if requested is not None:
         if requested < 1:
             raise InvalidOptionError(f"batch size must be at least 1, got {requested}")
         return int(requested)
-    parsed = parse_device(device)
-    if not parsed.is_gpu and parsed.kind != "auto":
+    if gpu is None:
         return CPU_BATCH
-    free = gpu_free_bytes(parsed.index)
+    free = gpu_free_bytes(gpu)
     if free is None:
         return CPU_BATCH
     # Rough activation budget: 64 float32 feature maps per input channel per pixel, half the free memory.
@@ -343,8 +343,10 @@ def restore(
     if threads is not None and threads < 1:
         raise InvalidOptionError(f"threads must be at least 1, got {threads}")
     # The bytes the registry verified, never the path again: the file may change after the check.
-    session, provider = create_session(info.data if info.data is not None else info.path, device, threads)
-    batch = _batch_size(batch_size, device if provider != "CPUExecutionProvider" else "cpu", size,
+    parsed = parse_device(device)
+    session, provider = create_session(info.data if info.data is not None else info.path, parsed, threads)
+    on_gpu = provider != PROVIDERS["cpu"]
+    batch = _batch_size(batch_size, parsed.index if on_gpu else None, size,
                         sum(len(s.bands) for s in card.inputs))
     say(f"model {info.name} (bands {', '.join(card.inputs[0].bands)}) on {provider}; tiles {size}px, "
         f"overlap {lap}px, batch {batch}")
@@ -364,7 +366,7 @@ def restore(
     out_bytes = channels * out_dtype.itemsize + (1 if mask_path is not None else 0)
     cache_bytes = cache_budget(grid, in_bytes, out_bytes)
     need = estimate(grid, batch, sum(len(s.bands) for s in card.inputs), channels, out_bytes, cache_bytes,
-                    network_on_device=provider != "CPUExecutionProvider")
+                    network_on_device=on_gpu)
     check_budget(need, output.absolute().parent, allow_large)
     writer = RasterWriter(output, optical.grid, channels, out_dtype, nodata, descriptions, metadata)
     mask_writer = None

@@ -42,6 +42,11 @@ class Device:
     def is_gpu(self) -> bool:
         return self.kind in ("cuda", "tensorrt")
 
+    @property
+    def text(self) -> str:
+        """The device as a string ``parse_device`` reads back (``cpu``, ``cuda:0``, ``tensorrt:1``)."""
+        return f"{self.kind}:{self.index}" if self.is_gpu else self.kind
+
 
 def parse_device(device: str) -> Device:
     """Parse ``auto``, ``cpu``, ``cuda``, ``cuda:1``, ``tensorrt`` (case-insensitive)."""
@@ -105,14 +110,16 @@ def _try_session(model: str | bytes, kind: str, index: int, threads: int | None)
 
 
 def create_session(
-    model: str | os.PathLike[str] | bytes, device: str = "auto", threads: int | None = None
+    model: str | os.PathLike[str] | bytes, device: str | Device = "auto", threads: int | None = None
 ) -> tuple[Any, str]:
     """Build an ``InferenceSession`` for ``device``; return it with the provider that really runs.
 
-    A path is read once through ``backend.model_file.load_model`` (external data only from beside
-    the model, inlined), so ONNX Runtime itself never opens a file.
+    ``device`` is a device string or a ``Device`` already parsed by the caller (the pipeline parses
+    it once and also needs its GPU index). A path is read once through
+    ``backend.model_file.load_model`` (external data only from beside the model, inlined), so ONNX
+    Runtime itself never opens a file.
     """
-    parsed = parse_device(device)
+    parsed = device if isinstance(device, Device) else parse_device(device)
     if isinstance(model, bytes):
         source = model
     else:
@@ -132,7 +139,7 @@ def create_session(
     name = PROVIDERS[parsed.kind]
     if name not in available:
         raise DeviceError(
-            f"device {device!r} needs {name}, but this ONNX Runtime only offers {', '.join(available)}; "
+            f"device {parsed.text!r} needs {name}, but this ONNX Runtime only offers {', '.join(available)}; "
             f"{_INSTALL_HINT.get(parsed.kind, '')}"
         )
     return _try_session(source, parsed.kind, parsed.index, threads)
