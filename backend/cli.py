@@ -106,7 +106,7 @@ def _roles_for(task_id: str, count: int) -> list[str]:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from .pipeline import restore
+    from .pipeline import RestoreJob, restore
 
     if len(args.rasters) < 2:
         raise RestoreError("restore needs at least one INPUT and an OUTPUT path")
@@ -134,12 +134,13 @@ def _restore(args: argparse.Namespace) -> int:
                 print(message, file=sys.stderr)
     try:
         inputs = dict(zip(roles, sources, strict=True))
-        result = restore(args.task, inputs, output, model=args.model, device=args.device,
+        job = RestoreJob(args.task, inputs, output, model=args.model, device=args.device,
                          tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
                          threads=args.threads, bands=bands, mask_output=args.mask_output,
                          resample=args.resample, float_output=args.float_output,
                          strength=args.strength, black_level=args.black_level,
-                         allow_large=args.allow_large, progress=progress, log=log)
+                         allow_large=args.allow_large)
+        result = restore(job, progress=progress, log=log)
     finally:
         if bar is not None:
             bar.close()

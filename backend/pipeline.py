@@ -1,4 +1,4 @@
-"""``restore()``: the one call the QGIS plugin, the CLI and training evaluation make.
+"""``restore(job)``: the one call the QGIS plugin, the CLI and training evaluation make.
 
 It checks the request (task, roles, paths, bands, grids), resolves the model, computes global
 normalisation statistics, opens a session on the requested device and runs the streaming engine.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import numpy as np
 from .budget import check_budget, check_pixels, check_tile_size, estimate
 from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, run_engine
 from .errors import InputRasterError, InvalidOptionError, OutputRasterError
+from .job import RestoreJob
 from .model_card import ModelCard, Normalization, TensorSpec
 from .normalization import NormStats, compute_stats, with_black_level
 from .raster_io import RasterReader, RasterWriter, open_raster, same_grid, warp_onto
@@ -253,39 +254,20 @@ def _output_nodata(reader: RasterReader, dtype: np.dtype) -> float | None:
 
 
 def restore(
-    task: str,
-    inputs: Mapping[str, str | os.PathLike[str]],
-    output: str | os.PathLike[str],
+    job: RestoreJob,
     *,
-    model: str | os.PathLike[str] | None = None,
-    device: str = "auto",
-    tile_size: int | None = None,
-    overlap: int | None = None,
-    batch_size: int | None = None,
-    threads: int | None = None,
-    bands: Sequence[int] | None = None,
-    mask_output: str | os.PathLike[str] | None = None,
-    resample: bool = False,
-    float_output: bool = False,
-    strength: float = 1.0,
-    black_level: float = 0.0,
-    allow_large: bool = False,
     progress: Callable[[float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> RestoreResult:
-    """Restore ``inputs`` (role -> raster path) with a ``task`` model into ``output`` (GeoTIFF).
+    """Run ``job``: restore its inputs with a model of its task into its output (GeoTIFF).
 
-    ``threads`` caps ONNX Runtime's CPU threads (default: one per core), e.g. to run several
-    scenes side by side or to leave a core to the engine's reader and writer. ``strength`` (0-1)
-    keeps that share of the model's change to the input, for models whose output is an enhanced
-    copy of an input (dehaze, desand): 1 is the model's result, 0 the input itself.
-    ``black_level`` is the optical raster's value of black ground (a Level-1 product's offset), for
-    models whose normalisation keeps the raster's floor (dehaze): it is taken off before the model,
-    so it is not read as haze, and added back after it.
-    ``allow_large`` skips the size, memory and disk checks made before the first tile
-    (``backend.budget``; also skipped with ``RESTORE_ALLOW_LARGE=1``).
+    ``progress(fraction)`` is called after every batch, ``cancel()`` is checked before every batch
+    (``True`` raises ``CancelledError``), ``log(message)`` receives what ran and how. The job's
+    options are checked here (``RestoreJob`` says what each does).
     """
+    task, inputs, bands = job.task, job.inputs, job.bands
+    strength, black_level, device = job.strength, job.black_level, job.device
     if not 0.0 <= strength <= 1.0:
         raise InvalidOptionError(f"strength must be between 0 and 1, got {strength}")
     if not np.isfinite(black_level):
@@ -297,9 +279,9 @@ def restore(
     began = time.perf_counter()
     say = log or (lambda message: None)
     _check_roles(task, inputs)
-    output = Path(output)
+    output = Path(job.output)
     _check_output(output, inputs)
-    mask_path = Path(mask_output) if mask_output else None
+    mask_path = Path(job.mask_output) if job.mask_output else None
     if mask_path is not None:
         _check_output(mask_path, inputs, "mask output")
         if mask_path.resolve() == output.resolve():
@@ -307,11 +289,11 @@ def restore(
     for path in inputs.values():
         open_raster(path)  # missing file / not a raster: fail before loading a model
     optical = RasterReader(inputs["optical"], list(bands) if bands else None, role="optical")
-    check_pixels(optical.ds.RasterXSize, optical.ds.RasterYSize, allow_large)  # before any pixel is read
-    # A band flagged as alpha does not steer the choice of model unless --bands names it: an RGBA
-    # photo is three bands of image, not blue, green, red and NIR.
+    check_pixels(optical.ds.RasterXSize, optical.ds.RasterYSize, job.allow_large)  # before any pixel is read
+    # A band flagged as alpha does not steer the choice of model unless the job's bands name it: an
+    # RGBA photo is three bands of image, not blue, green, red and NIR.
     image_bands = optical.count if bands else optical.count - len(optical.alpha)
-    info: ModelInfo = resolve_model(task, model, band_count=image_bands)
+    info: ModelInfo = resolve_model(task, job.model, band_count=image_bands)
     _check_output(output, inputs, model=info.path)
     if mask_path is not None:
         _check_output(mask_path, inputs, "mask output", model=info.path)
@@ -321,11 +303,11 @@ def restore(
     if extra:
         raise InputRasterError(f"model {info.name!r} takes no {', '.join(extra)} input; leave it out or pick "
                                "another model")
-    readers = _open_inputs(card, inputs, optical, resample)
+    readers = _open_inputs(card, inputs, optical, job.resample)
     fills = card.input("mask") is not None
     if mask_path is not None and not fills:
         raise InvalidOptionError(f"model {info.name!r} does not fill gaps, so it has no mask output")
-    size, lap, margin = _tile_options(card, tile_size, overlap)
+    size, lap, margin = _tile_options(card, job.tile_size, job.overlap)
     out_spec = _main_output(card)
     like = next((s for s in card.inputs if s.name == out_spec.like), card.inputs[0])
     feeds = _feeds(card, readers, say, black_level)
@@ -340,19 +322,20 @@ def restore(
                 "strength; leave --strength out")
         blend = Strength(like.name, strength, like_norm.range, out_spec.range)
 
+    threads = job.threads
     if threads is not None and threads < 1:
         raise InvalidOptionError(f"threads must be at least 1, got {threads}")
     # The bytes the registry verified, never the path again: the file may change after the check.
     parsed = parse_device(device)
     session, provider = create_session(info.data if info.data is not None else info.path, parsed, threads)
     on_gpu = provider != PROVIDERS["cpu"]
-    batch = _batch_size(batch_size, parsed.index if on_gpu else None, size,
+    batch = _batch_size(job.batch_size, parsed.index if on_gpu else None, size,
                         sum(len(s.bands) for s in card.inputs))
     say(f"model {info.name} (bands {', '.join(card.inputs[0].bands)}) on {provider}; tiles {size}px, "
         f"overlap {lap}px, batch {batch}")
 
     grid = plan_grid(optical.grid.height, optical.grid.width, size, lap, card.tile.multiple)
-    out_dtype = np.dtype(np.float32) if float_output else optical.dtype
+    out_dtype = np.dtype(np.float32) if job.float_output else optical.dtype
     nodata = _output_nodata(optical, out_dtype)
     if nodata is None and out_dtype.kind == "f" and not fills:
         nodata = float("nan")
@@ -367,7 +350,7 @@ def restore(
     cache_bytes = cache_budget(grid, in_bytes, out_bytes)
     need = estimate(grid, batch, sum(len(s.bands) for s in card.inputs), channels, out_bytes, cache_bytes,
                     network_on_device=on_gpu)
-    check_budget(need, output.absolute().parent, allow_large)
+    check_budget(need, output.absolute().parent, job.allow_large)
     writer = RasterWriter(output, optical.grid, channels, out_dtype, nodata, descriptions, metadata)
     mask_writer = None
     try:

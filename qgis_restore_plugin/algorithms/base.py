@@ -1,8 +1,8 @@
 """The shared restoration algorithm: parameters -> one ``backend.pipeline.restore`` call.
 
 Subclasses only name their task and describe it. The raster inputs each task takes (and whether they
-are optional) come from ``backend.tasks``; this class maps them to parameters, builds a
-:class:`RestoreJob` (pure, unit-tested), runs it with Processing's progress and cancel, turns backend
+are optional) come from ``backend.tasks``; this class maps them to parameters, builds the backend's
+``RestoreJob`` (pure, unit-tested), runs it with Processing's progress and cancel, turns backend
 errors into ``QgsProcessingException`` and asks for the output to be styled like the input.
 """
 
@@ -11,8 +11,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qgis.core import (
     QgsProcessingAlgorithm,
@@ -33,6 +32,9 @@ from qgis.PyQt.QtCore import QCoreApplication
 from .. import _backend, dependencies, help_text
 from .._compat import ADVANCED, DOUBLE, INTEGER
 from ..styling import RendererCopier, renumbered_renderer
+
+if TYPE_CHECKING:
+    from backend.job import RestoreJob
 
 #: Values of the DEVICE enum, in order (the backend's device names).
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
@@ -67,16 +69,6 @@ def user_message(message: str) -> str:
     for cli, parameter in CLI_HINTS:
         message = message.replace(cli, parameter)
     return message
-
-
-@dataclass(frozen=True)
-class RestoreJob:
-    """Everything one backend call needs, built from the algorithm's parameters."""
-
-    task: str
-    inputs: dict[str, str]
-    output: str
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 class RestoreAlgorithmBase(QgsProcessingAlgorithm):
@@ -226,12 +218,12 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     def extra_options(
         self, parameters: dict[str, Any], context: QgsProcessingContext
     ) -> dict[str, Any]:
-        """Hook: more keyword arguments for ``restore`` (fill_gaps: ``mask_output``)."""
+        """Hook: more ``RestoreJob`` fields by name (fill_gaps: ``mask_output``)."""
         return {}
 
     # -- the job -------------------------------------------------------------------------------
     def build_job(self, parameters: dict[str, Any], context: QgsProcessingContext) -> RestoreJob:
-        """Turn parameter values into one backend call, without running anything."""
+        """Turn parameter values into the backend's ``RestoreJob``, without running anything."""
         inputs = {}
         for name, role, optional in self.raster_parameters():
             layer = self.parameterAsRasterLayer(parameters, name, context)
@@ -258,7 +250,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
             options["allow_large"] = True
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         options.update(self.extra_options(parameters, context))
-        return RestoreJob(self.TASK, inputs, output, options)
+        return _backend.module("job").RestoreJob(self.TASK, inputs, output, **options)
 
     def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple:
         # Processing loads input paths as layers here, first: with GDAL's PAM on, the histogram QGIS
@@ -283,7 +275,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
         if missing:
             raise QgsProcessingException(dependencies.instructions(missing))
         job = self.build_job(parameters, context)
-        self._output_path, self._bands = job.output, job.options.get("bands")
+        self._output_path, self._bands = job.output, job.bands
         result = run_job(job, feedback)
         report(result, feedback)
         return self.outputs_of(result)
@@ -334,10 +326,7 @@ def run_job(job: RestoreJob, feedback: QgsProcessingFeedback) -> Any:
     pipeline = _backend.module("pipeline")
     try:
         return pipeline.restore(
-            job.task,
-            job.inputs,
-            job.output,
-            **job.options,
+            job,
             progress=lambda fraction: feedback.setProgress(100.0 * fraction),
             cancel=feedback.isCanceled,
             log=feedback.pushInfo,
