@@ -16,12 +16,15 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from .errors import RestoreError
+from .errors import RestoreError, describe
+from .job import OPTIONS
 from .tasks import TASKS, get_task
 
 EXIT_ERROR = 1
 EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
+#: The flag of each ``RestoreJob`` option, shown after an error that asks to change it.
+FLAGS: dict[str, str] = {option: "--" + option.replace("_", "-") for option in OPTIONS}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -255,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RestoreError as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {describe(exc, FLAGS)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("error: interrupted; no output was written", file=sys.stderr)

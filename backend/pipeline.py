@@ -113,14 +113,14 @@ def _tile_options(card: ModelCard, tile_size: int | None, overlap: int | None) -
     multiple = card.tile.multiple
     size = card.tile.default_size if tile_size is None else int(tile_size)
     if size < 1:
-        raise InvalidOptionError(f"tile size must be positive, got {size}")
+        raise InvalidOptionError(f"tile size must be positive, got {size}", options=("tile_size",))
     size = round_up(size, multiple)
-    check_tile_size(size, "--tile-size" if tile_size is not None else f"the default of model {card.name!r}")
+    check_tile_size(size, "as asked" if tile_size is not None else f"the default of model {card.name!r}")
     lap = card.tile.overlap if overlap is None else int(overlap)
     if not overlap_fits(lap, size):
         raise InvalidOptionError(
-            f"overlap {lap} must be >= 0 and less than half the tile size {size}; lower --overlap or raise "
-            "--tile-size")
+            f"overlap {lap} must be >= 0 and less than half the tile size {size}; lower the overlap or raise "
+            "the tile size", options=("overlap", "tile_size"))
     rf = card.tile.receptive_field
     margin = min(rf // 2, lap // 2) if rf else lap // 4
     return size, lap, margin
@@ -130,7 +130,8 @@ def _batch_size(requested: int | None, gpu: int | None, tile: int, channels: int
     """Tiles per model call: ``requested``, else 4 on the CPU (``gpu`` None), else what fits GPU ``gpu``."""
     if requested is not None:
         if requested < 1:
-            raise InvalidOptionError(f"batch size must be at least 1, got {requested}")
+            raise InvalidOptionError(f"batch size must be at least 1, got {requested}",
+                                     options=("batch_size",))
         return int(requested)
     if gpu is None:
         return CPU_BATCH
@@ -156,7 +157,8 @@ def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]],
                 raise InputRasterError(
                     f"{path} ({role}) is not on the pixel grid of {optical_path}: size "
                     f"{reader.grid.width}x{reader.grid.height} vs {reference.width}x{reference.height}, or a "
-                    "different geotransform/CRS; align it first or ask for resampling (--resample)")
+                    "different geotransform/CRS; align it first or have it resampled onto that grid",
+                    options=("resample",))
             reader = RasterReader(path, role=role, dataset=warp_onto(path, reference, nearest=role == "mask"))
         readers[role] = reader
     for spec in card.inputs:
@@ -164,12 +166,14 @@ def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]],
         if reader is None or spec.role == "mask":
             continue
         if reader.count != len(spec.bands):
-            hint = " (pick bands with --bands)" if spec.role == "optical" else ""
+            optical = spec.role == "optical"
+            hint = " (pick the bands to restore)" if optical else ""
             if reader.alpha:
                 hint += f"; band {reader.alpha[0]} is flagged as alpha (transparency)"
             raise InputRasterError(
                 f"{reader.path} has {reader.count} band(s) but model {card.name!r} expects {len(spec.bands)} "
-                f"for its {spec.role!r} input ({', '.join(spec.bands)}){hint}")
+                f"for its {spec.role!r} input ({', '.join(spec.bands)}){hint}",
+                options=("bands",) if optical else ())
     if "mask" in readers and readers["mask"].count != 1:
         raise InputRasterError(f"{readers['mask'].path}: a mask raster must have one band (1 = missing)")
     return readers
@@ -199,11 +203,12 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
             try:
                 stats = with_black_level(norm, stats, black_level)
             except InputRasterError as exc:  # the level is not below the raster's bright values
-                raise InputRasterError(f"{reader.path}: {exc}") from None
+                raise InputRasterError(f"{reader.path}: {exc}", options=("black_level",)) from None
             except ValueError:  # the model's normalisation is not anchored at zero
                 raise InvalidOptionError(
                     f"model {card.name!r} normalises its input by {norm.mode!r}, not from zero up "
-                    "('scale'), so a black level does not apply; leave --black-level out") from None
+                    "('scale'), so a black level does not apply; leave it at 0",
+                    options=("black_level",)) from None
             log(f"black level {black_level:g} subtracted before the model and added back after it")
         feeds.append(Feed(spec, None if primary else reader, stats, primary=primary))
     return feeds
@@ -269,13 +274,14 @@ def restore(
     task, inputs, bands = job.task, job.inputs, job.bands
     strength, black_level, device = job.strength, job.black_level, job.device
     if not 0.0 <= strength <= 1.0:
-        raise InvalidOptionError(f"strength must be between 0 and 1, got {strength}")
+        raise InvalidOptionError(f"strength must be between 0 and 1, got {strength}", options=("strength",))
     if not np.isfinite(black_level):
-        raise InvalidOptionError(f"black level must be a number, got {black_level}")
+        raise InvalidOptionError(f"black level must be a number, got {black_level}", options=("black_level",))
     if black_level < 0:
         raise InvalidOptionError(
             f"black level must be 0 or more, got {black_level:g}: it is the raster's value of black ground "
-            "(Landsat 8/9 L1: 5000), and below 0 it would read every pixel as brighter than it is")
+            "(Landsat 8/9 L1: 5000), and below 0 it would read every pixel as brighter than it is",
+            options=("black_level",))
     began = time.perf_counter()
     say = log or (lambda message: None)
     _check_roles(task, inputs)
@@ -306,7 +312,8 @@ def restore(
     readers = _open_inputs(card, inputs, optical, job.resample)
     fills = card.input("mask") is not None
     if mask_path is not None and not fills:
-        raise InvalidOptionError(f"model {info.name!r} does not fill gaps, so it has no mask output")
+        raise InvalidOptionError(f"model {info.name!r} does not fill gaps, so it has no mask output",
+                                 options=("mask_output",))
     size, lap, margin = _tile_options(card, job.tile_size, job.overlap)
     out_spec = _main_output(card)
     like = next((s for s in card.inputs if s.name == out_spec.like), card.inputs[0])
@@ -319,12 +326,12 @@ def restore(
         if fills or len(out_spec.bands) != len(like.bands):
             raise InvalidOptionError(
                 f"model {info.name!r} does not return an enhanced copy of its input, so it takes no "
-                "strength; leave --strength out")
+                "strength; leave it at 1", options=("strength",))
         blend = Strength(like.name, strength, like_norm.range, out_spec.range)
 
     threads = job.threads
     if threads is not None and threads < 1:
-        raise InvalidOptionError(f"threads must be at least 1, got {threads}")
+        raise InvalidOptionError(f"threads must be at least 1, got {threads}", options=("threads",))
     # The bytes the registry verified, never the path again: the file may change after the check.
     parsed = parse_device(device)
     session, provider = create_session(info.data if info.data is not None else info.path, parsed, threads)

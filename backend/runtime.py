@@ -52,10 +52,11 @@ def parse_device(device: str) -> Device:
     """Parse ``auto``, ``cpu``, ``cuda``, ``cuda:1``, ``tensorrt`` (case-insensitive)."""
     match = _DEVICE_RE.match(device.strip().lower())
     if not match:
-        raise DeviceError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or tensorrt")
+        raise DeviceError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or tensorrt",
+                          options=("device",))
     kind, index = match.group(1), int(match.group(2) or 0)
     if match.group(2) is not None and kind not in ("cuda", "tensorrt"):
-        raise DeviceError(f"device {device!r}: only cuda and tensorrt take a GPU index")
+        raise DeviceError(f"device {device!r}: only cuda and tensorrt take a GPU index", options=("device",))
     return Device(kind, index)
 
 
@@ -100,11 +101,12 @@ def _try_session(model: str | bytes, kind: str, index: int, threads: int | None)
         if kind == "cpu":
             where = "the model" if isinstance(model, bytes) else str(model)
             raise ModelIntegrityError(f"ONNX Runtime cannot load {where}: {exc}") from None
-        raise DeviceError(f"{name} failed to start: {exc}; {_INSTALL_HINT[kind]}") from None
+        raise DeviceError(f"{name} failed to start: {exc}; {_INSTALL_HINT[kind]}",
+                          options=("device",)) from None
     if session.get_providers()[0] != name:
         raise DeviceError(
             f"{name} is not usable here (ONNX Runtime fell back to {session.get_providers()[0]}); "
-            f"{_INSTALL_HINT.get(kind, '')}"
+            f"{_INSTALL_HINT.get(kind, '')}", options=("device",)
         )
     return session, name
 
@@ -140,7 +142,7 @@ def create_session(
     if name not in available:
         raise DeviceError(
             f"device {parsed.text!r} needs {name}, but this ONNX Runtime only offers {', '.join(available)}; "
-            f"{_INSTALL_HINT.get(parsed.kind, '')}"
+            f"{_INSTALL_HINT.get(parsed.kind, '')}", options=("device",)
         )
     return _try_session(source, parsed.kind, parsed.index, threads)
 

@@ -49,26 +49,26 @@ ROLE_DESCRIPTIONS: dict[str, str] = {
 }
 
 
-#: The backend's messages name command-line options; in QGIS the same choice is a parameter.
-CLI_HINTS: tuple[tuple[str, str], ...] = (
-    ("--bands", "the BANDS parameter"),
-    ("--tile-size", "TILE_SIZE"),
-    ("--overlap", "OVERLAP"),
-    ("--batch-size", "BATCH_SIZE"),
-    ("--device", "DEVICE"),
-    ("--model", "MODEL"),
-    ("--strength", "STRENGTH"),
-    ("--black-level", "BLACK_LEVEL"),
-    ("--allow-large (QGIS: set RESTORE_ALLOW_LARGE=1)", "ALLOW_LARGE (Allow large rasters)"),
-    ("ask for resampling (--resample)", "resample it onto that grid (Raster > Projections > Warp)"),
-)
+#: The parameter (or, for resampling, the QGIS tool) that sets each ``RestoreJob`` option a backend
+#: error names in its ``options``; the CLI shows its flags for the same names.
+OPTION_PARAMETERS: dict[str, str] = {
+    "model": "MODEL",
+    "device": "DEVICE",
+    "tile_size": "TILE_SIZE",
+    "overlap": "OVERLAP",
+    "batch_size": "BATCH_SIZE",
+    "bands": "BANDS",
+    "mask_output": "MASK_OUTPUT",
+    "strength": "STRENGTH",
+    "black_level": "BLACK_LEVEL",
+    "allow_large": "ALLOW_LARGE",
+    "resample": "Raster > Projections > Warp",
+}
 
 
-def user_message(message: str) -> str:
-    """A backend error message with command-line options replaced by this algorithm's parameters."""
-    for cli, parameter in CLI_HINTS:
-        message = message.replace(cli, parameter)
-    return message
+def user_message(error: Exception) -> str:
+    """A backend error's message followed by the parameters it asks to change."""
+    return _backend.errors.describe(error, OPTION_PARAMETERS)
 
 
 class RestoreAlgorithmBase(QgsProcessingAlgorithm):
@@ -332,7 +332,7 @@ def run_job(job: RestoreJob, feedback: QgsProcessingFeedback) -> Any:
             log=feedback.pushInfo,
         )
     except _backend.errors.RestoreError as err:
-        raise QgsProcessingException(user_message(str(err))) from None
+        raise QgsProcessingException(user_message(err)) from None
     except Exception as exc:  # not a RestoreError: a bug, reported as one with its traceback
         feedback.reportError(traceback.format_exc())
         raise QgsProcessingException(

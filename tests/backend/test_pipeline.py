@@ -320,8 +320,9 @@ def test_inputs_on_different_grids_error_or_resample(tmp_path: Path, models: dic
     shifted = (600000.0 + 20.0, 10.0, 0.0, 4500000.0, 0.0, -10.0)
     make_raster(tmp_path / "ir.tif", np.ones((1, 60, 80), np.float32), geotransform=shifted)
     inputs = {"optical": tmp_path / "vis.tif", "infrared": tmp_path / "ir.tif"}
-    with pytest.raises(InputRasterError, match="ir.tif.*not on the pixel grid.*--resample"):
+    with pytest.raises(InputRasterError, match="ir.tif.*not on the pixel grid.*have it resampled") as error:
         restore(RestoreJob("derain_fuse", inputs, tmp_path / "out.tif", model=models["fuse"]))
+    assert error.value.options == ("resample",)
     assert not (tmp_path / "out.tif").exists()
     result = restore(RestoreJob("derain_fuse", inputs, tmp_path / "out.tif", model=models["fuse"],
                                 resample=True))
