@@ -28,8 +28,8 @@ from backend.registry import resolve_model
 from backend.tiling import single_tile_length
 
 from .baselines import BASELINES
-from .data.readers import as_unit, read_raster
 from .metrics import lab_cast, psnr, sam, ssim
+from .readers import as_unit, read_raster
 from .synthesis.base import Degradation
 
 gdal.UseExceptions()

@@ -46,10 +46,10 @@ def test_card_reports_measured_metrics():
 def test_model_removes_synthetic_haze_from_a_held_out_region(shared_data):
     """A held-out test block, hazed as in the evaluation: at least 6 dB better than the input
     (measured 16.0 -> 28.2 dB; docs/MODELS.md)."""
-    from training.data.scenes import CIRRUS_DIR, CLEAN_SCENES, RGB, load_scene
+    from training.data.scenes import CLEAN_SCENES, RGB, load_scene
     from training.data.split import split_scene
     from training.metrics import psnr
-    from training.synthesis.haze import HazeConfig, synthesize_haze
+    from training.synthesis.haze import CIRRUS_DIR, HazeConfig, synthesize_haze
 
     scene = load_scene(CLEAN_SCENES[0], shared_data)
     blocks = split_scene(scene.name, *scene.image.shape[1:])["test"]
