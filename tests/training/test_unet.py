@@ -8,11 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from training.archs import arch_summary, build_arch, count_parameters
+from tests.training.helpers import export_preset
+from training.archs import arch_summary, count_parameters
 from training.archs.unet import UNet, UNetConfig
-from training.checkpoint import save_checkpoint
-from training.export import export_checkpoint
-from training.model import RestorationModel
 from training.specs import get_spec
 
 torch.set_num_threads(1)
@@ -55,15 +53,8 @@ def test_the_residual_adds_the_first_out_channels_input_bands():
 @pytest.mark.parametrize("task, presets", [("fill_gaps", ("lite", "full")), ("derain_fuse", ("lite",))])
 def test_export_and_onnx_runtime_matches_pytorch_at_any_size(tmp_path, task, presets):
     spec = get_spec(task)
-    channels = sum(len(s.bands) for s in spec.inputs)
     for preset in presets:
-        torch.manual_seed(0)
-        net, cfg = build_arch("unet", preset, in_channels=channels, out_channels=len(spec.output_bands))
-        model = RestorationModel(net, spec).eval()
-        ckpt = tmp_path / f"{task}-{preset}.pt"
-        save_checkpoint(ckpt, spec=spec, train_config=spec.lite, arch_config=cfg, model=model, step=1,
-                        best_psnr=float("nan"))  # fmt: skip
-        report = export_checkpoint(ckpt, tmp_path / f"{task}-unet-{preset}.onnx")
+        report, model, net = export_preset(tmp_path, task, "unet", preset)
         assert report.max_abs_diff < 1e-4
         assert report.card.architecture.startswith("Residual U-Net (")
         assert report.parameters == count_parameters(net)
