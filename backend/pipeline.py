@@ -167,9 +167,9 @@ def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]],
             continue
         if reader.count != len(spec.bands):
             optical = spec.role == "optical"
-            hint = " (pick the bands to restore)" if optical else ""
-            if reader.alpha:
-                hint += f"; band {reader.alpha[0]} is flagged as alpha (transparency)"
+            hint = f"; band {reader.alpha[0]} is flagged as alpha (transparency)" if reader.alpha else ""
+            if optical:
+                hint += "; pick the bands to restore"
             raise InputRasterError(
                 f"{reader.path} has {reader.count} band(s) but model {card.name!r} expects {len(spec.bands)} "
                 f"for its {spec.role!r} input ({', '.join(spec.bands)}){hint}",

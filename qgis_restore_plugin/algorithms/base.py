@@ -34,6 +34,7 @@ from .._compat import ADVANCED, DOUBLE, INTEGER
 from ..styling import RendererCopier, renumbered_renderer
 
 if TYPE_CHECKING:
+    from backend.errors import RestoreError
     from backend.job import RestoreJob
 
 #: Values of the DEVICE enum, in order (the backend's device names).
@@ -66,7 +67,7 @@ OPTION_PARAMETERS: dict[str, str] = {
 }
 
 
-def user_message(error: Exception) -> str:
+def user_message(error: RestoreError) -> str:
     """A backend error's message followed by the parameters it asks to change."""
     return _backend.errors.describe(error, OPTION_PARAMETERS)
 

@@ -466,9 +466,10 @@ def test_an_alpha_band_does_not_steer_the_model_choice_unless_named(
     default 4-band Byte GeoTIFF as alpha, an RGBN one too)."""
     _install_rgb_and_four(tmp_path, monkeypatch, tiny_models.identity_model)
     path = make_raster(tmp_path / "rgba.tif", random_raster(4, 10, 10, np.uint8), options=("ALPHA=YES",))
-    expected = r"rgba.tif has 4 band.*'rgb' expects 3.*band 4 is flagged as alpha"
-    with pytest.raises(InputRasterError, match=expected):
+    expected = r"rgba.tif has 4 band.*'rgb' expects 3.*flagged as alpha.*; pick the bands to restore$"
+    with pytest.raises(InputRasterError, match=expected) as error:
         restore(RestoreJob("dehaze", {"optical": path}, tmp_path / "o.tif"))
+    assert error.value.options == ("bands",)
     assert not (tmp_path / "o.tif").exists()
     rgb = restore(RestoreJob("dehaze", {"optical": path}, tmp_path / "o3.tif", bands=[1, 2, 3]))
     assert rgb.model == "rgb"
