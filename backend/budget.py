@@ -3,8 +3,7 @@
 A 1 KB VRT can declare a raster of 3,000,000 x 3,000,000 pixels; without a check the engine would
 start a job of days, fill the disk or the memory, and only then fail. The estimates here are cheap
 (arithmetic on the tile grid) and deliberately simple upper bounds; each refusal gives the numbers and
-how to override it (``allow_large``: ``--allow-large`` on the command line, or the environment
-variable ``RESTORE_ALLOW_LARGE=1``, which also reaches the QGIS plugin).
+how to override it (the job's ``allow_large``, or the environment variable ``RESTORE_ALLOW_LARGE=1``).
 """
 
 from __future__ import annotations
@@ -27,6 +26,8 @@ MEMORY_SHARE = 0.8
 #: Rough working memory of a network per tile pixel (float32 feature maps); the GPU batch heuristic's.
 ACTIVATION_MAPS = 64
 ENV_ALLOW = "RESTORE_ALLOW_LARGE"
+#: How a refusal says it can be overridden (the error's ``options`` name ``allow_large``).
+OVERRIDE = f"allow large rasters (or set {ENV_ALLOW}=1) to run it anyway"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def check_tile_size(size: int, source: str) -> None:
     if size > MAX_TILE_SIZE:
         raise InvalidOptionError(
             f"tile size {size} px ({source}) is above the limit of {MAX_TILE_SIZE} px: every tile of a "
-            "batch is held in memory several times over; use a smaller --tile-size")
+            "batch is held in memory several times over; use a smaller tile size", options=("tile_size",))
 
 
 def check_pixels(width: int, height: int, allow_large: bool = False) -> None:
@@ -58,7 +59,7 @@ def check_pixels(width: int, height: int, allow_large: bool = False) -> None:
         raise InvalidOptionError(
             f"the raster is {width} x {height} = {pixels / 1e9:.1f} Gpx, above the limit of "
             f"{MAX_PIXELS / 1e9:.1f} Gpx; check it is the raster you mean (a VRT can declare any size), "
-            f"or pass --allow-large (QGIS: set {ENV_ALLOW}=1) to run it anyway")
+            f"or {OVERRIDE}", options=("allow_large",))
 
 
 def estimate(grid: TileGrid, batch: int, in_channels: int, out_channels: int, out_bytes_per_pixel: int,
@@ -106,12 +107,12 @@ def check_budget(need: Estimate, output_folder: Path, allow_large: bool = False,
     """Refuse a run whose memory or disk need exceeds what this machine has, with the numbers."""
     if allow_large or allowed_by_env():
         return
-    override = f"pass --allow-large (QGIS: set {ENV_ALLOW}=1) to run it anyway"
     memory = available_memory() if memory is None else memory
     if memory is not None and need.memory > MEMORY_SHARE * memory:
         raise InvalidOptionError(
             f"this run needs about {_size(need.memory)} of memory (tiles, batches and halos), but only "
-            f"{_size(memory)} is available; lower --batch-size or --tile-size, or {override}")
+            f"{_size(memory)} is available; lower the batch size or the tile size, or {OVERRIDE}",
+            options=("batch_size", "tile_size", "allow_large"))
     try:
         free = shutil.disk_usage(output_folder).free
     except OSError:
@@ -119,7 +120,8 @@ def check_budget(need: Estimate, output_folder: Path, allow_large: bool = False,
     if need.disk > free:
         raise InvalidOptionError(
             f"the output needs up to {_size(need.disk)} ({need.pixels / 1e6:.0f} Mpx, uncompressed) but "
-            f"{output_folder} has {_size(free)} free; free some space, write elsewhere, or {override}")
+            f"{output_folder} has {_size(free)} free; free some space, write elsewhere, or {OVERRIDE}",
+            options=("allow_large",))
 
 
 def _size(count: float) -> str:

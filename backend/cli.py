@@ -16,12 +16,15 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from .errors import RestoreError
+from .errors import RestoreError, describe
+from .job import OPTIONS
 from .tasks import TASKS, get_task
 
 EXIT_ERROR = 1
 EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
+#: The flag of each ``RestoreJob`` option, shown after an error that asks to change it.
+FLAGS: dict[str, str] = {option: "--" + option.replace("_", "-") for option in OPTIONS}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,7 +109,7 @@ def _roles_for(task_id: str, count: int) -> list[str]:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from .pipeline import restore
+    from .pipeline import RestoreJob, restore
 
     if len(args.rasters) < 2:
         raise RestoreError("restore needs at least one INPUT and an OUTPUT path")
@@ -134,12 +137,13 @@ def _restore(args: argparse.Namespace) -> int:
                 print(message, file=sys.stderr)
     try:
         inputs = dict(zip(roles, sources, strict=True))
-        result = restore(args.task, inputs, output, model=args.model, device=args.device,
+        job = RestoreJob(args.task, inputs, output, model=args.model, device=args.device,
                          tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
                          threads=args.threads, bands=bands, mask_output=args.mask_output,
                          resample=args.resample, float_output=args.float_output,
                          strength=args.strength, black_level=args.black_level,
-                         allow_large=args.allow_large, progress=progress, log=log)
+                         allow_large=args.allow_large)
+        result = restore(job, progress=progress, log=log)
     finally:
         if bar is not None:
             bar.close()
@@ -254,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RestoreError as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {describe(exc, FLAGS)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("error: interrupted; no output was written", file=sys.stderr)

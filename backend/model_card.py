@@ -33,6 +33,7 @@ from typing import Any
 
 from .errors import ModelCardError
 from .tasks import BAND_NAMES, ROLES, TASKS
+from .tiling import overlap_fits
 
 #: Version 2 added the scene context; a version-1 card (no context) is read as it always was.
 SCHEMA_VERSION = 2
@@ -264,7 +265,7 @@ def validate(card: ModelCard) -> None:
     if tile.default_size > MAX_TILE_SIZE:
         raise ModelCardError(f"tile: default_size {tile.default_size} is above the limit of "
                              f"{MAX_TILE_SIZE} px")
-    if tile.overlap < 0 or 2 * tile.overlap >= tile.default_size:
+    if not overlap_fits(tile.overlap, tile.default_size):
         raise ModelCardError("tile: overlap must be >= 0 and less than half the default size")
 
 

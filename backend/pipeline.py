@@ -1,4 +1,4 @@
-"""``restore()``: the one call the QGIS plugin, the CLI and training evaluation make.
+"""``restore(job)``: the one call the QGIS plugin, the CLI and training evaluation make.
 
 It checks the request (task, roles, paths, bands, grids), resolves the model, computes global
 normalisation statistics, opens a session on the requested device and runs the streaming engine.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +19,14 @@ import numpy as np
 from .budget import check_budget, check_pixels, check_tile_size, estimate
 from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, run_engine
 from .errors import InputRasterError, InvalidOptionError, OutputRasterError
+from .job import RestoreJob
 from .model_card import ModelCard, Normalization, TensorSpec
 from .normalization import NormStats, compute_stats, with_black_level
 from .raster_io import RasterReader, RasterWriter, open_raster, same_grid, warp_onto
 from .registry import ModelInfo, resolve_model
-from .runtime import create_session, gpu_free_bytes, parse_device
+from .runtime import PROVIDERS, create_session, gpu_free_bytes, parse_device
 from .tasks import ROLES, get_task
+from .tiling import overlap_fits, plan_grid, round_up
 
 CPU_BATCH = 4
 GPU_MAX_BATCH = 64
@@ -111,28 +113,29 @@ def _tile_options(card: ModelCard, tile_size: int | None, overlap: int | None) -
     multiple = card.tile.multiple
     size = card.tile.default_size if tile_size is None else int(tile_size)
     if size < 1:
-        raise InvalidOptionError(f"tile size must be positive, got {size}")
-    size = -(-size // multiple) * multiple
-    check_tile_size(size, "--tile-size" if tile_size is not None else f"the default of model {card.name!r}")
+        raise InvalidOptionError(f"tile size must be positive, got {size}", options=("tile_size",))
+    size = round_up(size, multiple)
+    check_tile_size(size, "as asked" if tile_size is not None else f"the default of model {card.name!r}")
     lap = card.tile.overlap if overlap is None else int(overlap)
-    if lap < 0 or 2 * lap >= size:
+    if not overlap_fits(lap, size):
         raise InvalidOptionError(
-            f"overlap {lap} must be >= 0 and less than half the tile size {size}; lower --overlap or raise "
-            "--tile-size")
+            f"overlap {lap} must be >= 0 and less than half the tile size {size}; lower the overlap or raise "
+            "the tile size", options=("overlap", "tile_size"))
     rf = card.tile.receptive_field
     margin = min(rf // 2, lap // 2) if rf else lap // 4
     return size, lap, margin
 
 
-def _batch_size(requested: int | None, device: str, tile: int, channels: int) -> int:
+def _batch_size(requested: int | None, gpu: int | None, tile: int, channels: int) -> int:
+    """Tiles per model call: ``requested``, else 4 on the CPU (``gpu`` None), else what fits GPU ``gpu``."""
     if requested is not None:
         if requested < 1:
-            raise InvalidOptionError(f"batch size must be at least 1, got {requested}")
+            raise InvalidOptionError(f"batch size must be at least 1, got {requested}",
+                                     options=("batch_size",))
         return int(requested)
-    parsed = parse_device(device)
-    if not parsed.is_gpu and parsed.kind != "auto":
+    if gpu is None:
         return CPU_BATCH
-    free = gpu_free_bytes(parsed.index)
+    free = gpu_free_bytes(gpu)
     if free is None:
         return CPU_BATCH
     # Rough activation budget: 64 float32 feature maps per input channel per pixel, half the free memory.
@@ -154,7 +157,8 @@ def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]],
                 raise InputRasterError(
                     f"{path} ({role}) is not on the pixel grid of {optical_path}: size "
                     f"{reader.grid.width}x{reader.grid.height} vs {reference.width}x{reference.height}, or a "
-                    "different geotransform/CRS; align it first or ask for resampling (--resample)")
+                    "different geotransform/CRS; align it first or have it resampled onto that grid",
+                    options=("resample",))
             reader = RasterReader(path, role=role, dataset=warp_onto(path, reference, nearest=role == "mask"))
         readers[role] = reader
     for spec in card.inputs:
@@ -162,12 +166,14 @@ def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]],
         if reader is None or spec.role == "mask":
             continue
         if reader.count != len(spec.bands):
-            hint = " (pick bands with --bands)" if spec.role == "optical" else ""
-            if reader.alpha:
-                hint += f"; band {reader.alpha[0]} is flagged as alpha (transparency)"
+            optical = spec.role == "optical"
+            hint = f"; band {reader.alpha[0]} is flagged as alpha (transparency)" if reader.alpha else ""
+            if optical:
+                hint += "; pick the bands to restore"
             raise InputRasterError(
                 f"{reader.path} has {reader.count} band(s) but model {card.name!r} expects {len(spec.bands)} "
-                f"for its {spec.role!r} input ({', '.join(spec.bands)}){hint}")
+                f"for its {spec.role!r} input ({', '.join(spec.bands)}){hint}",
+                options=("bands",) if optical else ())
     if "mask" in readers and readers["mask"].count != 1:
         raise InputRasterError(f"{readers['mask'].path}: a mask raster must have one band (1 = missing)")
     return readers
@@ -197,11 +203,12 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
             try:
                 stats = with_black_level(norm, stats, black_level)
             except InputRasterError as exc:  # the level is not below the raster's bright values
-                raise InputRasterError(f"{reader.path}: {exc}") from None
+                raise InputRasterError(f"{reader.path}: {exc}", options=("black_level",)) from None
             except ValueError:  # the model's normalisation is not anchored at zero
                 raise InvalidOptionError(
                     f"model {card.name!r} normalises its input by {norm.mode!r}, not from zero up "
-                    "('scale'), so a black level does not apply; leave --black-level out") from None
+                    "('scale'), so a black level does not apply; leave it at 0",
+                    options=("black_level",)) from None
             log(f"black level {black_level:g} subtracted before the model and added back after it")
         feeds.append(Feed(spec, None if primary else reader, stats, primary=primary))
     return feeds
@@ -252,53 +259,35 @@ def _output_nodata(reader: RasterReader, dtype: np.dtype) -> float | None:
 
 
 def restore(
-    task: str,
-    inputs: Mapping[str, str | os.PathLike[str]],
-    output: str | os.PathLike[str],
+    job: RestoreJob,
     *,
-    model: str | os.PathLike[str] | None = None,
-    device: str = "auto",
-    tile_size: int | None = None,
-    overlap: int | None = None,
-    batch_size: int | None = None,
-    threads: int | None = None,
-    bands: Sequence[int] | None = None,
-    mask_output: str | os.PathLike[str] | None = None,
-    resample: bool = False,
-    float_output: bool = False,
-    strength: float = 1.0,
-    black_level: float = 0.0,
-    allow_large: bool = False,
     progress: Callable[[float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> RestoreResult:
-    """Restore ``inputs`` (role -> raster path) with a ``task`` model into ``output`` (GeoTIFF).
+    """Run ``job``: restore its inputs with a model of its task into its output (GeoTIFF).
 
-    ``threads`` caps ONNX Runtime's CPU threads (default: one per core), e.g. to run several
-    scenes side by side or to leave a core to the engine's reader and writer. ``strength`` (0-1)
-    keeps that share of the model's change to the input, for models whose output is an enhanced
-    copy of an input (dehaze, desand): 1 is the model's result, 0 the input itself.
-    ``black_level`` is the optical raster's value of black ground (a Level-1 product's offset), for
-    models whose normalisation keeps the raster's floor (dehaze): it is taken off before the model,
-    so it is not read as haze, and added back after it.
-    ``allow_large`` skips the size, memory and disk checks made before the first tile
-    (``backend.budget``; also skipped with ``RESTORE_ALLOW_LARGE=1``).
+    ``progress(fraction)`` is called after every batch, ``cancel()`` is checked before every batch
+    (``True`` raises ``CancelledError``), ``log(message)`` receives what ran and how. The job's
+    options are checked here (``RestoreJob`` says what each does).
     """
+    task, inputs, bands = job.task, job.inputs, job.bands
+    strength, black_level, device = job.strength, job.black_level, job.device
     if not 0.0 <= strength <= 1.0:
-        raise InvalidOptionError(f"strength must be between 0 and 1, got {strength}")
+        raise InvalidOptionError(f"strength must be between 0 and 1, got {strength}", options=("strength",))
     if not np.isfinite(black_level):
-        raise InvalidOptionError(f"black level must be a number, got {black_level}")
+        raise InvalidOptionError(f"black level must be a number, got {black_level}", options=("black_level",))
     if black_level < 0:
         raise InvalidOptionError(
             f"black level must be 0 or more, got {black_level:g}: it is the raster's value of black ground "
-            "(Landsat 8/9 L1: 5000), and below 0 it would read every pixel as brighter than it is")
+            "(Landsat 8/9 L1: 5000), and below 0 it would read every pixel as brighter than it is",
+            options=("black_level",))
     began = time.perf_counter()
     say = log or (lambda message: None)
     _check_roles(task, inputs)
-    output = Path(output)
+    output = Path(job.output)
     _check_output(output, inputs)
-    mask_path = Path(mask_output) if mask_output else None
+    mask_path = Path(job.mask_output) if job.mask_output else None
     if mask_path is not None:
         _check_output(mask_path, inputs, "mask output")
         if mask_path.resolve() == output.resolve():
@@ -306,11 +295,11 @@ def restore(
     for path in inputs.values():
         open_raster(path)  # missing file / not a raster: fail before loading a model
     optical = RasterReader(inputs["optical"], list(bands) if bands else None, role="optical")
-    check_pixels(optical.ds.RasterXSize, optical.ds.RasterYSize, allow_large)  # before any pixel is read
-    # A band flagged as alpha does not steer the choice of model unless --bands names it: an RGBA
-    # photo is three bands of image, not blue, green, red and NIR.
+    check_pixels(optical.ds.RasterXSize, optical.ds.RasterYSize, job.allow_large)  # before any pixel is read
+    # A band flagged as alpha does not steer the choice of model unless the job's bands name it: an
+    # RGBA photo is three bands of image, not blue, green, red and NIR.
     image_bands = optical.count if bands else optical.count - len(optical.alpha)
-    info: ModelInfo = resolve_model(task, model, band_count=image_bands)
+    info: ModelInfo = resolve_model(task, job.model, band_count=image_bands)
     _check_output(output, inputs, model=info.path)
     if mask_path is not None:
         _check_output(mask_path, inputs, "mask output", model=info.path)
@@ -320,11 +309,12 @@ def restore(
     if extra:
         raise InputRasterError(f"model {info.name!r} takes no {', '.join(extra)} input; leave it out or pick "
                                "another model")
-    readers = _open_inputs(card, inputs, optical, resample)
+    readers = _open_inputs(card, inputs, optical, job.resample)
     fills = card.input("mask") is not None
     if mask_path is not None and not fills:
-        raise InvalidOptionError(f"model {info.name!r} does not fill gaps, so it has no mask output")
-    size, lap, margin = _tile_options(card, tile_size, overlap)
+        raise InvalidOptionError(f"model {info.name!r} does not fill gaps, so it has no mask output",
+                                 options=("mask_output",))
+    size, lap, margin = _tile_options(card, job.tile_size, job.overlap)
     out_spec = _main_output(card)
     like = next((s for s in card.inputs if s.name == out_spec.like), card.inputs[0])
     feeds = _feeds(card, readers, say, black_level)
@@ -336,22 +326,23 @@ def restore(
         if fills or len(out_spec.bands) != len(like.bands):
             raise InvalidOptionError(
                 f"model {info.name!r} does not return an enhanced copy of its input, so it takes no "
-                "strength; leave --strength out")
+                "strength; leave it at 1", options=("strength",))
         blend = Strength(like.name, strength, like_norm.range, out_spec.range)
 
+    threads = job.threads
     if threads is not None and threads < 1:
-        raise InvalidOptionError(f"threads must be at least 1, got {threads}")
+        raise InvalidOptionError(f"threads must be at least 1, got {threads}", options=("threads",))
     # The bytes the registry verified, never the path again: the file may change after the check.
-    session, provider = create_session(info.data if info.data is not None else info.path, device, threads)
-    batch = _batch_size(batch_size, device if provider != "CPUExecutionProvider" else "cpu", size,
+    parsed = parse_device(device)
+    session, provider = create_session(info.data if info.data is not None else info.path, parsed, threads)
+    on_gpu = provider != PROVIDERS["cpu"]
+    batch = _batch_size(job.batch_size, parsed.index if on_gpu else None, size,
                         sum(len(s.bands) for s in card.inputs))
     say(f"model {info.name} (bands {', '.join(card.inputs[0].bands)}) on {provider}; tiles {size}px, "
         f"overlap {lap}px, batch {batch}")
 
-    from .tiling import plan_grid
-
     grid = plan_grid(optical.grid.height, optical.grid.width, size, lap, card.tile.multiple)
-    out_dtype = np.dtype(np.float32) if float_output else optical.dtype
+    out_dtype = np.dtype(np.float32) if job.float_output else optical.dtype
     nodata = _output_nodata(optical, out_dtype)
     if nodata is None and out_dtype.kind == "f" and not fills:
         nodata = float("nan")
@@ -365,8 +356,8 @@ def restore(
     out_bytes = channels * out_dtype.itemsize + (1 if mask_path is not None else 0)
     cache_bytes = cache_budget(grid, in_bytes, out_bytes)
     need = estimate(grid, batch, sum(len(s.bands) for s in card.inputs), channels, out_bytes, cache_bytes,
-                    network_on_device=provider != "CPUExecutionProvider")
-    check_budget(need, output.absolute().parent, allow_large)
+                    network_on_device=on_gpu)
+    check_budget(need, output.absolute().parent, job.allow_large)
     writer = RasterWriter(output, optical.grid, channels, out_dtype, nodata, descriptions, metadata)
     mask_writer = None
     try:

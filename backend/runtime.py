@@ -42,15 +42,21 @@ class Device:
     def is_gpu(self) -> bool:
         return self.kind in ("cuda", "tensorrt")
 
+    @property
+    def text(self) -> str:
+        """The device as a string ``parse_device`` reads back (``cpu``, ``cuda:0``, ``tensorrt:1``)."""
+        return f"{self.kind}:{self.index}" if self.is_gpu else self.kind
+
 
 def parse_device(device: str) -> Device:
     """Parse ``auto``, ``cpu``, ``cuda``, ``cuda:1``, ``tensorrt`` (case-insensitive)."""
     match = _DEVICE_RE.match(device.strip().lower())
     if not match:
-        raise DeviceError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or tensorrt")
+        raise DeviceError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or tensorrt",
+                          options=("device",))
     kind, index = match.group(1), int(match.group(2) or 0)
     if match.group(2) is not None and kind not in ("cuda", "tensorrt"):
-        raise DeviceError(f"device {device!r}: only cuda and tensorrt take a GPU index")
+        raise DeviceError(f"device {device!r}: only cuda and tensorrt take a GPU index", options=("device",))
     return Device(kind, index)
 
 
@@ -95,24 +101,27 @@ def _try_session(model: str | bytes, kind: str, index: int, threads: int | None)
         if kind == "cpu":
             where = "the model" if isinstance(model, bytes) else str(model)
             raise ModelIntegrityError(f"ONNX Runtime cannot load {where}: {exc}") from None
-        raise DeviceError(f"{name} failed to start: {exc}; {_INSTALL_HINT[kind]}") from None
+        raise DeviceError(f"{name} failed to start: {exc}; {_INSTALL_HINT[kind]}",
+                          options=("device",)) from None
     if session.get_providers()[0] != name:
         raise DeviceError(
             f"{name} is not usable here (ONNX Runtime fell back to {session.get_providers()[0]}); "
-            f"{_INSTALL_HINT.get(kind, '')}"
+            f"{_INSTALL_HINT.get(kind, '')}", options=("device",)
         )
     return session, name
 
 
 def create_session(
-    model: str | os.PathLike[str] | bytes, device: str = "auto", threads: int | None = None
+    model: str | os.PathLike[str] | bytes, device: str | Device = "auto", threads: int | None = None
 ) -> tuple[Any, str]:
     """Build an ``InferenceSession`` for ``device``; return it with the provider that really runs.
 
-    A path is read once through ``backend.model_file.load_model`` (external data only from beside
-    the model, inlined), so ONNX Runtime itself never opens a file.
+    ``device`` is a device string or a ``Device`` already parsed by the caller (the pipeline parses
+    it once and also needs its GPU index). A path is read once through
+    ``backend.model_file.load_model`` (external data only from beside the model, inlined), so ONNX
+    Runtime itself never opens a file.
     """
-    parsed = parse_device(device)
+    parsed = device if isinstance(device, Device) else parse_device(device)
     if isinstance(model, bytes):
         source = model
     else:
@@ -132,8 +141,8 @@ def create_session(
     name = PROVIDERS[parsed.kind]
     if name not in available:
         raise DeviceError(
-            f"device {device!r} needs {name}, but this ONNX Runtime only offers {', '.join(available)}; "
-            f"{_INSTALL_HINT.get(parsed.kind, '')}"
+            f"device {parsed.text!r} needs {name}, but this ONNX Runtime only offers {', '.join(available)}; "
+            f"{_INSTALL_HINT.get(parsed.kind, '')}", options=("device",)
         )
     return _try_session(source, parsed.kind, parsed.index, threads)
 

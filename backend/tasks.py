@@ -37,11 +37,11 @@ class Task:
     #: True when the task also writes a mask of the pixels it reconstructed.
     writes_mask: bool = False
     #: True when the output is an enhanced copy of the input, so a strength can blend the two
-    #: (``restore(strength=...)``, the plugin's STRENGTH parameter).
+    #: (``RestoreJob(strength=...)``, the plugin's STRENGTH parameter).
     takes_strength: bool = False
     #: True when the task's models read raster values from zero up (normalisation ``scale``, which
     #: keeps the haze floor), so a sensor's black level must come off first
-    #: (``restore(black_level=...)``, the plugin's BLACK_LEVEL parameter).
+    #: (``RestoreJob(black_level=...)``, the plugin's BLACK_LEVEL parameter).
     takes_black_level: bool = False
 
 

@@ -130,14 +130,21 @@ class TileGrid:
         return next(band for band in bands if band[0] <= col < band[1])
 
 
-def _round_up(value: int, multiple: int) -> int:
+def round_up(value: int, multiple: int) -> int:
+    """``value`` rounded up to a multiple of ``multiple``: tile sizes are multiples of the card's."""
     return -(-value // multiple) * multiple
+
+
+def overlap_fits(overlap: int, tile: int) -> bool:
+    """The overlap rule: at least 0 and less than half the tile, so every tile keeps a stride of
+    its own after both neighbours' overlaps (cards, requested options and the planner all use it)."""
+    return overlap >= 0 and 2 * overlap < tile
 
 
 def single_tile_length(size: int, overlap: int, multiple: int = 1) -> int:
     """The smallest tile that holds an axis of ``size`` pixels with its overlap on both sides:
     any tile at least this long runs the axis as one tile."""
-    return _round_up(size + 2 * overlap, multiple)
+    return round_up(size + 2 * overlap, multiple)
 
 
 def plan_axis(size: int, tile: int, overlap: int, multiple: int = 1) -> AxisPlan:
@@ -146,7 +153,7 @@ def plan_axis(size: int, tile: int, overlap: int, multiple: int = 1) -> AxisPlan
         raise InvalidOptionError(f"cannot tile an axis of {size} pixels")
     if multiple < 1 or tile < 1 or tile % multiple:
         raise InvalidOptionError(f"tile size {tile} must be a positive multiple of {multiple}")
-    if overlap < 0 or 2 * overlap >= tile:
+    if not overlap_fits(overlap, tile):
         raise InvalidOptionError(f"overlap {overlap} must be >= 0 and less than half the tile size {tile}")
     length = min(tile, single_tile_length(size, overlap, multiple))
     stride = length - overlap

@@ -37,10 +37,11 @@ def restore_case(model: str, source: str, output: str, threads: int | None = Non
     """Time ``restore()`` itself: imports (about 0.4 s, paid once per QGIS session) come first."""
     import onnxruntime  # noqa: F401
 
-    from backend.pipeline import restore
+    from backend.pipeline import RestoreJob, restore
 
     began = time.perf_counter()
-    result = restore("dehaze", {"optical": source}, output, model=model, device="cpu", threads=threads)
+    result = restore(RestoreJob("dehaze", {"optical": source}, output, model=model, device="cpu",
+                                threads=threads))
     wall = time.perf_counter() - began
     return {"wall_s": wall, "tiles": result.tiles, "seconds": result.seconds, "provider": result.provider}
 

@@ -63,7 +63,7 @@ def bench_engine(model: Path, size: int, repeat: int) -> dict:
     from osgeo import gdal
 
     from backend.package import read_card
-    from backend.pipeline import restore
+    from backend.pipeline import RestoreJob, restore
 
     gdal.UseExceptions()
     card = read_card(model)
@@ -81,8 +81,8 @@ def bench_engine(model: Path, size: int, repeat: int) -> dict:
         times = []
         for _ in range(repeat):
             out.unlink(missing_ok=True)
-            times.append(_timed(lambda: restore(card.task, {"optical": str(src)}, str(out), model=str(model),
-                                                device="cpu")))  # fmt: skip
+            times.append(_timed(lambda: restore(RestoreJob(card.task, {"optical": str(src)}, str(out),
+                                                           model=str(model), device="cpu"))))  # fmt: skip
     best = min(times)
     return {"raster": f"{size}x{size} UInt16 x{bands}", "tile": card.tile.default_size,
             "overlap": card.tile.overlap, "seconds": round(best, 2),

@@ -43,12 +43,12 @@ sys.path.insert(0, str(REPO_ROOT))
 from backend.normalization import compute_stats, context_vector, denormalize, normalize  # noqa: E402
 from backend.package import read_card  # noqa: E402
 from training.baselines.dcp import dark_channel_dehaze as dark_channel_prior  # noqa: E402
-from training.data.scenes import BGRN, CIRRUS_DIR, CLEAN_SCENES, RGB, load_scenes, scene_blocks  # noqa: E402
+from training.data.scenes import BGRN, CLEAN_SCENES, RGB, load_scenes, scene_blocks  # noqa: E402
 from training.data.split import split_scene  # noqa: E402
 from training.evaluate import restore_file, single_tile_size, tile_dependence  # noqa: E402
 from training.metrics import colour_cast, crushed_share, psnr, ssim  # noqa: E402
 from training.synthesis.band_gain import draw_band_gains  # noqa: E402
-from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
+from training.synthesis.haze import CIRRUS_DIR, HazeConfig, synthesize_haze  # noqa: E402
 from training.synthesis.rs_haze import RSHazeConfig, synthesize_rs_haze  # noqa: E402
 
 gdal.UseExceptions()

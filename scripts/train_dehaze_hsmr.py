@@ -43,11 +43,11 @@ from training.archs.hsmr import HSMRConfig, remap_bands  # noqa: E402
 from training.checkpoint import load_checkpoint  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 from training.data.datasets import SceneCrops  # noqa: E402
-from training.data.scenes import CIRRUS_DIR, CLEAN_SCENES, RGB, load_scenes  # noqa: E402
+from training.data.scenes import CLEAN_SCENES, RGB, load_scenes  # noqa: E402
 from training.loop import train  # noqa: E402
 from training.synthesis.band_gain import BandGainConfig, add_band_gains  # noqa: E402
 from training.synthesis.base import WAVELENGTH_UM, Degradation  # noqa: E402
-from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
+from training.synthesis.haze import CIRRUS_DIR, HazeConfig, synthesize_haze  # noqa: E402
 from training.synthesis.nodata import NodataConfig, add_nodata  # noqa: E402
 from training.synthesis.offset import OffsetConfig, add_offset  # noqa: E402
 from training.synthesis.rs_haze import RSHazeConfig, synthesize_rs_haze  # noqa: E402

@@ -38,8 +38,8 @@ def save_checkpoint(path: Path, *, spec: TaskSpec, train_config: TrainConfig, ar
 def load_checkpoint(path: str | Path, *, trusted: bool = False) -> dict[str, Any]:
     """The raw checkpoint dict; ``FileNotFoundError``/``ValueError`` name the problem.
 
-    Checkpoints that ``scripts/train_dehaze_hsmr.py`` wrote with its own loop before 2026-12-01 (the
-    runs behind dehaze-hsmr-lite 1.1.0) are read too, and come back under this format's keys.
+    Checkpoints in the older format of ``scripts/train_dehaze_hsmr.py``'s own loop (``spec`` and
+    ``state_dict``, no ``format``) are read too, and come back under this format's keys.
     Only tensors and plain data are unpickled (``weights_only``): a checkpoint is a pickle, and a
     full unpickle runs whatever code the file names. ``trusted=True`` lifts that for a file you made.
     """

@@ -23,13 +23,13 @@ from osgeo import gdal, osr
 from tqdm import tqdm
 
 from backend.model_card import TileSpec
-from backend.pipeline import restore
+from backend.pipeline import RestoreJob, restore
 from backend.registry import resolve_model
 from backend.tiling import single_tile_length
 
 from .baselines import BASELINES
-from .data.readers import as_unit, read_raster
 from .metrics import lab_cast, psnr, sam, ssim
+from .readers import as_unit, read_raster
 from .synthesis.base import Degradation
 
 gdal.UseExceptions()
@@ -115,9 +115,9 @@ def restore_file(task: str, model: Path, inputs: Mapping[str, Path], out: Path, 
 
     Returns the output as float32 and the number of tiles the run took.
     """
-    result = restore(task, {role: str(p) for role, p in inputs.items()}, str(out), model=str(model),
-                     device=device, tile_size=tile_size, float_output=True,
-                     black_level=black_level)  # fmt: skip
+    result = restore(RestoreJob(task, {role: str(p) for role, p in inputs.items()}, str(out),
+                                model=str(model), device=device, tile_size=tile_size, float_output=True,
+                                black_level=black_level))  # fmt: skip
     return read_raster(result.output), result.tiles
 
 

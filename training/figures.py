@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from .data.pairs import load_roadscene_rain
-from .data.readers import as_unit
 from .data.scenes import CLEAN_SCENES, load_scene
+from .readers import as_unit
 from .synthesis import SYNTHESES
 
 RGB = ("red", "green", "blue")

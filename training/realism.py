@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.readers import read_raster
+from .readers import read_raster
 from .synthesis.gaps import GapConfig, slc_off_mask
 
 SLC_OFF_DIR = "remote_sensing/landsat7_slcoff_3dates"

@@ -1,8 +1,8 @@
 """The shared restoration algorithm: parameters -> one ``backend.pipeline.restore`` call.
 
 Subclasses only name their task and describe it. The raster inputs each task takes (and whether they
-are optional) come from ``backend.tasks``; this class maps them to parameters, builds a
-:class:`RestoreJob` (pure, unit-tested), runs it with Processing's progress and cancel, turns backend
+are optional) come from ``backend.tasks``; this class maps them to parameters, builds the backend's
+``RestoreJob`` (pure, unit-tested), runs it with Processing's progress and cancel, turns backend
 errors into ``QgsProcessingException`` and asks for the output to be styled like the input.
 """
 
@@ -11,8 +11,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qgis.core import (
     QgsProcessingAlgorithm,
@@ -34,6 +33,10 @@ from .. import _backend, dependencies, help_text
 from .._compat import ADVANCED, DOUBLE, INTEGER
 from ..styling import RendererCopier, renumbered_renderer
 
+if TYPE_CHECKING:
+    from backend.errors import RestoreError
+    from backend.job import RestoreJob
+
 #: Values of the DEVICE enum, in order (the backend's device names).
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
 
@@ -47,36 +50,26 @@ ROLE_DESCRIPTIONS: dict[str, str] = {
 }
 
 
-#: The backend's messages name command-line options; in QGIS the same choice is a parameter.
-CLI_HINTS: tuple[tuple[str, str], ...] = (
-    ("--bands", "the BANDS parameter"),
-    ("--tile-size", "TILE_SIZE"),
-    ("--overlap", "OVERLAP"),
-    ("--batch-size", "BATCH_SIZE"),
-    ("--device", "DEVICE"),
-    ("--model", "MODEL"),
-    ("--strength", "STRENGTH"),
-    ("--black-level", "BLACK_LEVEL"),
-    ("--allow-large (QGIS: set RESTORE_ALLOW_LARGE=1)", "ALLOW_LARGE (Allow large rasters)"),
-    ("ask for resampling (--resample)", "resample it onto that grid (Raster > Projections > Warp)"),
-)
+#: The parameter (or, for resampling, the QGIS tool) that sets each ``RestoreJob`` option a backend
+#: error names in its ``options``; the CLI shows its flags for the same names.
+OPTION_PARAMETERS: dict[str, str] = {
+    "model": "MODEL",
+    "device": "DEVICE",
+    "tile_size": "TILE_SIZE",
+    "overlap": "OVERLAP",
+    "batch_size": "BATCH_SIZE",
+    "bands": "BANDS",
+    "mask_output": "MASK_OUTPUT",
+    "strength": "STRENGTH",
+    "black_level": "BLACK_LEVEL",
+    "allow_large": "ALLOW_LARGE",
+    "resample": "Raster > Projections > Warp",
+}
 
 
-def user_message(message: str) -> str:
-    """A backend error message with command-line options replaced by this algorithm's parameters."""
-    for cli, parameter in CLI_HINTS:
-        message = message.replace(cli, parameter)
-    return message
-
-
-@dataclass(frozen=True)
-class RestoreJob:
-    """Everything one backend call needs, built from the algorithm's parameters."""
-
-    task: str
-    inputs: dict[str, str]
-    output: str
-    options: dict[str, Any] = field(default_factory=dict)
+def user_message(error: RestoreError) -> str:
+    """A backend error's message followed by the parameters it asks to change."""
+    return _backend.errors.describe(error, OPTION_PARAMETERS)
 
 
 class RestoreAlgorithmBase(QgsProcessingAlgorithm):
@@ -226,12 +219,12 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     def extra_options(
         self, parameters: dict[str, Any], context: QgsProcessingContext
     ) -> dict[str, Any]:
-        """Hook: more keyword arguments for ``restore`` (fill_gaps: ``mask_output``)."""
+        """Hook: more ``RestoreJob`` fields by name (fill_gaps: ``mask_output``)."""
         return {}
 
     # -- the job -------------------------------------------------------------------------------
     def build_job(self, parameters: dict[str, Any], context: QgsProcessingContext) -> RestoreJob:
-        """Turn parameter values into one backend call, without running anything."""
+        """Turn parameter values into the backend's ``RestoreJob``, without running anything."""
         inputs = {}
         for name, role, optional in self.raster_parameters():
             layer = self.parameterAsRasterLayer(parameters, name, context)
@@ -258,7 +251,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
             options["allow_large"] = True
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         options.update(self.extra_options(parameters, context))
-        return RestoreJob(self.TASK, inputs, output, options)
+        return _backend.module("job").RestoreJob(self.TASK, inputs, output, **options)
 
     def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple:
         # Processing loads input paths as layers here, first: with GDAL's PAM on, the histogram QGIS
@@ -283,7 +276,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
         if missing:
             raise QgsProcessingException(dependencies.instructions(missing))
         job = self.build_job(parameters, context)
-        self._output_path, self._bands = job.output, job.options.get("bands")
+        self._output_path, self._bands = job.output, job.bands
         result = run_job(job, feedback)
         report(result, feedback)
         return self.outputs_of(result)
@@ -334,16 +327,13 @@ def run_job(job: RestoreJob, feedback: QgsProcessingFeedback) -> Any:
     pipeline = _backend.module("pipeline")
     try:
         return pipeline.restore(
-            job.task,
-            job.inputs,
-            job.output,
-            **job.options,
+            job,
             progress=lambda fraction: feedback.setProgress(100.0 * fraction),
             cancel=feedback.isCanceled,
             log=feedback.pushInfo,
         )
     except _backend.errors.RestoreError as err:
-        raise QgsProcessingException(user_message(str(err))) from None
+        raise QgsProcessingException(user_message(err)) from None
     except Exception as exc:  # not a RestoreError: a bug, reported as one with its traceback
         feedback.reportError(traceback.format_exc())
         raise QgsProcessingException(

@@ -65,8 +65,19 @@ def test_black_level_option(tmp_path: Path, models: dict[str, Path], capsys: pyt
     # a model with a fixed normalisation has no use for it: one clear line, no output
     other = ["restore", "--task", "dehaze", "--model", str(models["conv"]), "--black-level", "1000"]
     assert main([*other, str(tmp_path / "in.tif"), str(tmp_path / "bad.tif")]) == 1
-    assert "so a black level does not apply; leave --black-level out" in capsys.readouterr().err
+    assert "so a black level does not apply; leave it at 0 (--black-level)" in capsys.readouterr().err
     assert not (tmp_path / "bad.tif").exists()
+
+
+def test_an_error_names_the_flags_of_the_options_it_asks_to_change(
+    tmp_path: Path, models: dict[str, Path], capsys: pytest.CaptureFixture
+) -> None:
+    make_raster(tmp_path / "in.tif", np.ones((3, 20, 20), np.float32))
+    code = main(["restore", "--task", "dehaze", "--model", str(models["identity"]), "--tile-size", "32",
+                 "--overlap", "16", str(tmp_path / "in.tif"), str(tmp_path / "out.tif")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip().endswith("lower the overlap or raise the tile size (--overlap, --tile-size)"), err
 
 
 def test_errors_are_one_line_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -25,7 +25,7 @@ from backend.errors import (
     UnknownTaskError,
 )
 from backend.model_card import Normalization, TileSpec
-from backend.pipeline import restore
+from backend.pipeline import RestoreJob, restore
 from tests.backend.conftest import write_index
 from tests.support import tiny_models
 from tests.support.rasters import make_raster, read_raster
@@ -65,8 +65,8 @@ def test_identity_reproduces_input_exactly(tmp_path: Path, bands: int, height: i
                                        tile=TileSpec(multiple=8, default_size=64, overlap=8))
     data = random_raster(bands, height, width, dtype)
     make_raster(tmp_path / "in.tif", data)
-    result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model,
-                     tile_size=tile, overlap=overlap, batch_size=3)
+    result = restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model,
+                                tile_size=tile, overlap=overlap, batch_size=3))
     out = read_raster(result.output)
     assert out.dtype == data.dtype
     assert np.array_equal(out, data)
@@ -83,8 +83,8 @@ def test_identity_exact_for_any_tiling(tmp_path: Path, height: int, width: int, 
         tiny_models.identity_model(model, bands=bands)
     data = random_raster(bands, height, width, dtype)
     make_raster(tmp_path / "in.tif", data)
-    restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model,
-            tile_size=tile, overlap=int(overlap_frac * tile))
+    restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model,
+                       tile_size=tile, overlap=int(overlap_frac * tile)))
     assert np.array_equal(read_raster(tmp_path / "out.tif"), data)
 
 
@@ -97,7 +97,8 @@ def test_convolution_tiled_equals_whole_image(tmp_path: Path) -> None:
                                                     receptive_field=7))
     data = RNG.random((3, 301, 257)).astype(np.float32)
     make_raster(tmp_path / "in.tif", data)
-    result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model)
+    result = restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
+                                model=model))
     assert result.tiles > 20
     tiled = read_raster(result.output)
     session = ort.InferenceSession(str(model))
@@ -117,8 +118,8 @@ def test_nodata_georeferencing_and_metadata_preserved(tmp_path: Path, models: di
     data[:, :, :70] = 0  # whole tiles of nodata get skipped
     gt = (345000.5, 30.0, 0.0, 4100000.25, 0.0, -30.0)
     make_raster(tmp_path / "in.tif", data, nodata=0, epsg=32616, geotransform=gt)
-    result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
-                     model=models["identity"], tile_size=32, overlap=8)
+    result = restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
+                                model=models["identity"], tile_size=32, overlap=8))
     assert result.skipped_tiles > 0
     ds = gdal.Open(str(result.output))
     src = gdal.Open(str(tmp_path / "in.tif"))
@@ -146,8 +147,8 @@ def test_model_without_mask_sees_the_raster_median_at_nodata(tmp_path: Path) -> 
     data[:, :, :30] = 1000
     data[:, 40:60, 50:70] = 0
     make_raster(tmp_path / "in.tif", data, nodata=0)
-    result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model,
-                     tile_size=32, overlap=8)
+    result = restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model,
+                                tile_size=32, overlap=8))
     out = read_raster(result.output)
     assert (out[:, 40:60, 50:70] == 0).all()  # nodata stays nodata
     ring = np.zeros((100, 100), bool)
@@ -168,8 +169,9 @@ def test_every_tile_gets_the_whole_rasters_scene_context(tmp_path: Path, tile_si
     for which, percentile in enumerate((1.0, 50.0)):
         model = tiny_models.scene_context_model(tmp_path / f"context{which}.onnx", which=which,
                                                 normalization=PERCENTILE)
-        result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / f"out{which}_{tile_size}.tif",
-                         model=model, tile_size=tile_size, overlap=8, float_output=True)
+        result = restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"},
+                                    tmp_path / f"out{which}_{tile_size}.tif", model=model,
+                                    tile_size=tile_size, overlap=8, float_output=True))
         out = read_raster(result.output)
         expected = np.percentile(data[:, valid].astype(np.float64), percentile, axis=1)
         assert (out[:, ~valid] == 0).all()  # nodata stays nodata
@@ -180,8 +182,8 @@ def test_every_tile_gets_the_whole_rasters_scene_context(tmp_path: Path, tile_si
 def test_float_output_and_band_selection(tmp_path: Path, models: dict[str, Path]) -> None:
     data = random_raster(5, 40, 50, np.uint16)
     make_raster(tmp_path / "in.tif", data)
-    result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
-                     model=models["identity"], bands=[4, 2, 1], float_output=True)
+    result = restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
+                                model=models["identity"], bands=[4, 2, 1], float_output=True))
     out = read_raster(result.output)
     assert out.dtype == np.float32
     assert np.array_equal(out, data[[3, 1, 0]].astype(np.float32))
@@ -197,8 +199,8 @@ def test_strength_keeps_that_share_of_the_models_change(tmp_path: Path) -> None:
 
     def run(strength: float, float_output: bool) -> np.ndarray:
         out = tmp_path / f"out_{strength}_{float_output}.tif"
-        restore("dehaze", {"optical": tmp_path / "in.tif"}, out, model=model, strength=strength,
-                float_output=float_output, tile_size=32, overlap=8)
+        restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, out, model=model, strength=strength,
+                           float_output=float_output, tile_size=32, overlap=8))
         return read_raster(out).astype(np.float64)
 
     # Strength 0 gives the input back exactly, through normalisation and the inverse map.
@@ -213,9 +215,11 @@ def test_strength_is_refused_out_of_range_and_for_gap_filling(tmp_path: Path, rg
                                                               models: dict[str, Path]) -> None:
     for bad in (-0.1, 1.5):
         with pytest.raises(InvalidOptionError, match="strength must be between 0 and 1"):
-            restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"], strength=bad)
+            restore(RestoreJob("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"],
+                               strength=bad))
     with pytest.raises(InvalidOptionError, match="takes no strength"):
-        restore("fill_gaps", {"optical": rgb}, tmp_path / "o.tif", model=models["fill"], strength=0.5)
+        restore(RestoreJob("fill_gaps", {"optical": rgb}, tmp_path / "o.tif", model=models["fill"],
+                           strength=0.5))
     assert files_in(tmp_path) <= {rgb.name}
 
 
@@ -229,7 +233,8 @@ def test_a_result_equal_to_nodata_is_written_one_step_inward_not_as_a_hole(tmp_p
     assert np.median(data[0, valid]) == 5
     make_raster(tmp_path / "in.tif", data, nodata=5)
     model = tiny_models.scene_context_model(tmp_path / "median.onnx", which=1)
-    result = restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model)
+    result = restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
+                                model=model))
     dataset = gdal.Open(str(result.output))
     assert dataset.GetRasterBand(1).GetNoDataValue() == 5
     out = dataset.ReadAsArray()
@@ -264,8 +269,9 @@ def test_a_black_level_is_taken_off_before_the_model_and_added_back(tmp_path: Pa
               "context": tiny_models.scene_context_model(tmp_path / "context.onnx", normalization=SCALE)}
 
     def run(kind: str, source: str, name: str, **options: float) -> np.ndarray:
-        result = restore("dehaze", {"optical": tmp_path / source}, tmp_path / f"{kind}_{name}.tif",
-                         model=models[kind], tile_size=32, overlap=8, float_output=True, **options)
+        result = restore(RestoreJob("dehaze", {"optical": tmp_path / source}, tmp_path / f"{kind}_{name}.tif",
+                                    model=models[kind], tile_size=32, overlap=8, float_output=True,
+                                    **options))
         return read_raster(result.output).astype(np.float64)
 
     for kind in models:
@@ -283,13 +289,14 @@ def test_a_black_level_is_taken_off_before_the_model_and_added_back(tmp_path: Pa
 def test_a_black_level_is_refused_where_it_cannot_apply(tmp_path: Path, rgb: Path) -> None:
     percentile = tiny_models.conv3x3_model(tmp_path / "p.onnx", normalization=PERCENTILE)
     with pytest.raises(InvalidOptionError, match=r"by 'percentile', not from zero up \('scale'\), so a"):
-        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=percentile, black_level=100)
+        restore(RestoreJob("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=percentile, black_level=100))
     scale = tiny_models.conv3x3_model(tmp_path / "s.onnx", normalization=SCALE)
     with pytest.raises(InputRasterError, match=r"rgb.tif: black level 1e\+06 is not below the raster's "
                                                r"99.5th percentile"):
-        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=scale, black_level=1e6)
+        restore(RestoreJob("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=scale, black_level=1e6))
     with pytest.raises(InvalidOptionError, match="black level must be a number"):
-        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=scale, black_level=float("nan"))
+        restore(RestoreJob("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=scale,
+                           black_level=float("nan")))
     assert files_in(tmp_path) <= {rgb.name, "p.onnx", "s.onnx"}
 
 
@@ -301,8 +308,9 @@ def test_fuse_two_inputs(tmp_path: Path, models: dict[str, Path]) -> None:
     ir = RNG.random((1, 70, 90)).astype(np.float32)
     make_raster(tmp_path / "vis.tif", vis)
     make_raster(tmp_path / "ir.tif", ir)
-    result = restore("derain_fuse", {"optical": tmp_path / "vis.tif", "infrared": tmp_path / "ir.tif"},
-                     tmp_path / "out.tif", model=models["fuse"])
+    result = restore(RestoreJob("derain_fuse",
+                                {"optical": tmp_path / "vis.tif", "infrared": tmp_path / "ir.tif"},
+                                tmp_path / "out.tif", model=models["fuse"]))
     assert np.allclose(read_raster(result.output), (vis + ir) / 2, atol=1e-6)
 
 
@@ -312,10 +320,12 @@ def test_inputs_on_different_grids_error_or_resample(tmp_path: Path, models: dic
     shifted = (600000.0 + 20.0, 10.0, 0.0, 4500000.0, 0.0, -10.0)
     make_raster(tmp_path / "ir.tif", np.ones((1, 60, 80), np.float32), geotransform=shifted)
     inputs = {"optical": tmp_path / "vis.tif", "infrared": tmp_path / "ir.tif"}
-    with pytest.raises(InputRasterError, match="ir.tif.*not on the pixel grid.*--resample"):
-        restore("derain_fuse", inputs, tmp_path / "out.tif", model=models["fuse"])
+    with pytest.raises(InputRasterError, match="ir.tif.*not on the pixel grid.*have it resampled") as error:
+        restore(RestoreJob("derain_fuse", inputs, tmp_path / "out.tif", model=models["fuse"]))
+    assert error.value.options == ("resample",)
     assert not (tmp_path / "out.tif").exists()
-    result = restore("derain_fuse", inputs, tmp_path / "out.tif", model=models["fuse"], resample=True)
+    result = restore(RestoreJob("derain_fuse", inputs, tmp_path / "out.tif", model=models["fuse"],
+                                resample=True))
     out = read_raster(result.output)
     # Where the shifted infrared covers the grid it is 1; the first 2 columns fall outside it (0).
     assert np.allclose(out[:, :, 3:], (vis[:, :, 3:] + 1) / 2, atol=1e-6)
@@ -326,10 +336,11 @@ def test_optional_sar_input(tmp_path: Path, models: dict[str, Path]) -> None:
     sar = RNG.random((2, 40, 40)).astype(np.float32)
     make_raster(tmp_path / "opt.tif", opt)
     make_raster(tmp_path / "sar.tif", sar)
-    alone = restore("decloud", {"optical": tmp_path / "opt.tif"}, tmp_path / "a.tif", model=models["sar"])
+    alone = restore(RestoreJob("decloud", {"optical": tmp_path / "opt.tif"}, tmp_path / "a.tif",
+                               model=models["sar"]))
     assert np.array_equal(read_raster(alone.output), opt)
-    both = restore("decloud", {"optical": tmp_path / "opt.tif", "sar": tmp_path / "sar.tif"},
-                   tmp_path / "b.tif", model=models["sar"])
+    both = restore(RestoreJob("decloud", {"optical": tmp_path / "opt.tif", "sar": tmp_path / "sar.tif"},
+                              tmp_path / "b.tif", model=models["sar"]))
     assert np.allclose(read_raster(both.output), opt + 0.25 * sar.mean(axis=0), atol=1e-6)
 
 
@@ -340,8 +351,8 @@ def test_fill_gaps_fills_nodata_and_writes_the_mask(tmp_path: Path, models: dict
     data = RNG.random((3, 80, 100)).astype(np.float32) + 1.0
     data[:, 20:24, :] = -999.0  # scan-line gaps
     make_raster(tmp_path / "in.tif", data, nodata=-999.0)
-    result = restore("fill_gaps", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
-                     model=models["fill"], mask_output=tmp_path / "mask.tif")
+    result = restore(RestoreJob("fill_gaps", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
+                                model=models["fill"], mask_output=tmp_path / "mask.tif"))
     out = read_raster(result.output)
     mask = read_raster(result.mask_output)[0]
     assert mask.dtype == np.uint8
@@ -357,8 +368,8 @@ def test_fill_gaps_with_explicit_mask(tmp_path: Path, models: dict[str, Path]) -
     holes[0, 5:9, 10:40] = 1
     make_raster(tmp_path / "in.tif", data)
     make_raster(tmp_path / "mask.tif", holes)
-    result = restore("fill_gaps", {"optical": tmp_path / "in.tif", "mask": tmp_path / "mask.tif"},
-                     tmp_path / "out.tif", model=models["fill"])
+    result = restore(RestoreJob("fill_gaps", {"optical": tmp_path / "in.tif", "mask": tmp_path / "mask.tif"},
+                                tmp_path / "out.tif", model=models["fill"]))
     out = read_raster(result.output)
     assert np.allclose(out[:, holes[0] == 1], 0.5)
     assert np.array_equal(out[:, holes[0] == 0], data[:, holes[0] == 0])
@@ -370,14 +381,14 @@ def test_fill_gaps_with_explicit_mask(tmp_path: Path, models: dict[str, Path]) -
 def test_progress_reaches_one_and_cancel_leaves_nothing(tmp_path: Path, models: dict[str, Path]) -> None:
     make_raster(tmp_path / "in.tif", random_raster(3, 200, 200, np.uint8))
     seen: list[float] = []
-    restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "done.tif", model=models["identity"],
-            tile_size=32, overlap=8, batch_size=4, progress=seen.append)
+    restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "done.tif",
+                       model=models["identity"], tile_size=32, overlap=8, batch_size=4), progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 5
     before = files_in(tmp_path)
     calls = iter(range(1000))
     with pytest.raises(CancelledError):
-        restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "cancelled.tif",
-                model=models["identity"], tile_size=32, overlap=8, batch_size=2,
+        restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "cancelled.tif",
+                           model=models["identity"], tile_size=32, overlap=8, batch_size=2),
                 cancel=lambda: next(calls) >= 3)
     assert files_in(tmp_path) == before
 
@@ -400,8 +411,8 @@ def test_a_failure_in_the_writer_thread_stops_the_run_and_leaves_nothing(
 
     monkeypatch.setattr(engine.CellSink, "write", failing_write)
     with pytest.raises(OSError, match="disk full"):
-        restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=models["identity"],
-                tile_size=32, overlap=8, batch_size=2)
+        restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
+                           model=models["identity"], tile_size=32, overlap=8, batch_size=2))
     assert files_in(tmp_path) == before
 
 
@@ -415,19 +426,22 @@ def rgb(tmp_path: Path) -> Path:
 
 def test_missing_file(tmp_path: Path, models: dict[str, Path]) -> None:
     with pytest.raises(InputRasterError, match="nope.tif does not exist"):
-        restore("dehaze", {"optical": tmp_path / "nope.tif"}, tmp_path / "o.tif", model=models["identity"])
+        restore(RestoreJob("dehaze", {"optical": tmp_path / "nope.tif"}, tmp_path / "o.tif",
+                           model=models["identity"]))
 
 
 def test_not_a_raster(tmp_path: Path, models: dict[str, Path]) -> None:
     (tmp_path / "notes.tif").write_text("hello")
     with pytest.raises(InputRasterError, match="notes.tif is not a raster"):
-        restore("dehaze", {"optical": tmp_path / "notes.tif"}, tmp_path / "o.tif", model=models["identity"])
+        restore(RestoreJob("dehaze", {"optical": tmp_path / "notes.tif"}, tmp_path / "o.tif",
+                           model=models["identity"]))
 
 
 def test_band_count_not_matching_the_card(tmp_path: Path, models: dict[str, Path]) -> None:
     make_raster(tmp_path / "two.tif", random_raster(2, 10, 10, np.uint8))
     with pytest.raises(InputRasterError, match="two.tif has 2 band.*expects 3"):
-        restore("dehaze", {"optical": tmp_path / "two.tif"}, tmp_path / "o.tif", model=models["identity"])
+        restore(RestoreJob("dehaze", {"optical": tmp_path / "two.tif"}, tmp_path / "o.tif",
+                           model=models["identity"]))
     assert not (tmp_path / "o.tif").exists()
 
 
@@ -452,14 +466,16 @@ def test_an_alpha_band_does_not_steer_the_model_choice_unless_named(
     default 4-band Byte GeoTIFF as alpha, an RGBN one too)."""
     _install_rgb_and_four(tmp_path, monkeypatch, tiny_models.identity_model)
     path = make_raster(tmp_path / "rgba.tif", random_raster(4, 10, 10, np.uint8), options=("ALPHA=YES",))
-    expected = r"rgba.tif has 4 band.*'rgb' expects 3.*band 4 is flagged as alpha"
-    with pytest.raises(InputRasterError, match=expected):
-        restore("dehaze", {"optical": path}, tmp_path / "o.tif")
+    expected = r"rgba.tif has 4 band.*'rgb' expects 3.*flagged as alpha.*; pick the bands to restore$"
+    with pytest.raises(InputRasterError, match=expected) as error:
+        restore(RestoreJob("dehaze", {"optical": path}, tmp_path / "o.tif"))
+    assert error.value.options == ("bands",)
     assert not (tmp_path / "o.tif").exists()
-    rgb = restore("dehaze", {"optical": path}, tmp_path / "o3.tif", bands=[1, 2, 3])
+    rgb = restore(RestoreJob("dehaze", {"optical": path}, tmp_path / "o3.tif", bands=[1, 2, 3]))
     assert rgb.model == "rgb"
     np.testing.assert_array_equal(read_raster(rgb.output), read_raster(path)[:3])
-    assert restore("dehaze", {"optical": path}, tmp_path / "o4.tif", bands=[1, 2, 3, 4]).model == "four"
+    assert restore(RestoreJob("dehaze", {"optical": path}, tmp_path / "o4.tif",
+                              bands=[1, 2, 3, 4])).model == "four"
 
 
 def test_the_default_model_is_the_one_for_the_rasters_band_count(
@@ -468,10 +484,10 @@ def test_the_default_model_is_the_one_for_the_rasters_band_count(
     data = random_raster(4, 20, 20, np.uint16)
     four = make_raster(tmp_path / "bgrn.tif", data)
     logged: list[str] = []
-    restore("dehaze", {"optical": four}, tmp_path / "o4.tif", log=logged.append)
+    restore(RestoreJob("dehaze", {"optical": four}, tmp_path / "o4.tif"), log=logged.append)
     assert gdal.Open(str(tmp_path / "o4.tif")).GetMetadataItem("RESTORE_MODEL") == "four"
     assert any("model four (bands " in line for line in logged)
-    restore("dehaze", {"optical": four}, tmp_path / "o3.tif", bands=[3, 2, 1])
+    restore(RestoreJob("dehaze", {"optical": four}, tmp_path / "o3.tif", bands=[3, 2, 1]))
     assert gdal.Open(str(tmp_path / "o3.tif")).GetMetadataItem("RESTORE_MODEL") == "rgb"
     np.testing.assert_array_equal(read_raster(tmp_path / "o3.tif"), data[[2, 1, 0]])
 
@@ -479,7 +495,7 @@ def test_the_default_model_is_the_one_for_the_rasters_band_count(
 def test_corrupt_model(tmp_path: Path, rgb: Path) -> None:
     (tmp_path / "broken.onnx").write_bytes(b"not an onnx file at all")
     with pytest.raises(ModelIntegrityError, match="broken.onnx"):
-        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=tmp_path / "broken.onnx")
+        restore(RestoreJob("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=tmp_path / "broken.onnx"))
 
 
 def test_checksum_mismatch(tmp_path: Path, rgb: Path, models: dict[str, Path],
@@ -491,40 +507,43 @@ def test_checksum_mismatch(tmp_path: Path, rgb: Path, models: dict[str, Path],
     monkeypatch.setenv(registry.ENV_VAR, str(folder))
     monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     with pytest.raises(ModelIntegrityError, match="sha256"):
-        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif")
+        restore(RestoreJob("dehaze", {"optical": rgb}, tmp_path / "o.tif"))
     with pytest.raises(ModelIntegrityError):
-        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=folder / "id.onnx")
+        restore(RestoreJob("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=folder / "id.onnx"))
 
 
 def test_unknown_task(tmp_path: Path, rgb: Path) -> None:
     with pytest.raises(UnknownTaskError, match="sharpen.*dehaze"):
-        restore("sharpen", {"optical": rgb}, tmp_path / "o.tif")
+        restore(RestoreJob("sharpen", {"optical": rgb}, tmp_path / "o.tif"))
 
 
 def test_output_equal_to_input_is_refused(rgb: Path, models: dict[str, Path]) -> None:
     before = rgb.read_bytes()
     relative = Path(os.path.relpath(rgb))
     with pytest.raises(OutputRasterError, match="is the optical input"):
-        restore("dehaze", {"optical": rgb}, relative, model=models["identity"])
+        restore(RestoreJob("dehaze", {"optical": rgb}, relative, model=models["identity"]))
     assert rgb.read_bytes() == before
 
 
 def test_roles_checked(tmp_path: Path, rgb: Path, models: dict[str, Path]) -> None:
     with pytest.raises(InputRasterError, match="needs an input raster for the 'infrared' role"):
-        restore("derain_fuse", {"optical": rgb}, tmp_path / "o.tif", model=models["fuse"])
+        restore(RestoreJob("derain_fuse", {"optical": rgb}, tmp_path / "o.tif", model=models["fuse"]))
     with pytest.raises(InputRasterError, match="does not take a 'sar'"):
-        restore("dehaze", {"optical": rgb, "sar": rgb}, tmp_path / "o.tif", model=models["identity"])
+        restore(RestoreJob("dehaze", {"optical": rgb, "sar": rgb}, tmp_path / "o.tif",
+                           model=models["identity"]))
 
 
 def test_bad_options(tmp_path: Path, rgb: Path, models: dict[str, Path]) -> None:
     with pytest.raises(InvalidOptionError, match="overlap"):
-        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"], tile_size=16,
-                overlap=8)
+        restore(RestoreJob("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"],
+                           tile_size=16, overlap=8))
     with pytest.raises(InvalidOptionError, match="threads"):
-        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"], threads=0)
+        restore(RestoreJob("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"],
+                           threads=0))
     assert not (tmp_path / "o.tif").exists()
     if "CUDAExecutionProvider" in ort.get_available_providers():
         return
     with pytest.raises(DeviceError, match="onnxruntime-gpu"):
-        restore("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"], device="cuda")
+        restore(RestoreJob("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"],
+                           device="cuda"))
     assert not (tmp_path / "o.tif").exists()

@@ -23,6 +23,16 @@ def test_bad_device_strings(text: str) -> None:
         parse_device(text)
 
 
+@pytest.mark.parametrize("text", ["auto", "cpu", "cuda", "cuda:1", "tensorrt:2"])
+def test_a_device_reads_back_from_its_text(text: str) -> None:
+    assert parse_device(parse_device(text).text) == parse_device(text)
+
+
+def test_a_parsed_device_is_taken_as_is(models: dict[str, Path]) -> None:
+    session, provider = create_session(models["identity"], Device("cpu"))
+    assert provider == "CPUExecutionProvider" == session.get_providers()[0]
+
+
 def test_auto_reports_the_provider_that_really_runs(models: dict[str, Path]) -> None:
     session, provider = create_session(models["identity"], "auto")
     assert provider == session.get_providers()[0]

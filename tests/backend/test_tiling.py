@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.errors import InvalidOptionError
-from backend.tiling import plan_axis, plan_grid, ramp, reflect_indices, tile_weights
+from backend.tiling import overlap_fits, plan_axis, plan_grid, ramp, reflect_indices, round_up, tile_weights
 
 
 @st.composite
@@ -89,3 +89,10 @@ def test_reflect_indices_mirror_without_repeating_the_edge() -> None:
     assert reflect_indices(-2, 6, 4).tolist() == [2, 1, 0, 1, 2, 3]
     assert reflect_indices(2, 5, 4).tolist() == [2, 3, 2, 1, 0]
     assert reflect_indices(-3, 7, 1).tolist() == [0] * 7
+
+
+def test_round_up_and_the_overlap_rule() -> None:
+    assert [round_up(v, 8) for v in (1, 8, 9, 16)] == [8, 8, 16, 16]
+    assert round_up(5, 1) == 5
+    assert overlap_fits(0, 1) and overlap_fits(31, 64)
+    assert not overlap_fits(32, 64) and not overlap_fits(-1, 64)

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from backend.job import RestoreJob
 from tests.plugin.conftest import COLS, ROWS, build_models, make_scene
 
 qgis_core = pytest.importorskip("qgis.core", reason="QGIS Python bindings (python3-qgis) not installed")
@@ -79,14 +80,13 @@ def test_parameters_map_to_one_backend_call(qgis_app, scene, tmp_path):
     assert job.task == "derain_fuse"
     assert job.inputs == {"optical": str(scene), "infrared": str(infrared)}
     assert job.output == str(tmp_path / "out.tif")
-    assert job.options == {"model": "my-model", "device": "cuda", "tile_size": 128, "overlap": 0,
-                           "batch_size": None, "bands": [3, 1]}
+    assert (job.model, job.device, job.tile_size, job.overlap, job.batch_size, job.bands) == (
+        "my-model", "cuda", 128, 0, None, (3, 1))
     defaults = alg.build_job({"VISIBLE": str(scene), "INFRARED": str(infrared), "OUTPUT": "x.tif"}, context)
-    assert defaults.options == {"model": None, "device": "auto", "tile_size": None, "overlap": None,
-                                "batch_size": None, "bands": None}
+    assert defaults == RestoreJob("derain_fuse", defaults.inputs, "x.tif")  # every option at its default
     large = alg.build_job({"VISIBLE": str(scene), "INFRARED": str(infrared), "ALLOW_LARGE": True,
                            "OUTPUT": "x.tif"}, context)
-    assert large.options["allow_large"] is True
+    assert large.allow_large is True
 
 
 def test_dehaze_runs_the_model_and_keeps_the_grid(qgis_app, models_dir, scene, tmp_path):
@@ -120,7 +120,7 @@ def test_strength_blends_the_result_with_the_input(qgis_app, models_dir, scene, 
     alg = qgis_core.QgsApplication.processingRegistry().createAlgorithmById("restore:dehaze")
     context = qgis_core.QgsProcessingContext()
     job = alg.build_job({"INPUT": str(scene), "STRENGTH": 0.25, "OUTPUT": "x.tif"}, context)
-    assert job.options["strength"] == 0.25
+    assert job.strength == 0.25
     outputs = {}
     for strength in (0.0, 0.5, 1.0):
         outputs[strength] = tmp_path / f"desanded_{strength}.tif"
@@ -138,11 +138,12 @@ def test_black_level_reaches_the_backend_for_dehaze_only(qgis_app, models_dir, s
     dehaze = registry.createAlgorithmById("restore:dehaze")
     context = qgis_core.QgsProcessingContext()
     job = dehaze.build_job({"INPUT": str(scene), "BLACK_LEVEL": 5000, "OUTPUT": "x.tif"}, context)
-    assert job.options["black_level"] == 5000
-    assert dehaze.build_job({"INPUT": str(scene), "OUTPUT": "x.tif"}, context).options["black_level"] == 0
+    assert job.black_level == 5000
+    assert dehaze.build_job({"INPUT": str(scene), "OUTPUT": "x.tif"}, context).black_level == 0
     desand = registry.createAlgorithmById("restore:desand")
     assert desand.parameterDefinition("BLACK_LEVEL") is None
-    assert "black_level" not in desand.build_job({"INPUT": str(scene), "OUTPUT": "x.tif"}, context).options
+    assert desand.build_job({"INPUT": str(scene), "BLACK_LEVEL": 5000, "OUTPUT": "x.tif"},
+                            context).black_level == 0  # no BLACK_LEVEL parameter: the job's default
 
 
 def test_bands_selects_and_orders_the_input_bands(qgis_app, models_dir, tmp_path):

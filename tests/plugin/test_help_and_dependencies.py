@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.job import OPTIONS
 from backend.model_card import ModelCard, Normalization, TensorSpec
 from qgis_restore_plugin import dependencies, help_text
 
@@ -81,16 +82,21 @@ def test_check_reports_a_module_that_cannot_be_imported(monkeypatch):
     assert dependencies.versions()["onnxruntime"].startswith("missing")
 
 
-@pytest.mark.parametrize("message, expected", [
-    ("has 4 band(s) but expects 3 (pick bands with --bands)", "(pick bands with the BANDS parameter)"),
-    ("lower --overlap or raise --tile-size", "lower OVERLAP or raise TILE_SIZE"),
-    ("so it takes no strength; leave --strength out", "so it takes no strength; leave STRENGTH out"),
-    ("so a black level does not apply; leave --black-level out", "does not apply; leave BLACK_LEVEL out"),
-    ("or pass --allow-large (QGIS: set RESTORE_ALLOW_LARGE=1) to run it anyway",
-     "or pass ALLOW_LARGE (Allow large rasters) to run it anyway"),
+@pytest.mark.parametrize("options, expected", [
+    (("bands",), "(BANDS)"),
+    (("overlap", "tile_size"), "(OVERLAP, TILE_SIZE)"),
+    (("strength",), "(STRENGTH)"),
+    (("black_level",), "(BLACK_LEVEL)"),
+    (("allow_large",), "(ALLOW_LARGE)"),
+    (("resample",), "(Raster > Projections > Warp)"),
+    (("threads",), "what to do"),  # no such parameter in QGIS: the message alone
+    ((), "what to do"),
 ])
-def test_backend_messages_name_parameters_not_cli_options(message, expected):
+def test_backend_errors_name_parameters_not_cli_options(options, expected):
     pytest.importorskip("qgis.core", reason="QGIS Python bindings (python3-qgis) not installed")
-    from qgis_restore_plugin.algorithms.base import user_message
+    from backend.errors import InvalidOptionError
+    from qgis_restore_plugin.algorithms.base import OPTION_PARAMETERS, user_message
 
-    assert user_message(message).endswith(expected)
+    assert user_message(InvalidOptionError("what to do", options=options)) == (
+        f"what to do {expected}" if expected.startswith("(") else "what to do")
+    assert set(OPTION_PARAMETERS) <= set(OPTIONS)  # every name is a RestoreJob option

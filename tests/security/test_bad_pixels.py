@@ -11,7 +11,7 @@ from osgeo import gdal
 from backend.cli import main
 from backend.errors import InputRasterError, InvalidOptionError, ModelCardError, RestoreError
 from backend.package import validate_package
-from backend.pipeline import restore
+from backend.pipeline import RestoreJob, restore
 from tests.security.hostile import card_with_json, nan_model
 from tests.support import tiny_models
 from tests.support.rasters import make_raster, read_raster
@@ -22,8 +22,8 @@ def test_a_nan_in_one_band_stays_one_nodata_pixel(tmp_path: Path, models: dict[s
     data[1, 40, 50] = np.nan
     data[2, 10, 10] = np.inf
     make_raster(tmp_path / "in.tif", data)
-    restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=models["conv"],
-            device="cpu", tile_size=32, overlap=8)
+    restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=models["conv"],
+                       device="cpu", tile_size=32, overlap=8))
     out = read_raster(tmp_path / "out.tif")
     bad = ~np.isfinite(out)
     assert bad[:, 40, 50].all() and bad[:, 10, 10].all()  # the pixel is nodata in every band
@@ -35,7 +35,7 @@ def test_a_model_that_outputs_nan_is_an_error_not_a_black_raster(tmp_path: Path)
     make_raster(tmp_path / "in.tif", np.full((3, 20, 20), 1, np.uint8))
     out = tmp_path / "out.tif"
     with pytest.raises(RestoreError, match="NaN or infinite"):
-        restore("dehaze", {"optical": tmp_path / "in.tif"}, out, model=model, device="cpu")
+        restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, out, model=model, device="cpu"))
     assert not out.exists() and not list(tmp_path.glob(".*part*"))
 
 
@@ -55,8 +55,8 @@ def test_a_negative_black_level_is_refused(tmp_path: Path, models: dict[str, Pat
                                            capsys: pytest.CaptureFixture) -> None:
     make_raster(tmp_path / "in.tif", np.full((3, 8, 8), 100, np.uint16))
     with pytest.raises(InvalidOptionError, match="black level must be 0 or more"):
-        restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=models["identity"],
-                black_level=-500)
+        restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
+                           model=models["identity"], black_level=-500))
     assert main(["restore", "--task", "dehaze", "--model", str(models["identity"]), "--black-level", "-5",
                  str(tmp_path / "in.tif"), str(tmp_path / "out.tif")]) == 1
     assert "black level" in capsys.readouterr().err and not (tmp_path / "out.tif").exists()
@@ -68,13 +68,13 @@ def test_int16_with_negative_values_is_refused_by_a_scale_model(tmp_path: Path) 
     data = np.random.default_rng(0).normal(0, 1000, (3, 64, 64)).astype(np.int16)
     make_raster(tmp_path / "in.tif", data)
     with pytest.raises(InputRasterError, match="below 0"):
-        restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model)
+        restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=model))
     # Values all above zero, or a stretch model, are fine.
     make_raster(tmp_path / "pos.tif", np.abs(data))
-    restore("dehaze", {"optical": tmp_path / "pos.tif"}, tmp_path / "pos_out.tif", model=model)
+    restore(RestoreJob("dehaze", {"optical": tmp_path / "pos.tif"}, tmp_path / "pos_out.tif", model=model))
     stretch = tiny_models.identity_model(tmp_path / "stretch.onnx",
                                          normalization=tiny_models.Normalization(mode="percentile"))
-    restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=stretch)
+    restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=stretch))
     assert np.array_equal(read_raster(tmp_path / "out.tif"), data)
 
 
@@ -93,5 +93,6 @@ def test_float64_beyond_float32_is_blamed_on_the_raster_not_the_model(tmp_path: 
     data = np.random.default_rng(0).random((3, 16, 16)) * 1e300
     make_raster(tmp_path / "in.tif", data)
     with pytest.raises(RestoreError, match="do not fit the model's float32 input"):
-        restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=models["conv"])
+        restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif",
+                           model=models["conv"]))
     assert not (tmp_path / "out.tif").exists()

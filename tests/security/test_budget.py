@@ -15,7 +15,7 @@ from backend import budget
 from backend.cli import main
 from backend.errors import InvalidOptionError, ModelCardError
 from backend.model_card import TensorSpec, TileSpec, validate
-from backend.pipeline import restore
+from backend.pipeline import RestoreJob, restore
 from backend.tiling import TileGrid
 from tests.security.hostile import huge_vrt
 from tests.support.rasters import make_raster, read_raster
@@ -65,10 +65,11 @@ def test_the_memory_check_gives_the_numbers_and_can_be_overridden(tmp_path: Path
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(budget, "available_memory", lambda: 1 << 20)
     with pytest.raises(InvalidOptionError, match=r"needs about .* MiB of memory.*only 1\.0 MiB"):
-        restore("dehaze", {"optical": small}, tmp_path / "out.tif", model=models["identity"])
-    restore("dehaze", {"optical": small}, tmp_path / "out.tif", model=models["identity"], allow_large=True)
+        restore(RestoreJob("dehaze", {"optical": small}, tmp_path / "out.tif", model=models["identity"]))
+    restore(RestoreJob("dehaze", {"optical": small}, tmp_path / "out.tif", model=models["identity"],
+                       allow_large=True))
     monkeypatch.setenv(budget.ENV_ALLOW, "1")
-    restore("dehaze", {"optical": small}, tmp_path / "out2.tif", model=models["identity"])
+    restore(RestoreJob("dehaze", {"optical": small}, tmp_path / "out2.tif", model=models["identity"]))
 
 
 def test_the_disk_check_gives_the_numbers(tmp_path: Path, small: Path, models,
@@ -78,7 +79,7 @@ def test_the_disk_check_gives_the_numbers(tmp_path: Path, small: Path, models,
 
     monkeypatch.setattr(budget.shutil, "disk_usage", lambda path: Usage())
     with pytest.raises(InvalidOptionError, match=r"needs up to 4\.7 KiB .* has 1000 B free"):
-        restore("dehaze", {"optical": small}, tmp_path / "out.tif", model=models["identity"])
+        restore(RestoreJob("dehaze", {"optical": small}, tmp_path / "out.tif", model=models["identity"]))
     assert not (tmp_path / "out.tif").exists()
 
 
@@ -88,8 +89,8 @@ def test_tile_windows_are_made_lazily(tmp_path: Path, small: Path, models,
         raise AssertionError("the engine built the list of every tile")
 
     monkeypatch.setattr(TileGrid, "tiles", no_list)
-    restore("dehaze", {"optical": small}, tmp_path / "out.tif", model=models["identity"], tile_size=16,
-            overlap=4)
+    restore(RestoreJob("dehaze", {"optical": small}, tmp_path / "out.tif", model=models["identity"],
+                       tile_size=16, overlap=4))
     assert np.array_equal(read_raster(tmp_path / "out.tif"), read_raster(small))
 
 

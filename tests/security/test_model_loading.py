@@ -74,16 +74,17 @@ def test_external_data_beside_the_model_runs_and_is_covered_by_the_index_hash(
     write_index(installed, [{"file": model.name, "task": "dehaze", "name": "ext",
                              "sha256": package_sha256(model), "default": True}])
     out = tmp_path / "out.tif"
-    pipeline.restore("dehaze", {"optical": raster}, out, device="cpu")
+    pipeline.restore(pipeline.RestoreJob("dehaze", {"optical": raster}, out, device="cpu"))
     reference = tmp_path / "ref.tif"
-    pipeline.restore("dehaze", {"optical": raster}, reference, model=tiny_models.conv3x3_model(
-        tmp_path / "plain.onnx"), device="cpu")
+    plain = tiny_models.conv3x3_model(tmp_path / "plain.onnx")
+    pipeline.restore(pipeline.RestoreJob("dehaze", {"optical": raster}, reference, model=plain, device="cpu"))
     assert np.array_equal(read_raster(out), read_raster(reference))
     # Swapping the external data (same size) is caught by the index hash.
     weights = installed / "weights.bin"
     weights.write_bytes(bytes(reversed(weights.read_bytes())))
     with pytest.raises(ModelIntegrityError, match="sha256"):
-        pipeline.restore("dehaze", {"optical": raster}, tmp_path / "out2.tif", device="cpu")
+        pipeline.restore(pipeline.RestoreJob("dehaze", {"optical": raster}, tmp_path / "out2.tif",
+                                             device="cpu"))
     assert not (tmp_path / "out2.tif").exists()
 
 
@@ -101,7 +102,7 @@ def test_the_session_runs_the_bytes_that_were_hashed(installed: Path, raster: Pa
 
     monkeypatch.setattr(pipeline, "resolve_model", resolve_then_swap)
     out = tmp_path / "out.tif"
-    pipeline.restore("dehaze", {"optical": raster}, out, device="cpu")
+    pipeline.restore(pipeline.RestoreJob("dehaze", {"optical": raster}, out, device="cpu"))
     assert np.array_equal(read_raster(out), read_raster(raster))  # the identity ran, not the swap
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from backend.cli import main
 from backend.errors import OutputRasterError
-from backend.pipeline import restore
+from backend.pipeline import RestoreJob, restore
 from backend.raster_io import PART_PREFIX, PART_SUFFIX, _host_tag
 from tests.support.rasters import make_raster, read_raster
 
@@ -24,7 +24,7 @@ def raster(tmp_path: Path) -> Path:
 
 def _refused(raster: Path, output: Path, model: Path, match: str) -> None:
     with pytest.raises(OutputRasterError, match=match):
-        restore("dehaze", {"optical": raster}, output, model=model)
+        restore(RestoreJob("dehaze", {"optical": raster}, output, model=model))
 
 
 def test_a_device_a_fifo_or_a_link_to_one_is_never_replaced(tmp_path: Path, raster: Path, models) -> None:
@@ -63,7 +63,7 @@ def test_an_output_named_for_another_format_is_refused(tmp_path: Path, raster: P
 
 def test_a_long_legal_output_name_works(tmp_path: Path, raster: Path, models) -> None:
     output = tmp_path / ("x" * 246 + ".tif")  # 250 characters: the temporary name must not be longer
-    restore("dehaze", {"optical": raster}, output, model=models["identity"])
+    restore(RestoreJob("dehaze", {"optical": raster}, output, model=models["identity"]))
     assert np.array_equal(read_raster(output), read_raster(raster))
 
 
@@ -76,7 +76,7 @@ def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(tmp_path: Path,
     other_host = tmp_path / f"{PART_PREFIX}ffffff-{dead}-12345678{PART_SUFFIX}"
     for path in (stale, live, other_host):
         path.write_bytes(b"partial")
-    restore("dehaze", {"optical": raster}, tmp_path / "out.tif", model=models["identity"])
+    restore(RestoreJob("dehaze", {"optical": raster}, tmp_path / "out.tif", model=models["identity"]))
     assert not stale.exists() and live.exists() and other_host.exists()
 
 
@@ -89,7 +89,7 @@ def test_a_full_disk_is_called_a_full_disk(tmp_path: Path, raster: Path, models,
 
     monkeypatch.setattr(raster_io.RasterWriter, "_write_array", no_space)
     with pytest.raises(OutputRasterError, match=r"the disk is full \(.*MiB free\)"):
-        restore("dehaze", {"optical": raster}, tmp_path / "out.tif", model=models["identity"])
+        restore(RestoreJob("dehaze", {"optical": raster}, tmp_path / "out.tif", model=models["identity"]))
     assert not (tmp_path / "out.tif").exists() and not list(tmp_path.glob(".*part*"))
     # Another write error stays what it is.
     error = raster_io.output_failure("writing", tmp_path / "x.tif", RuntimeError("Permission denied"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.pipeline import restore
+from backend.pipeline import RestoreJob, restore
 from tests.support.rasters import make_raster
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,5 +58,5 @@ def test_after_sigkill_the_next_run_removes_the_partial_file(tmp_path: Path, mod
     proc.communicate(timeout=60)
     assert len(list(out.parent.glob(".*.part.tif"))) == 1  # nothing can run on SIGKILL
     small = make_raster(tmp_path / "small.tif", np.ones((3, 8, 8), np.uint8))
-    restore("dehaze", {"optical": small}, out.parent / "next.tif", model=models["identity"])
+    restore(RestoreJob("dehaze", {"optical": small}, out.parent / "next.tif", model=models["identity"]))
     assert [p.name for p in out.parent.iterdir()] == ["next.tif"]

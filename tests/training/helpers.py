@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 
+from training.archs import build_arch
 from training.config import TrainConfig
 from training.data.scenes import Scene
 from training.specs import get_spec
@@ -24,3 +28,21 @@ def tiny_spec(task: str = "dehaze", **changes):
     cfg = TrainConfig(steps=30, batch_size=4, crop=32, lr=5e-3, val_every=15, val_samples=4, log_every=5,
                       lr_milestones=(0.9,))  # fmt: skip
     return dataclasses.replace(get_spec(task), **{"arch": "tiny", "lite": cfg, "full": cfg, **changes})
+
+
+def export_preset(tmp_path: Path, task: str, arch: str, preset: str) -> tuple[Any, Any, Any]:
+    """A seeded, untrained ``arch`` ``preset`` for ``task``'s spec, checkpointed and exported to ONNX;
+    returns the export report, the ``RestorationModel`` and the bare network."""
+    from training.checkpoint import save_checkpoint
+    from training.export import export_checkpoint
+    from training.model import RestorationModel
+
+    spec = get_spec(task)
+    torch.manual_seed(0)
+    net, cfg = build_arch(arch, preset, in_channels=sum(len(s.bands) for s in spec.inputs),
+                          out_channels=len(spec.output_bands))  # fmt: skip
+    model = RestorationModel(net, spec).eval()
+    ckpt = tmp_path / f"{task}-{arch}-{preset}.pt"
+    save_checkpoint(ckpt, spec=spec, train_config=spec.lite, arch_config=cfg, model=model, step=1,
+                    best_psnr=float("nan"))  # fmt: skip
+    return export_checkpoint(ckpt, tmp_path / f"{task}-{arch}-{preset}.onnx"), model, net

@@ -46,10 +46,10 @@ def test_card_reports_measured_metrics():
 def test_model_removes_synthetic_haze_from_a_held_out_region(shared_data):
     """A held-out test block, hazed as in the evaluation: at least 6 dB better than the input
     (measured 16.0 -> 28.2 dB; docs/MODELS.md)."""
-    from training.data.scenes import CIRRUS_DIR, CLEAN_SCENES, RGB, load_scene
+    from training.data.scenes import CLEAN_SCENES, RGB, load_scene
     from training.data.split import split_scene
     from training.metrics import psnr
-    from training.synthesis.haze import HazeConfig, synthesize_haze
+    from training.synthesis.haze import CIRRUS_DIR, HazeConfig, synthesize_haze
 
     scene = load_scene(CLEAN_SCENES[0], shared_data)
     blocks = split_scene(scene.name, *scene.image.shape[1:])["test"]
@@ -96,10 +96,10 @@ def test_sample_is_a_small_georeferenced_uint16_rgb():
 def test_restore_runs_the_default_model_on_the_sample(tmp_path):
     from osgeo import gdal
 
-    from backend.pipeline import restore
+    from backend.pipeline import RestoreJob, restore
 
     out = tmp_path / "clear.tif"
-    result = restore("dehaze", {"optical": str(SAMPLE)}, str(out), device="cpu")
+    result = restore(RestoreJob("dehaze", {"optical": str(SAMPLE)}, str(out), device="cpu"))
     assert result.model == "dehaze-hsmr-lite"
     restored = gdal.Open(str(out)).ReadAsArray().astype(np.float64)
     hazy = gdal.Open(str(SAMPLE)).ReadAsArray().astype(np.float64)
@@ -154,7 +154,7 @@ def test_a_checkpoint_with_a_scene_context_exports_and_runs_through_the_engine(t
     import torch
 
     from backend.normalization import compute_stats, context_vector, denormalize, normalize
-    from backend.pipeline import restore
+    from backend.pipeline import RestoreJob, restore
     from tests.support.rasters import make_raster, read_raster
     from training.archs.hsmr import HSMRConfig, HSMRNet
 
@@ -177,8 +177,8 @@ def test_a_checkpoint_with_a_scene_context_exports_and_runs_through_the_engine(t
     data = np.random.default_rng(0).integers(500, 9000, size=(3, 80, 80)).astype(np.uint16)
     make_raster(tmp_path / "in.tif", data)
     # One tile that is exactly the raster (no halo, no padding): the engine feeds what torch sees.
-    restore("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=package, tile_size=80,
-            overlap=0)
+    restore(RestoreJob("dehaze", {"optical": tmp_path / "in.tif"}, tmp_path / "out.tif", model=package,
+                       tile_size=80, overlap=0))
     engine = read_raster(tmp_path / "out.tif").astype(np.int64)
 
     def by_torch(context: np.ndarray | None = None) -> np.ndarray:
@@ -200,7 +200,7 @@ def test_a_multispectral_checkpoint_exports_with_its_bands_and_is_picked_for_a_4
     import dataclasses
 
     from backend import registry
-    from backend.pipeline import restore
+    from backend.pipeline import RestoreJob, restore
     from tests.support.rasters import make_raster
     from training.archs.hsmr import HSMRConfig, HSMRNet
     from training.data.scenes import BGRN
@@ -224,9 +224,11 @@ def test_a_multispectral_checkpoint_exports_with_its_bands_and_is_picked_for_a_4
     assert json.loads((folder / "index.json").read_text())["models"][0]["default"] is True
     monkeypatch.setenv(registry.ENV_VAR, str(folder))
     four = make_raster(tmp_path / "bgrn.tif", np.full((4, 24, 24), 900, np.uint16))
-    assert restore("dehaze", {"optical": four}, tmp_path / "o.tif", device="cpu").model == "dehaze-bgrn"
+    assert restore(RestoreJob("dehaze", {"optical": four}, tmp_path / "o.tif",
+                              device="cpu")).model == "dehaze-bgrn"
     rgb = make_raster(tmp_path / "rgb.tif", np.full((3, 24, 24), 900, np.uint16))
-    assert restore("dehaze", {"optical": rgb}, tmp_path / "o3.tif", device="cpu").model == "dehaze-hsmr-lite"
+    assert restore(RestoreJob("dehaze", {"optical": rgb}, tmp_path / "o3.tif",
+                              device="cpu")).model == "dehaze-hsmr-lite"
 
 
 def test_the_train_script_trains_on_the_rs_haze_recipe_and_the_card_names_it(shared_data, tmp_path):

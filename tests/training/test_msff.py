@@ -6,12 +6,9 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from training.archs import arch_summary, build_arch, count_parameters
+from tests.training.helpers import export_preset
+from training.archs import arch_summary, count_parameters
 from training.archs.msff import CrossScaleAttention, MSFFConfig, MSFFNet
-from training.checkpoint import save_checkpoint
-from training.export import export_checkpoint
-from training.model import RestorationModel
-from training.specs import get_spec
 
 torch.set_num_threads(1)
 
@@ -61,15 +58,8 @@ def test_any_size_input_gives_the_same_size_in_the_tanh_range():
 
 
 def test_full_and_lite_export_and_onnx_runtime_matches_pytorch(tmp_path):
-    spec = get_spec("desand")
     for preset in ("lite", "full"):
-        torch.manual_seed(0)
-        net, cfg = build_arch("msff", preset)
-        model = RestorationModel(net, spec).eval()
-        ckpt = tmp_path / f"{preset}.pt"
-        save_checkpoint(ckpt, spec=spec, train_config=spec.lite, arch_config=cfg, model=model, step=1,
-                        best_psnr=float("nan"))  # fmt: skip
-        report = export_checkpoint(ckpt, tmp_path / f"desand-msff-{preset}.onnx")
+        report, model, net = export_preset(tmp_path, "desand", "msff", preset)
         assert report.max_abs_diff < 1e-4
         assert report.card.architecture.startswith("SSDIE-Net MSFF (")
         assert report.parameters == count_parameters(net)

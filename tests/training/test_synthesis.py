@@ -260,7 +260,7 @@ def test_synthetic_slc_off_matches_the_real_stripes(shared_data):
     path = shared_data / SLC_OFF_DIR / "LS7_ETM_095_082_20100116_B30.nc"
     if not path.exists():
         pytest.skip(f"{path} is not available")
-    from training.data.readers import read_raster
+    from training.readers import read_raster
     from training.synthesis.gaps import GapConfig, slc_off_mask
 
     real = stripe_statistics(np.isnan(read_raster(path)[0]))
@@ -269,3 +269,20 @@ def test_synthetic_slc_off_matches_the_real_stripes(shared_data):
     for key in ("gap_fraction", "width_p90", "spacing_median"):
         synthetic = np.mean([d[key] for d in draws])
         assert abs(synthetic - real[key]) <= 0.25 * real[key], (key, synthetic, real[key])
+
+
+def test_synthesis_imports_nothing_from_the_data_package() -> None:
+    """Imports point one way: ``training.data`` builds on ``training.synthesis``, never the reverse
+    (also not through a function-level import)."""
+    import ast
+    from pathlib import Path
+
+    import training.synthesis
+
+    for path in Path(training.synthesis.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                assert not module.startswith(("..data", "training.data")), f"{path.name} imports {module}"
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("training.data") for a in node.names), path.name

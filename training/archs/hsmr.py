@@ -30,17 +30,14 @@ Deviations from the authors' code, and why:
 * ``attention_window`` replaces the global average pool of channel attention by a local mean over a
   ``window`` x ``window`` neighbourhood of the feature grid (``None``, the paper, pools globally).
   A global pool takes its statistics over whatever tile the engine feeds, so like instance norm it
-  makes a tiled run depend on the tiling: the 95-minute lite run of 2026-11-30 differed from its
-  single-tile output by 3 % of the range on average on a clear Landsat crop and by 13 % on one that
-  is 42 % nodata (``scripts/check_tile_invariance.py``). A local window keeps the per-channel gating
-  but makes the network translation-equivariant with a finite receptive field, which the engine's
-  overlap must cover (docs/MODELS.md, "A third run").
+  makes a tiled run depend on the tiling (docs/MODELS.md, "A third run", measures how much). A
+  local window keeps the per-channel gating but makes the network translation-equivariant with a
+  finite receptive field, which the engine's overlap must cover.
 * ``head="affine"`` (the shipped lite model) replaces the tanh head by a per-pixel affine map of the
   input, ``J = (1 + k) * I + b`` with (k, b) from the same 7x7 conv (zero-initialised, so training
   starts from the identity). The scattering model ``I = J t + A (1 - t)`` is exactly such a map with
-  smooth k and b, so fine detail passes straight from the input instead of through the decoder: with
-  an hour of CPU training the tanh head was still blurry (step 500: 19.7 dB vs 23.6 dB for the dark
-  channel prior on the held-out regions). ``head="tanh"`` is the paper.
+  smooth k and b, so fine detail passes straight from the input instead of through the decoder,
+  which a tanh head must learn to reproduce. ``head="tanh"`` is the paper.
 * ``context_features`` (not in the paper; 0 = the paper) adds :class:`SceneModulation`: a vector of
   statistics of the *whole raster* (the engine computes it as it computes the normalisation, see
   ``backend.model_card.SceneContext``) scales and shifts the bottleneck and the last decoder level

@@ -2,8 +2,8 @@
 
 Three levels (full, 1/2, 1/4 resolution), two 3x3 conv + ReLU blocks per level, no normalisation
 layers (per-tile statistics would make seams in tiled inference), a global residual from the first
-``out_channels`` input bands. Inputs are reflect-padded to a multiple of 4 and cropped back, so any
-tile size works.
+``out_channels`` input bands. Inputs are padded (edge pixels repeated, bottom and right) to a
+multiple of 4 and cropped back, so any tile size works.
 """
 
 from __future__ import annotations

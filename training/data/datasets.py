@@ -16,9 +16,9 @@ import torch
 from torch.utils.data import Dataset
 
 from ..config import TaskSpec
+from ..readers import as_unit
 from ..synthesis.base import Degradation
 from .prepare import prepare_pair
-from .readers import as_unit
 from .scenes import Scene
 from .split import DEFAULT_BLOCK, Block, split_scene
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal
 
+from ..readers import list_images, paired_folders
 from .datasets import Pair
-from .readers import list_images, paired_folders
 from .split import split_items
 
 gdal.UseExceptions()

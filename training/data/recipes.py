@@ -17,11 +17,11 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ..config import TaskSpec
+from ..readers import as_unit
 from ..synthesis import SYNTHESES
 from ..synthesis.base import Degradation
 from .datasets import Mixture, Pair, PairCrops, SceneCrops
 from .pairs import PAIR_CITATIONS, PAIR_LOADERS
-from .readers import as_unit
 from .scenes import CLEAN_SCENES, SceneSource, load_scenes, scene_blocks
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .readers import read_stack
+from ..readers import read_stack
 from .split import split_scene
 
 RGB = ("red", "green", "blue")
@@ -85,10 +85,6 @@ CLEAN_SCENES: tuple[SceneSource, ...] = (
                        nir=(f"{_HZ}_B5.tiff", 1)),
                 "Landsat-8 tile 00215 of RS-Haze (USGS imagery)"),
 )  # fmt: skip
-
-#: Real cirrus-band haze patterns used by the haze synthesis.
-CIRRUS_DIR = f"{_RS}/rs_haze_sample/data/cirrus"
-
 
 def unit_stretch(image: np.ndarray, low: float = 0.5, high: float = 99.5) -> np.ndarray:
     """Joint percentile stretch of a whole scene to [0, 1], clipped; NaN (nodata) becomes 0."""

@@ -16,10 +16,10 @@ import torch
 from torch.utils.data import Dataset
 
 from ..config import TaskSpec
+from ..readers import as_unit, list_images
 from .datasets import augment
 from .pairs import load_sand_dust, read_uint8
 from .prepare import normalize_inputs
-from .readers import as_unit, list_images
 from .split import split_items
 
 #: Folder of the real hazy aerial photos (AID, DIOR) under the data root.

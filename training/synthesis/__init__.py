@@ -15,7 +15,7 @@ from .base import Degradation, Synthesiser
 from .clouds import CloudConfig, synthesize_clouds
 from .dust import DustConfig, synthesize_dust
 from .gaps import GapConfig, synthesize_gaps
-from .haze import HazeConfig, synthesize_haze
+from .haze import CIRRUS_DIR, HazeConfig, synthesize_haze
 from .rain import NightRainConfig, synthesize_night_rain
 from .rs_haze import RSHazeConfig, synthesize_rs_haze
 
@@ -32,8 +32,6 @@ class SynthesisEntry:
 
 
 def _haze_defaults(root: Path) -> dict[str, Any]:
-    from ..data.scenes import CIRRUS_DIR
-
     folder = root / CIRRUS_DIR
     return {"cirrus_dir": str(folder)} if folder.is_dir() else {}
 

@@ -4,10 +4,8 @@ Band ratios are not fixed by the ground: digital numbers have per-band gains (La
 reflectance), exports are often stretched band by band (8-bit GIS exports; the RS-Haze PNGs, each
 band stretched to its own range), and a scene's colour varies. A gain per band applied to the hazy
 input and the clean target alike is still the scattering model: ``g I = (g J) t + (g A)(1 - t)``,
-with a scene and an airlight of another colour. Without such pairs a multispectral network learns
-the ratios of its few training scenes: with per-band gains of 0.5-2 on the held-out regions the
-shipped RGB model falls from 26.2 dB to 23.2 dB, below the dark channel prior's 25.0, and the first
-blue, green, red, NIR run from 27.2 dB to 21.2 dB (docs/MODELS.md, "Band balance").
+with a scene and an airlight of another colour. Without such pairs a network learns the band ratios
+of its few training scenes and does worse on products with another balance.
 """
 
 from __future__ import annotations

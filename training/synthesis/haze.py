@@ -16,8 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..readers import read_raster
 from .base import Degradation, wavelengths
 from .noise import fit_pattern, smooth_noise
+
+#: Real cirrus-band haze patterns under the shared data root (RS-Haze's Landsat-8 band 9 images).
+CIRRUS_DIR = "remote_sensing/rs_haze_sample/data/cirrus"
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class HazeConfig:
     airlight_angstrom: tuple[float, float] = (0.0, 0.0)
     #: Probability of taking the thickness from a real cirrus pattern instead of noise.
     cirrus_probability: float = 0.5
-    #: Folder of ``*_B9.tif(f)`` cirrus patterns (``rs_haze_sample/data/cirrus``); None = noise only.
+    #: Folder of ``*_B9.tif(f)`` cirrus patterns (``CIRRUS_DIR`` under the data root); None = noise only.
     cirrus_dir: str | None = None
     noise_scale: tuple[float, float] = (32.0, 256.0)
 
@@ -47,8 +51,6 @@ class HazeConfig:
 @functools.lru_cache(maxsize=4)
 def read_cirrus_bands(folder: str) -> tuple[np.ndarray, ...]:
     """Every cirrus-band image (``*B9.tif(f)``) under ``folder``, as read, in file-name order."""
-    from ..data.readers import read_raster
-
     paths = sorted(p for p in Path(folder).rglob("*B9.tif*") if p.suffix.lower() in (".tif", ".tiff"))
     return tuple(read_raster(path)[0] for path in paths)
 
