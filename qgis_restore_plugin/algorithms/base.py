@@ -280,8 +280,9 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
         missing = dependencies.check()
-        if missing:
-            raise QgsProcessingException(dependencies.instructions(missing))
+        if missing:  # the long instructions once; Processing repeats the exception's text (log, error)
+            feedback.pushWarning(dependencies.instructions(missing))
+            raise QgsProcessingException(dependencies.missing_summary(missing))
         job = self.build_job(parameters, context)
         self._output_path, self._bands = job.output, job.options.get("bands")
         result = run_job(job, feedback)
