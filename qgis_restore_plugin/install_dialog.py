@@ -74,7 +74,8 @@ class InstallDialog(QDialog):
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setFont(QFont("monospace"))
-        self.log.setMinimumSize(640, 220)
+        self.log.setLineWrapMode(QPlainTextEdit.NoWrap)
+        self.log.setMinimumSize(640, 160)
         self.install_button = QPushButton("Install")
         self.install_button.clicked.connect(self.start)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Close)
@@ -116,8 +117,8 @@ class InstallDialog(QDialog):
     def command(self) -> tuple[str, list[str]]:
         """Program and arguments of the installer subprocess for the current plan."""
         assert self.plan is not None
-        runtime = "gpu" if self.plan.runtime == "onnxruntime-gpu" else "cpu"
-        args = [str(Path(installer.__file__).resolve()), "--target", str(self.folder), "--runtime", runtime,
+        args = [str(Path(installer.__file__).resolve()), "--target", str(self.folder),
+                "--runtime", self.runtime.currentData(),
                 "--numpy", "install" if self.plan.numpy_reason else "skip",
                 "--requirements", str(self.requirements)]
         if self.pip_args:
