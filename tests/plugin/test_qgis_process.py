@@ -168,3 +168,25 @@ def test_install_script_installs_the_dependencies_into_the_profile_folder_qgis_p
     assert report["dependencies"]["onnxruntime"] == "1.23.2"  # the (fake) pinned one, from the folder
     assert "missing_dependencies" not in report
     assert proc.stdout.count("python_packages:") == 1  # the report once, not again as REPORT
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("RESTORE_TEST_ONLINE"),
+                    reason="downloads ~60 MB from PyPI: set RESTORE_TEST_ONLINE=1")
+def test_make_install_alone_then_qgis_process_dehazes_with_no_pythonpath(tmp_path):
+    """The issue's acceptance check with the real packages from PyPI (opt-in: network, a minute)."""
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "package_plugin.py"), "--out", str(dist)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "RESTORE_", "QGIS_"))}
+    env.update(QGIS_CUSTOM_CONFIG_PATH=str(tmp_path / "qgis"), QT_QPA_PLATFORM="offscreen")
+    install = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "install_plugin.sh"),
+                              str(dist / "qgis_restore_plugin.zip")],
+                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert install.returncode == 0, install.stdout + install.stderr
+    sample = REPO_ROOT / "resources" / "samples" / "sentinel2_hazy_rgb.tif"
+    out = tmp_path / "dehazed.tif"
+    proc = qgis_process("run", "restore:dehaze", "--", f"INPUT={sample}", f"OUTPUT={out}", env=env,
+                        cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out.is_file() and "restore_packages" in proc.stdout + install.stdout
