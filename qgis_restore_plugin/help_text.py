@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from . import _backend
@@ -37,6 +38,26 @@ BLACK_LEVEL_PARAMETER = (
     "since 2022: 1000). It is taken off before the model and added back after it, so the offset is "
     "not removed as if it were haze. 0 for reflectance, photos and products without an offset.</p>"
 )
+
+
+PLUGIN_DIR = Path(__file__).resolve().parent
+
+
+def doc_path(name: str) -> Path:
+    """A documentation page: inside the installed plugin (``make package`` ships it), else the checkout's."""
+    packaged = PLUGIN_DIR / "docs" / name
+    return packaged if packaged.is_file() else PLUGIN_DIR.parent / "docs" / name
+
+
+def documentation_html() -> str:
+    """Links to the model and plugin documentation that ship with the plugin."""
+    links = []
+    for name, what in (("MODELS.md", "the models, how they were trained and evaluated, their limits"),
+                       ("PLUGIN.md", "every parameter, installing the dependencies, troubleshooting")):
+        path = doc_path(name)
+        if path.is_file():
+            links.append(f'<a href="{html.escape(path.as_uri())}">{name}</a> ({html.escape(what)})')
+    return f"<p><b>Documentation.</b> {'; '.join(links)}.</p>" if links else ""
 
 
 @cache
@@ -93,4 +114,5 @@ def algorithm_help(task_id: str, what: str, inputs: str, strength: bool = False,
         f"{STRENGTH_PARAMETER if strength else ''}"
         f"{BLACK_LEVEL_PARAMETER if black_level else ''}"
         f"{models_html(task_id, installed_models(task_id))}"
+        f"{documentation_html()}"
     )

@@ -101,6 +101,8 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     #: Role -> parameter name and description overrides for this task.
     PARAMETER_NAMES: dict[str, str] = {}
     PARAMETER_DESCRIPTIONS: dict[str, str] = {}
+    #: Words the Processing Toolbox search finds the algorithm by (it searches tags too).
+    TAGS: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         super().__init__()
@@ -126,7 +128,13 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                                         black_level=self.takes_black_level())
 
     def tags(self) -> list[str]:
-        return ["restoration", "deep learning", "onnx", self.TASK]
+        common = ["restoration", "deep learning", "onnx", "satellite", "remote sensing", "imagery"]
+        return [*common, self.TASK, *self.TAGS]
+
+    def helpUrl(self) -> str:
+        """The plugin's documentation page, shipped inside the plugin (the help panel's Help button)."""
+        page = help_text.doc_path("PLUGIN.md")
+        return page.as_uri() if page.is_file() else ""
 
     def createInstance(self) -> RestoreAlgorithmBase:
         return type(self)()
@@ -286,6 +294,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
         job = self.build_job(parameters, context)
         self._output_path, self._bands = job.output, job.options.get("bands")
         result = run_job(job, feedback)
+        keep_band_interpretation(job.inputs["optical"], job.options.get("bands"), result.output, feedback)
         report(result, feedback)
         return self.outputs_of(result)
 
@@ -351,6 +360,16 @@ def run_job(job: RestoreJob, feedback: QgsProcessingFeedback) -> Any:
             f"Unexpected error in Raster Restoration ({type(exc).__name__}: {exc}). This is a bug: "
             "please report it with the log above and the output of restore:diagnostics."
         ) from exc
+
+
+def keep_band_interpretation(source: str, bands: list[int] | None, output: Any,
+                             feedback: QgsProcessingFeedback) -> None:
+    """The output's bands get the input's colour interpretation (RGB) and band descriptions, so QGIS
+    opens it as the same kind of image. Only cosmetic: a failure is a warning, never a failed run."""
+    try:
+        _backend.module("raster_io").copy_band_interpretation(source, bands, str(output))
+    except Exception as exc:  # GDAL errors are RuntimeError; nothing here may fail the run
+        feedback.pushWarning(f"the input's colour interpretation was not kept ({type(exc).__name__}: {exc})")
 
 
 def report(result: Any, feedback: QgsProcessingFeedback) -> None:

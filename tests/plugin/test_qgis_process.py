@@ -120,6 +120,9 @@ def test_packaged_zip_installs_into_a_profile_and_lists_its_algorithms(tmp_path)
     assert "restore:diagnostics" in install.stdout
     installed = config / "profiles" / "default" / "python" / "plugins" / "qgis_restore_plugin"
     assert (installed / "backend" / "pipeline.py").is_file()
+    assert (installed / "requirements.txt").is_file() and (installed / "installer.py").is_file()
+    assert (installed / "docs" / "MODELS.md").is_file()  # the help links it inside the plugin
+    assert "RESTORE_SKIP_DEPENDENCIES=1" in install.stdout
     # The installed plugin runs its own vendored backend and finds the models shipped inside it.
     env = qgis_process_env(config, plugin_path=tmp_path / "nowhere")
     env["PYTHONPATH"] = env["PYTHONPATH"].split(os.pathsep)[0]  # venv packages, not the repository
