@@ -16,11 +16,13 @@ from . import _backend
 
 COMMON_PARAMETERS = (
     "<p><b>Parameters.</b> <i>Bands</i>: the bands of the input to restore, in the order the model "
-    "expects (empty: all of them). <i>Model</i>: the name of an installed model for this task (empty: "
-    "the default one, or the installed model that takes as many bands as the input has, e.g. a 4-band "
-    "blue, green, red, NIR model for a 4-band raster). <i>Device</i>: auto picks the fastest execution "
-    "provider that really works and reports it; cpu, cuda and tensorrt fail clearly when unavailable. "
-    "Advanced: <i>Tile size</i> "
+    "expects (empty: all of them). <i>Model</i>: pick one of the task's installed models (name, "
+    "version, bands; the default is marked; its card is shown under the list) or an .onnx model package "
+    "(Model file...); Default: the task's default model, or the installed model that takes as many bands "
+    "as the input has, e.g. a 4-band blue, green, red, NIR model for a 4-band raster. In scripts and "
+    "qgis_process, MODEL is the model's name or the file's path. <i>Device</i>: auto picks the fastest "
+    "execution provider that really works and reports it; cpu, cuda and tensorrt fail clearly when "
+    "unavailable. Advanced: <i>Tile size</i> "
     "(0: the model's default), <i>Overlap</i> (-1: the model's default halo), <i>Batch size</i> "
     "(0: automatic), <i>Allow large rasters</i> (skips the checks of raster size, memory and free "
     "disk space made before a run).</p>"

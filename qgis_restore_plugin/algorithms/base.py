@@ -30,7 +30,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from .. import _backend, dependencies, help_text
+from .. import _backend, dependencies, help_text, model_picker
 from .._compat import ADVANCED, DOUBLE, INTEGER
 from ..styling import RendererCopier, renumbered_renderer
 
@@ -177,12 +177,14 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                 allowMultiple=True,
             )
         )
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.MODEL, self.tr("Model name or .onnx file (empty: the task's default model)"),
-                defaultValue="", optional=True,
-            )
+        model = QgsProcessingParameterString(
+            self.MODEL, self.tr("Model (an installed model's name or an .onnx file; empty: the default)"),
+            defaultValue="", optional=True,
         )
+        # Still a string (MODEL=<name> in qgis_process, scripts and .model3 files); the dialogs show
+        # a drop-down of the installed models, a file browser and the chosen model's card.
+        model.setMetadata(model_picker.wrapper_metadata(self.TASK))
+        self.addParameter(model)
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.DEVICE, self.tr("Device"), options=list(DEVICES), defaultValue=0

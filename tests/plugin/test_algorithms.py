@@ -20,6 +20,7 @@ class Feedback(qgis_core.QgsProcessingFeedback):
         super().__init__()
         self.infos: list[str] = []
         self.errors: list[str] = []
+        self.warnings: list[str] = []
         self.progress: list[float] = []
         self.progressChanged.connect(self.progress.append)
         if cancel:
@@ -30,6 +31,9 @@ class Feedback(qgis_core.QgsProcessingFeedback):
 
     def reportError(self, error: str, fatalError: bool = False) -> None:
         self.errors.append(error)
+
+    def pushWarning(self, warning: str) -> None:
+        self.warnings.append(warning)
 
 
 def run(alg_id: str, params: dict, feedback: Feedback | None = None) -> tuple[dict | None, Feedback]:
@@ -261,7 +265,9 @@ def test_missing_onnxruntime_fails_with_install_instructions(qgis_app, models_di
                                         "OUTPUT": str(tmp_path / "x.tif")})
     assert result is None
     message = "\n".join(fb.errors)
-    assert "onnxruntime" in message and "-m pip install" in message, message
+    assert "Missing Python packages: onnxruntime" in message, message
+    warning = "\n".join(fb.warnings)  # the instructions once, as a warning before the error
+    assert "installer.py" in warning and "Install button" in warning, warning
 
 
 def test_a_run_writes_no_statistics_sidecar_next_to_the_input(qgis_app, models_dir, tmp_path):
