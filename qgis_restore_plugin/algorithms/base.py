@@ -32,7 +32,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 
 from .. import _backend, dependencies, help_text, model_picker
 from .._compat import ADVANCED, DOUBLE, INTEGER
-from ..styling import RendererCopier, renumbered_renderer
+from ..styling import OwnStretch, RendererCopier, renumbered_renderer
 
 #: Values of the DEVICE enum, in order (the backend's device names).
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
@@ -306,11 +306,12 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     def postProcessAlgorithm(
         self, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
-        if self._renderer is not None and context.willLoadLayerOnCompletion(self._output_path):
-            renderer = renumbered_renderer(self._renderer, self._bands)
-            if renderer is not None:
-                details = context.layerToLoadOnCompletionDetails(self._output_path)
-                details.setPostProcessor(RendererCopier.create(renderer))
+        if context.willLoadLayerOnCompletion(self._output_path):
+            # The input's band choice, and a stretch of the output's own values (see styling.py).
+            renderer = None if self._renderer is None else renumbered_renderer(self._renderer, self._bands)
+            details = context.layerToLoadOnCompletionDetails(self._output_path)
+            details.setPostProcessor(RendererCopier.create(renderer) if renderer is not None
+                                     else OwnStretch.create())
         return {}
 
 
