@@ -100,9 +100,14 @@ def models_html(task_id: str, models: tuple[Any, ...] | str) -> str:
         parts.append(f"<p><b>Citation.</b> {html.escape(card.citation)}</p>")
     if card.licence:
         parts.append(f"<p><b>Licence.</b> {html.escape(card.licence)}</p>")
-    others = [f"{m.name} ({', '.join(m.card.optical_bands)})" for m in models if m is not default]
+    others = [
+        f"{m.name} {m.card.version} ({m.card.architecture}; {', '.join(m.card.optical_bands)})"
+        + (f": {m.card.description}" if m.card.description else "")
+        for m in models if m is not default
+    ]
     if others:
-        parts.append(f"<p>Other installed models: {html.escape('; '.join(others))}.</p>")
+        parts.append(f"<p>Other installed models (pick one with <i>Model</i>; its card is shown under the "
+                     f"list): {html.escape('; '.join(others))}.</p>")
     return "".join(parts)
 
 

@@ -265,6 +265,7 @@ def install(plan: InstallPlan, extra_pip_args: Sequence[str] = (),
     log("PROGRESS 2")
     total = max(1, len(plan.requirements))
     seen = 0
+    no_pip = False
     env = dict(os.environ, PYTHONNOUSERSITE="1")
     try:
         with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -273,11 +274,16 @@ def install(plan: InstallPlan, extra_pip_args: Sequence[str] = (),
             for line in proc.stdout:
                 line = line.rstrip()
                 log(line)
+                no_pip = no_pip or "No module named pip" in line
                 if line.startswith(("Collecting ", "Processing ")):
                     seen += 1
                     log(f"PROGRESS {min(80, 2 + 78 * seen // total)}")
                 elif line.startswith("Installing collected packages"):
                     log("PROGRESS 85")
+        if no_pip:
+            raise RuntimeError(
+                f"{plan.python} has no pip. Install it (Debian/Ubuntu: sudo apt install python3-pip; "
+                f"elsewhere: {plan.python} -m ensurepip --user), then run the installer again")
         if proc.returncode != 0:
             raise RuntimeError(f"pip failed with exit status {proc.returncode} (its log is above)")
         log("PROGRESS 90")

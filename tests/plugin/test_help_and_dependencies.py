@@ -38,7 +38,7 @@ def test_help_names_default_model_version_citation_and_the_others():
     text = help_text.models_html("dehaze", models)
     assert "dehaze-hsmr-lite 1.2 (HSMR-Net)" in text
     assert "<b>Citation.</b> Xu et al., HSMR-Net, 2023" in text
-    assert "CC-BY-4.0" in text and "Other installed models: other-dehazer (blue, green, red, nir)." in text
+    assert "CC-BY-4.0" in text and "other-dehazer 1.2 (HSMR-Net; blue, green, red, nir): lite dehazer" in text
 
 
 def test_help_without_models_says_the_algorithm_fails_until_one_is_installed():

@@ -149,3 +149,15 @@ def test_dry_run_prints_the_plan_and_the_pip_command(tmp_path, capsys):
 def test_fake_wheels_are_valid_for_pip(tmp_path):
     wheel = fake_wheel(tmp_path, "typing_extensions", "4.16.0")
     assert wheel.name == "typing_extensions-4.16.0-py3-none-any.whl"
+
+
+def test_a_python_without_pip_gets_told_how_to_install_pip(tmp_path):
+    fake_python = tmp_path / "python3"
+    fake_python.write_text("#!/bin/sh\necho \"$0: No module named pip\" >&2\nexit 1\n")
+    fake_python.chmod(0o755)
+    plan = installer.make_plan(tmp_path / "pk", "cpu", ["onnxruntime==1.23.2"], driver=None,
+                               numpy_reason=None)
+    plan.python = str(fake_python)
+    with pytest.raises(RuntimeError, match="has no pip.*apt install python3-pip"):
+        installer.install(plan, log=lambda line: None)
+    assert not (tmp_path / "pk").exists() and not (tmp_path / "pk.partial").exists()
