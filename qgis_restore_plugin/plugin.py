@@ -59,7 +59,7 @@ class RestorePlugin:
         button = QPushButton("Install…", widget)
         button.clicked.connect(self.show_installer)
         widget.layout().addWidget(button)
-        self._bar_item = bar.pushWidget(widget, Qgis.Warning)
+        self._bar_item = bar.pushWidget(widget, Qgis.MessageLevel.Warning)
 
     def show_installer(self) -> None:
         """Open the installer dialog; when it succeeds the packages are loaded into this session."""
@@ -84,9 +84,9 @@ class RestorePlugin:
         missing = dependencies.check()
         if missing:
             bar.pushMessage("Raster Restoration", html.escape(dependencies.instructions(missing)),
-                            Qgis.Warning)
+                            Qgis.MessageLevel.Warning)
         else:
-            bar.pushMessage("Raster Restoration", html.escape(summary), Qgis.Success, 10)
+            bar.pushMessage("Raster Restoration", html.escape(summary), Qgis.MessageLevel.Success, 10)
 
     def unload(self) -> None:
         if self._action is not None and self.iface is not None:
