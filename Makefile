@@ -13,7 +13,7 @@ TASKS := dehaze desand decloud derain_fuse fill_gaps
 
 setup: $(SETUP_STAMP)
 
-$(SETUP_STAMP): requirements.txt scripts/setup_system.sh
+$(SETUP_STAMP): requirements.txt qgis_restore_plugin/requirements.txt scripts/setup_system.sh
 	bash scripts/setup_system.sh
 	test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt

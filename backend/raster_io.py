@@ -374,3 +374,38 @@ class RasterWriter:
         self.ds = None
         for leftover in (self.temp, Path(str(self.temp) + ".aux.xml")):
             leftover.unlink(missing_ok=True)
+
+
+#: Model band names that mean a colour channel, for outputs of inputs without a colour interpretation.
+COLOUR_OF_BAND_NAME = {"red": gdal.GCI_RedBand, "green": gdal.GCI_GreenBand, "blue": gdal.GCI_BlueBand}
+
+
+def copy_band_interpretation(source: str | os.PathLike[str], bands: list[int] | None,
+                             target: str | os.PathLike[str]) -> None:
+    """Give ``target``'s bands the colour interpretation and description of the ``source`` bands they
+    restore (output band ``j`` is source band ``bands[j-1]``; ``None``: the same numbers).
+
+    A source band without a colour meaning (gray, undefined) takes it from the output band's own
+    description (the model's band name: red, green, blue); alpha is never copied (the data is no mask).
+    Empty source descriptions keep the output's. Written into the GeoTIFF itself (PHOTOMETRIC=RGB for
+    red, green, blue), without an ``.aux.xml``. Does nothing when the band counts do not match.
+    """
+    src = gdal.Open(str(source))
+    dst = gdal.Open(str(target), gdal.GA_Update)
+    if src is None or dst is None:
+        return
+    chosen = list(bands) if bands else list(range(1, src.RasterCount + 1))
+    if len(chosen) != dst.RasterCount or max(chosen) > src.RasterCount:
+        return
+    meaningless = {gdal.GCI_Undefined, gdal.GCI_GrayIndex, gdal.GCI_AlphaBand}
+    for j, b in enumerate(chosen, start=1):
+        in_band, out_band = src.GetRasterBand(b), dst.GetRasterBand(j)
+        interp = in_band.GetColorInterpretation()
+        if interp in meaningless:
+            interp = COLOUR_OF_BAND_NAME.get(out_band.GetDescription().strip().lower(), gdal.GCI_Undefined)
+        if interp not in meaningless and interp != out_band.GetColorInterpretation():
+            out_band.SetColorInterpretation(interp)
+        if in_band.GetDescription():
+            out_band.SetDescription(in_band.GetDescription())
+    dst.FlushCache()
+    dst = None

@@ -1,9 +1,11 @@
-"""Which Python packages the algorithms need that QGIS's Python cannot import, and how to install them.
+"""Which Python packages the algorithms need that QGIS's Python cannot import, and where they come from.
 
 QGIS runs its own Python (the system one on Linux, OSGeo4W's on Windows, the bundle's on macOS), so
-``pip install`` in some other environment does not help. The checks really import the modules: a
+``pip install`` in some other environment does not help. The plugin's installer (``installer.py``)
+puts the pinned packages into a private folder under the QGIS profile; :func:`activate_packages` puts
+that folder first on ``sys.path`` when the plugin loads. The checks really import the modules: a
 numpy that is present but does not fit GDAL's ``gdal_array`` (numpy 2 over a GDAL built for numpy 1)
-counts as missing. Nothing here imports at module level, so the provider always loads.
+counts as missing. Nothing here imports a dependency at module level, so the provider always loads.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import importlib
 import os
 import shutil
 import sys
-import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import installer
 
 
 @dataclass(frozen=True)
@@ -107,48 +110,100 @@ def qgis_python() -> str:
     return sys.executable or shutil.which("python3") or "python3"
 
 
-def install_command(requirements: list[str]) -> str:
-    """The pip command line that installs ``requirements`` into QGIS's Python on this platform."""
-    quoted = " ".join(f'"{r}"' if "<" in r or ">" in r else r for r in dict.fromkeys(requirements))
-    python = qgis_python()
-    if sys.platform == "win32":
-        return f"python -m pip install {quoted}"
-    flags = "--user"
-    if (Path(sysconfig.get_path("stdlib")) / "EXTERNALLY-MANAGED").is_file():
-        flags += " --break-system-packages"  # Debian/Ubuntu system Python (PEP 668)
-    return f"{python} -m pip install {flags} {quoted}"
-
-
-def numpy_pin() -> str | None:
-    """Keep numpy's major version: pip would otherwise pull numpy 2 in as a dependency of onnx or
-    onnxruntime and break GDAL bindings built for numpy 1 (and with them QGIS's raster tools)."""
+def profile_folder() -> Path | None:
+    """The QGIS profile folder of this session (``…/profiles/default``), or ``None`` outside QGIS."""
     try:
-        import numpy
-    except Exception:
-        return "numpy<2"
-    return "numpy<2" if numpy.__version__.split(".")[0] == "1" else None
+        from qgis.core import QgsApplication
+    except ImportError:
+        return None
+    path = QgsApplication.qgisSettingsDirPath()
+    return Path(path) if path else None
+
+
+def packages_folder() -> Path | None:
+    """The plugin-private folder the installer puts the packages in (``RESTORE_PACKAGES_DIR`` overrides
+    it; set empty, none is used)."""
+    if installer.FOLDER_ENV in os.environ:
+        value = os.environ[installer.FOLDER_ENV]
+        return Path(value) if value else None
+    profile = profile_folder()
+    return installer.folder_for_profile(profile) if profile else None
+
+
+def activate_packages() -> Path | None:
+    """Put the private package folder first on ``sys.path`` when it exists; return it when it was."""
+    folder = packages_folder()
+    return folder if folder is not None and installer.activate(folder) else None
+
+
+def installer_command() -> str:
+    """The shell command that installs the dependencies into this profile's private folder."""
+    profile = profile_folder()
+    target = f'--profile "{profile}"' if profile else '--profile "<QGIS profile folder>"'
+    if installer.FOLDER_ENV in os.environ and os.environ[installer.FOLDER_ENV]:
+        target = f'--target "{os.environ[installer.FOLDER_ENV]}"'
+    return f'{qgis_python()} "{Path(installer.__file__).resolve()}" {target}'
+
+
+def locations() -> dict[str, str]:
+    """Where each dependency module was (or would be) loaded from, for the diagnostics report."""
+    import importlib.util
+
+    result = {}
+    for name in ("numpy", "onnx", "onnxruntime", "google.protobuf"):
+        module = sys.modules.get(name)
+        origin = getattr(module, "__file__", None) if module is not None else None
+        if origin is None:
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                spec = None
+            origin = spec.origin if spec is not None else None
+        result[name] = str(Path(origin).resolve().parent) if origin else "not found"
+    return result
+
+
+def packages_report() -> dict[str, object]:
+    """The private package folder: where it is, whether it is on ``sys.path``, what was installed."""
+    folder = packages_folder()
+    report: dict[str, object] = {"folder": str(folder) if folder else "none (RESTORE_PACKAGES_DIR is empty)"}
+    if folder is None:
+        return report
+    report["exists"] = folder.is_dir()
+    report["on_sys_path"] = str(folder) in sys.path
+    manifest = installer.read_manifest(folder)
+    if manifest:
+        report["runtime"] = f"{manifest.get('runtime')} ({manifest.get('runtime_reason')})"
+        report["installed"] = manifest.get("installed", {})
+        report["requirements"] = " ".join(manifest.get("requirements", []))
+        report["time"] = manifest.get("time", "")
+    report["loaded_from"] = locations()
+    return report
+
+
+def missing_summary(missing: list[MissingDependency]) -> str:
+    """One line naming what is missing and where the install instructions are."""
+    names = ", ".join(dict.fromkeys(m.name.split(" ")[0] for m in missing))
+    return (f"Missing Python packages: {names}. Install them with the plugin's installer "
+            "(see the message above, or run restore:diagnostics).")
 
 
 def instructions(missing: list[MissingDependency]) -> str:
-    """A message for the user: what is missing, why, and exactly how to install it."""
+    """A message for the user: what is missing, and how to install it into the plugin's own folder."""
     if not missing:
         return ""
     lines = ["The Raster Restoration algorithms need Python packages that QGIS's Python cannot import:"]
     lines += [f"  - {m.name} ({m.error})" for m in missing]
-    pin = numpy_pin()
-    command = install_command([m.requirement for m in missing] + ([pin] if pin else []))
-    if sys.platform == "win32":
-        lines.append("Install them: close QGIS, open the 'OSGeo4W Shell' from the Start menu and run:")
-    elif sys.platform == "darwin":
-        lines.append("Install them: close QGIS, open a Terminal and run:")
-    else:
-        lines.append("Install them: close QGIS and run in a terminal:")
-    lines.append(f"  {command}")
-    lines.append(
-        "Or install them into a virtual environment and add its site-packages folder to PYTHONPATH "
-        "(QGIS: Settings > Options > System > Environment). For NVIDIA GPUs install onnxruntime-gpu "
-        "instead of onnxruntime. Then restart QGIS and run 'restore:diagnostics' to check."
-    )
+    folder = packages_folder()
+    where = f" ({folder})" if folder else ""
+    lines += [
+        f"Install them into the plugin's own folder{where}; nothing else is changed:",
+        "  in QGIS: the Install button of the message bar, or Plugins > Raster Restoration > "
+        "Install Python dependencies (no restart needed);",
+        "  headless, or from a terminal:",
+        f"  {installer_command()}",
+        "Then run 'restore:diagnostics' to check.",
+    ]
     if os.environ.get("PYTHONPATH"):
         lines.append(f"(PYTHONPATH is currently {os.environ['PYTHONPATH']})")
     return "\n".join(lines)

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import html
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from . import _backend
 
 COMMON_PARAMETERS = (
     "<p><b>Parameters.</b> <i>Bands</i>: the bands of the input to restore, in the order the model "
-    "expects (empty: all of them). <i>Model</i>: the name of an installed model for this task (empty: "
-    "the default one, or the installed model that takes as many bands as the input has, e.g. a 4-band "
-    "blue, green, red, NIR model for a 4-band raster). <i>Device</i>: auto picks the fastest execution "
-    "provider that really works and reports it; cpu, cuda and tensorrt fail clearly when unavailable. "
-    "Advanced: <i>Tile size</i> "
+    "expects (empty: all of them). <i>Model</i>: pick one of the task's installed models (name, "
+    "version, bands; the default is marked; its card is shown under the list) or an .onnx model package "
+    "(Model file...); Default: the task's default model, or the installed model that takes as many bands "
+    "as the input has, e.g. a 4-band blue, green, red, NIR model for a 4-band raster. In scripts and "
+    "qgis_process, MODEL is the model's name or the file's path. <i>Device</i>: auto picks the fastest "
+    "execution provider that really works and reports it; cpu, cuda and tensorrt fail clearly when "
+    "unavailable. Advanced: <i>Tile size</i> "
     "(0: the model's default), <i>Overlap</i> (-1: the model's default halo), <i>Batch size</i> "
     "(0: automatic), <i>Allow large rasters</i> (skips the checks of raster size, memory and free "
     "disk space made before a run).</p>"
@@ -37,6 +40,26 @@ BLACK_LEVEL_PARAMETER = (
     "since 2022: 1000). It is taken off before the model and added back after it, so the offset is "
     "not removed as if it were haze. 0 for reflectance, photos and products without an offset.</p>"
 )
+
+
+PLUGIN_DIR = Path(__file__).resolve().parent
+
+
+def doc_path(name: str) -> Path:
+    """A documentation page: inside the installed plugin (``make package`` ships it), else the checkout's."""
+    packaged = PLUGIN_DIR / "docs" / name
+    return packaged if packaged.is_file() else PLUGIN_DIR.parent / "docs" / name
+
+
+def documentation_html() -> str:
+    """Links to the model and plugin documentation that ship with the plugin."""
+    links = []
+    for name, what in (("MODELS.md", "the models, how they were trained and evaluated, their limits"),
+                       ("PLUGIN.md", "every parameter, installing the dependencies, troubleshooting")):
+        path = doc_path(name)
+        if path.is_file():
+            links.append(f'<a href="{html.escape(path.as_uri())}">{name}</a> ({html.escape(what)})')
+    return f"<p><b>Documentation.</b> {'; '.join(links)}.</p>" if links else ""
 
 
 @cache
@@ -77,9 +100,14 @@ def models_html(task_id: str, models: tuple[Any, ...] | str) -> str:
         parts.append(f"<p><b>Citation.</b> {html.escape(card.citation)}</p>")
     if card.licence:
         parts.append(f"<p><b>Licence.</b> {html.escape(card.licence)}</p>")
-    others = [f"{m.name} ({', '.join(m.card.optical_bands)})" for m in models if m is not default]
+    others = [
+        f"{m.name} {m.card.version} ({m.card.architecture}; {', '.join(m.card.optical_bands)})"
+        + (f": {m.card.description}" if m.card.description else "")
+        for m in models if m is not default
+    ]
     if others:
-        parts.append(f"<p>Other installed models: {html.escape('; '.join(others))}.</p>")
+        parts.append(f"<p>Other installed models (pick one with <i>Model</i>; its card is shown under the "
+                     f"list): {html.escape('; '.join(others))}.</p>")
     return "".join(parts)
 
 
@@ -93,4 +121,5 @@ def algorithm_help(task_id: str, what: str, inputs: str, strength: bool = False,
         f"{STRENGTH_PARAMETER if strength else ''}"
         f"{BLACK_LEVEL_PARAMETER if black_level else ''}"
         f"{models_html(task_id, installed_models(task_id))}"
+        f"{documentation_html()}"
     )

@@ -7,6 +7,7 @@ what is missing, instead of the plugin silently disappearing.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from qgis.core import Qgis, QgsMessageLog, QgsProcessingProvider
@@ -25,6 +26,10 @@ ICON_CANDIDATES = (
 
 class RestoreProvider(QgsProcessingProvider):
     """Registers ``restore:<task>`` for every task and ``restore:diagnostics``."""
+
+    def __init__(self, gui: bool = False) -> None:
+        super().__init__()
+        self.gui = gui  # desktop application: missing dependencies also go to the Log Messages panel
 
     def id(self) -> str:
         return "restore"
@@ -45,9 +50,10 @@ class RestoreProvider(QgsProcessingProvider):
     def loadAlgorithms(self) -> None:
         help_text.refresh()  # "Reload" in the toolbox re-reads the installed models
         missing = dependencies.check()
-        if missing:
-            QgsMessageLog.logMessage(
-                dependencies.instructions(missing), "Raster restoration", Qgis.MessageLevel.Warning
+        if missing and self.gui:  # qgis_process prints the message once, when an algorithm fails
+            QgsMessageLog.logMessage(  # the panel renders HTML (newlines become <br>): escape "<"
+                log_text(dependencies.instructions(missing)),
+                "Raster restoration", Qgis.MessageLevel.Warning,
             )
         tasks = set(_backend.tasks.TASKS)
         registered = {cls.TASK for cls in RESTORATION_ALGORITHMS}
@@ -62,3 +68,9 @@ class RestoreProvider(QgsProcessingProvider):
             if cls.TASK in tasks:
                 self.addAlgorithm(cls())
         self.addAlgorithm(DiagnosticsAlgorithm())
+
+
+def log_text(message: str) -> str:
+    """``message`` for the Log Messages panel, which appends it as HTML: ``"numpy<2"`` would be cut at
+    ``<``. Newlines are kept: the panel turns them into line breaks itself."""
+    return html.escape(message, quote=False)

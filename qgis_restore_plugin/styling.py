@@ -1,21 +1,28 @@
-"""Open the restored raster with the same band rendering as its input (GUI runs only).
+"""Open the restored raster with the input's band choice and its own contrast stretch (GUI runs only).
 
 The input's renderer is cloned in ``prepareAlgorithm`` (main thread) and applied by a layer
 post-processor when Processing loads the output. When only some bands were restored, band numbers
-are renumbered to the output's (output band ``j`` is input band ``bands[j-1]``).
+are renumbered to the output's (output band ``j`` is input band ``bands[j-1]``). The stretch is
+then recomputed from the output's own statistics (cumulative cut 2-98 %, QGIS's default for
+multiband images): restored values differ from the input's (dehazed values sit lower), and the
+input's stretch made the first result look almost black.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from qgis.core import (
+    QgsContrastEnhancement,
     QgsMultiBandColorRenderer,
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingLayerPostProcessorInterface,
     QgsRasterLayer,
+    QgsRasterMinMaxOrigin,
     QgsRasterRenderer,
+    QgsRectangle,
     QgsSingleBandGrayRenderer,
     QgsSingleBandPseudoColorRenderer,
 )
@@ -69,9 +76,68 @@ class RendererCopier(QgsProcessingLayerPostProcessorInterface):
     ) -> None:
         if isinstance(layer, QgsRasterLayer) and layer.isValid():
             layer.setRenderer(self._renderer.clone())
+            own_stretch(layer)
             layer.triggerRepaint()
 
     @staticmethod
     def create(renderer: QgsRasterRenderer) -> RendererCopier:
         RendererCopier._instance = RendererCopier(renderer)
         return RendererCopier._instance
+
+
+#: The share of pixels clipped at each end by the stretch (QGIS's default cumulative cut).
+CUT_LOWER, CUT_UPPER = 0.02, 0.98
+
+
+@contextmanager
+def _no_sidecar() -> Iterator[None]:
+    """Statistics stay in memory: no ``.aux.xml`` written beside the output."""
+    try:
+        from osgeo import gdal
+    except ImportError:
+        yield
+        return
+    previous = gdal.GetThreadLocalConfigOption("GDAL_PAM_ENABLED", None)
+    gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", "NO")
+    try:
+        yield
+    finally:
+        gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", previous)
+
+
+def own_stretch(layer: QgsRasterLayer) -> None:
+    """Stretch ``layer``'s current gray or RGB renderer to its own data (cumulative cut 2-98 %).
+
+    Pseudo-colour and other renderers keep their classes (their values mean something).
+    """
+    if not isinstance(layer.renderer(), (QgsMultiBandColorRenderer, QgsSingleBandGrayRenderer)):
+        return
+    origin = QgsRasterMinMaxOrigin()
+    origin.setLimits(QgsRasterMinMaxOrigin.CumulativeCut)
+    origin.setCumulativeCutLower(CUT_LOWER)
+    origin.setCumulativeCutUpper(CUT_UPPER)
+    with _no_sidecar():
+        layer.setContrastEnhancement(QgsContrastEnhancement.StretchToMinimumMaximum,
+                                     QgsRasterMinMaxOrigin.CumulativeCut, QgsRectangle(),
+                                     int(QgsRasterLayer.SAMPLE_SIZE))
+    renderer = layer.renderer()
+    if hasattr(renderer, "setMinMaxOrigin"):
+        renderer.setMinMaxOrigin(origin)
+
+
+class OwnStretch(QgsProcessingLayerPostProcessorInterface):
+    """Stretches the loaded output to its own statistics (used when the input's renderer is unknown)."""
+
+    _instance: OwnStretch | None = None
+
+    def postProcessLayer(
+        self, layer: QgsRasterLayer, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> None:
+        if isinstance(layer, QgsRasterLayer) and layer.isValid():
+            own_stretch(layer)
+            layer.triggerRepaint()
+
+    @staticmethod
+    def create() -> OwnStretch:
+        OwnStretch._instance = OwnStretch()
+        return OwnStretch._instance

@@ -4,6 +4,14 @@
 # Usage: scripts/install_plugin.sh [dist/qgis_restore_plugin.zip]
 # The profile is QGIS's default one (~/.local/share/QGIS/QGIS3/profiles/default), or the "default"
 # profile under $QGIS_CUSTOM_CONFIG_PATH when that is set (what QGIS itself does with that variable).
+#
+# Then it installs the plugin's Python dependencies (the pins of qgis_restore_plugin/requirements.txt)
+# with the plugin's own installer, the one behind the Install button in QGIS, into the private folder
+# <profile>/python/restore_packages/python3.X, which the plugin puts on sys.path: after this script,
+# `qgis_process run restore:dehaze` works with no PYTHONPATH. QGIS_PYTHON names QGIS's interpreter
+# (default /usr/bin/python3); RESTORE_RUNTIME=cpu|gpu overrides the ONNX Runtime build (default: the GPU
+# build where an NVIDIA driver is present); pip's own PIP_* variables (PIP_FIND_LINKS, PIP_NO_INDEX,
+# PIP_INDEX_URL) apply; RESTORE_SKIP_DEPENDENCIES=1 skips this step.
 set -euo pipefail
 
 zip_path=${1:-dist/qgis_restore_plugin.zip}
@@ -53,7 +61,17 @@ if [ "$count" -ne 6 ]; then
   exit 1
 fi
 echo "enabled; qgis_process lists:" $algorithms
-if ! /usr/bin/python3 -c "import onnxruntime, onnx" 2>/dev/null; then
-  echo "note: QGIS's Python (/usr/bin/python3) cannot import onnxruntime/onnx yet; the algorithms will" \
-       "say how to install them. Run: $qgis_process run restore:diagnostics"
+
+if [ "${RESTORE_SKIP_DEPENDENCIES:-0}" = 1 ]; then
+  echo "RESTORE_SKIP_DEPENDENCIES=1: Python dependencies not installed; restore:diagnostics says what is missing"
+  exit 0
 fi
+qgis_python=${QGIS_PYTHON:-/usr/bin/python3}
+echo "installing the plugin's Python dependencies for $qgis_python ..."
+"$qgis_python" "$plugins_dir/$plugin/installer.py" --profile "$config_root/profiles/default" \
+  --runtime "${RESTORE_RUNTIME:-auto}" | grep -v '^PROGRESS '
+report=$("$qgis_process" run restore:diagnostics 2>/dev/null | grep '^REPORT:' || true)
+echo "restore:diagnostics: ${report#REPORT:}"
+case "$report" in
+  *"missing dependencies"*) echo "install_plugin: the plugin still misses Python packages (above)" >&2; exit 1 ;;
+esac

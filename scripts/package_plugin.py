@@ -1,10 +1,12 @@
 """Build the installable QGIS plugin zip: ``dist/qgis_restore_plugin.zip``.
 
-The zip holds one folder, ``qgis_restore_plugin/``, with the plugin code, ``metadata.txt``, the
-backend vendored as ``qgis_restore_plugin/backend`` (so it cannot clash with another package named
-``backend``) and the shipped models in ``qgis_restore_plugin/resources/models`` beside it, where
-``backend.registry`` looks for them. Before writing the zip it checks that the vendored backend does
-not import itself by its top-level name (that would break once installed).
+The zip holds one folder, ``qgis_restore_plugin/``, with the plugin code (and ``requirements.txt``,
+the pins its installer installs), ``metadata.txt``, the documentation the help links to
+(``docs/MODELS.md``, ``docs/PLUGIN.md``), the backend vendored as ``qgis_restore_plugin/backend`` (so
+it cannot clash with another package named ``backend``) and the shipped models in
+``qgis_restore_plugin/resources/models`` beside it, where ``backend.registry`` looks for them. Before
+writing the zip it checks that the vendored backend does not import itself by its top-level name
+(that would break once installed).
 
 Usage: python scripts/package_plugin.py [--out dist] [--without-models]
 """
@@ -24,6 +26,9 @@ PLUGIN = "qgis_restore_plugin"
 #: Never shipped: caches, editor and test leftovers.
 EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+#: Documentation the algorithms' help links to, shipped as ``qgis_restore_plugin/docs/...``.
+DOCS = ("docs/MODELS.md", "docs/PLUGIN.md")
+DOC_FOLDERS = ("docs/images",)
 #: ``import backend`` / ``from backend...`` at the start of a line: breaks the vendored copy.
 ABSOLUTE_BACKEND_IMPORT = re.compile(r"^[ \t]*(import backend\b|from backend(\.| import))", re.MULTILINE)
 
@@ -90,6 +95,13 @@ def build(out_dir: Path, with_models: bool = True) -> Path:
             entries.append((REPO_ROOT / name, f"{PLUGIN}/{name}"))
     for path in _files(REPO_ROOT / "backend"):
         entries.append((path, f"{PLUGIN}/backend/{path.relative_to(REPO_ROOT / 'backend').as_posix()}"))
+    for name in DOCS:
+        if not (REPO_ROOT / name).is_file():
+            raise PackagingError(f"{name} is linked from the algorithms' help but does not exist")
+        entries.append((REPO_ROOT / name, f"{PLUGIN}/{name}"))
+    for folder in DOC_FOLDERS:
+        for path in _files(REPO_ROOT / folder) if (REPO_ROOT / folder).is_dir() else []:
+            entries.append((path, f"{PLUGIN}/{path.relative_to(REPO_ROOT).as_posix()}"))
     for path in _files(REPO_ROOT / "resources" / "icons"):
         entries.append((path, f"{PLUGIN}/resources/icons/{path.name}"))
     models_dir = REPO_ROOT / "resources" / "models"

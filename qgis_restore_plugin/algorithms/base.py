@@ -29,9 +29,9 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from .. import _backend, dependencies, help_text
+from .. import _backend, dependencies, help_text, model_picker
 from .._compat import ADVANCED, DOUBLE, INTEGER
-from ..styling import RendererCopier, renumbered_renderer
+from ..styling import OwnStretch, RendererCopier, renumbered_renderer
 
 if TYPE_CHECKING:
     from backend.errors import RestoreError
@@ -94,6 +94,8 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     #: Role -> parameter name and description overrides for this task.
     PARAMETER_NAMES: dict[str, str] = {}
     PARAMETER_DESCRIPTIONS: dict[str, str] = {}
+    #: Words the Processing Toolbox search finds the algorithm by (it searches tags too).
+    TAGS: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         super().__init__()
@@ -119,7 +121,13 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                                         black_level=self.takes_black_level())
 
     def tags(self) -> list[str]:
-        return ["restoration", "deep learning", "onnx", self.TASK]
+        common = ["restoration", "deep learning", "onnx", "satellite", "remote sensing", "imagery"]
+        return [*common, self.TASK, *self.TAGS]
+
+    def helpUrl(self) -> str:
+        """The plugin's documentation page, shipped inside the plugin (the help panel's Help button)."""
+        page = help_text.doc_path("PLUGIN.md")
+        return page.as_uri() if page.is_file() else ""
 
     def createInstance(self) -> RestoreAlgorithmBase:
         return type(self)()
@@ -162,12 +170,14 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                 allowMultiple=True,
             )
         )
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.MODEL, self.tr("Model name or .onnx file (empty: the task's default model)"),
-                defaultValue="", optional=True,
-            )
+        model = QgsProcessingParameterString(
+            self.MODEL, self.tr("Model (an installed model's name or an .onnx file; empty: the default)"),
+            defaultValue="", optional=True,
         )
+        # Still a string (MODEL=<name> in qgis_process, scripts and .model3 files); the dialogs show
+        # a drop-down of the installed models, a file browser and the chosen model's card.
+        model.setMetadata(model_picker.wrapper_metadata(self.TASK))
+        self.addParameter(model)
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.DEVICE, self.tr("Device"), options=list(DEVICES), defaultValue=0
@@ -273,11 +283,13 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
         missing = dependencies.check()
-        if missing:
-            raise QgsProcessingException(dependencies.instructions(missing))
+        if missing:  # the long instructions once; Processing repeats the exception's text (log, error)
+            feedback.pushWarning(dependencies.instructions(missing))
+            raise QgsProcessingException(dependencies.missing_summary(missing))
         job = self.build_job(parameters, context)
         self._output_path, self._bands = job.output, job.bands
         result = run_job(job, feedback)
+        keep_band_interpretation(job.inputs["optical"], job.options.get("bands"), result.output, feedback)
         report(result, feedback)
         return self.outputs_of(result)
 
@@ -287,11 +299,12 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     def postProcessAlgorithm(
         self, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
-        if self._renderer is not None and context.willLoadLayerOnCompletion(self._output_path):
-            renderer = renumbered_renderer(self._renderer, self._bands)
-            if renderer is not None:
-                details = context.layerToLoadOnCompletionDetails(self._output_path)
-                details.setPostProcessor(RendererCopier.create(renderer))
+        if context.willLoadLayerOnCompletion(self._output_path):
+            # The input's band choice, and a stretch of the output's own values (see styling.py).
+            renderer = None if self._renderer is None else renumbered_renderer(self._renderer, self._bands)
+            details = context.layerToLoadOnCompletionDetails(self._output_path)
+            details.setPostProcessor(RendererCopier.create(renderer) if renderer is not None
+                                     else OwnStretch.create())
         return {}
 
 
@@ -340,6 +353,16 @@ def run_job(job: RestoreJob, feedback: QgsProcessingFeedback) -> Any:
             f"Unexpected error in Raster Restoration ({type(exc).__name__}: {exc}). This is a bug: "
             "please report it with the log above and the output of restore:diagnostics."
         ) from exc
+
+
+def keep_band_interpretation(source: str, bands: list[int] | None, output: Any,
+                             feedback: QgsProcessingFeedback) -> None:
+    """The output's bands get the input's colour interpretation (RGB) and band descriptions, so QGIS
+    opens it as the same kind of image. Only cosmetic: a failure is a warning, never a failed run."""
+    try:
+        _backend.module("raster_io").copy_band_interpretation(source, bands, str(output))
+    except Exception as exc:  # GDAL errors are RuntimeError; nothing here may fail the run
+        feedback.pushWarning(f"the input's colour interpretation was not kept ({type(exc).__name__}: {exc})")
 
 
 def report(result: Any, feedback: QgsProcessingFeedback) -> None:

@@ -7,6 +7,10 @@ from .base import RestoreAlgorithmBase
 
 class DecloudAlgorithm(RestoreAlgorithmBase):
     TASK = "decloud"
+    TAGS = (
+        "clouds", "cloud", "cloud removal", "thin clouds", "haze", "SAR", "Sentinel-1",
+        "Sentinel-2", "Sentinel", "Landsat",
+    )
     WHAT = (
         "Removes thin clouds and reconstructs the ground under them. With a co-registered SAR image, "
         "which sees through clouds, models that accept it reconstruct thicker clouds too."

@@ -7,6 +7,10 @@ from .base import RestoreAlgorithmBase
 
 class DehazeAlgorithm(RestoreAlgorithmBase):
     TASK = "dehaze"
+    TAGS = (
+        "haze", "hazy", "fog", "mist", "smog", "atmosphere", "contrast", "Sentinel-2", "Sentinel",
+        "Landsat", "aerial", "RGB",
+    )
     WHAT = (
         "Removes haze and thin fog from an optical image: contrast and colour are restored where haze "
         "veils the ground. It always removes some haze, even from a clear image, and then darkens "

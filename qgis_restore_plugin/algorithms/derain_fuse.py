@@ -7,6 +7,9 @@ from .base import RestoreAlgorithmBase
 
 class DerainFuseAlgorithm(RestoreAlgorithmBase):
     TASK = "derain_fuse"
+    TAGS = (
+        "rain", "derain", "night", "infrared", "thermal", "IR", "fusion", "image fusion", "visible",
+    )
     PARAMETER_NAMES = {"optical": "VISIBLE"}
     PARAMETER_DESCRIPTIONS = {"optical": "Visible raster (rainy)"}
     WHAT = (

@@ -7,6 +7,10 @@ from .base import RestoreAlgorithmBase
 
 class DesandAlgorithm(RestoreAlgorithmBase):
     TASK = "desand"
+    TAGS = (
+        "sand", "dust", "sandstorm", "dust storm", "colour cast", "color cast", "yellow", "haze",
+        "RGB", "photo",
+    )
     WHAT = (
         "Removes the yellow-brown colour cast and the loss of contrast caused by sand and dust in the "
         "air, restoring natural colours."

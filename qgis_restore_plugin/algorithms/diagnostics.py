@@ -1,6 +1,7 @@
 """restore:diagnostics: what this QGIS can run, for bug reports and for checking an installation.
 
-Reports QGIS, Python, GDAL, numpy and onnxruntime versions, the execution providers that really work
+Reports QGIS, Python, GDAL, numpy and onnxruntime versions, where the Python packages were loaded from
+(the plugin-private folder of the installer, or elsewhere), the execution providers that really work
 (the backend tries each one), and the installed models with their checksums. It works, and says what
 to install, when dependencies are missing.
 """
@@ -34,6 +35,7 @@ def collect() -> dict[str, Any]:
         "platform": platform.platform(),
         "plugin_backend": str(Path(_backend.backend.__file__).parent),
         "dependencies": dependencies.versions(),
+        "python_packages": dependencies.packages_report(),
     }
     if missing:
         report["missing_dependencies"] = dependencies.instructions(missing)
@@ -71,6 +73,21 @@ def as_text(value: Any, indent: int = 0) -> list[str]:
     return [f"{pad}{value}"]
 
 
+def summary(report: dict[str, Any]) -> str:
+    """One line for the REPORT output: qgis_process and the Results panel print outputs again, so the
+    full report (already in the log) is not repeated there."""
+    if "missing_dependencies" in report:
+        missing = [k for k, v in report["dependencies"].items() if str(v).startswith("missing")]
+        return "missing dependencies: " + ", ".join(missing) + " (see the log)"
+    backend = report.get("backend", {})
+    if "error" in backend:
+        return f"backend error: {backend['error']}"
+    working = [name for name, status in backend.get("providers", {}).items() if status == "ok"]
+    models = [m["name"] for m in backend.get("models", [])]
+    return (f"onnxruntime {backend.get('onnxruntime')}; working providers: {', '.join(working) or 'none'}; "
+            f"{len(models)} model(s): {', '.join(models) or 'none'}")
+
+
 class DiagnosticsAlgorithm(QgsProcessingAlgorithm):
     """Reports versions, working execution providers and installed models."""
 
@@ -91,7 +108,9 @@ class DiagnosticsAlgorithm(QgsProcessingAlgorithm):
 
     def shortHelpString(self) -> str:
         return self.tr(
-            "<p>Reports the QGIS, Python, GDAL, numpy and onnxruntime versions, the ONNX Runtime "
+            "<p>Reports the QGIS, Python, GDAL, numpy and onnxruntime versions, where the Python "
+            "packages were loaded from (the plugin's own package folder, filled by its installer), the "
+            "ONNX Runtime "
             "execution providers that really work here (each is tried on a tiny model, not just listed), "
             "and the installed restoration models with their SHA-256 checksums.</p>"
             "<p>When a dependency is missing it says exactly what to install and how. Attach the report "
@@ -111,16 +130,15 @@ class DiagnosticsAlgorithm(QgsProcessingAlgorithm):
                 optional=True, createByDefault=False,
             )
         )
-        self.addOutput(QgsProcessingOutputString(self.REPORT, self.tr("Report")))
+        self.addOutput(QgsProcessingOutputString(self.REPORT, self.tr("Summary of the report")))
 
     def processAlgorithm(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
         report = collect()
-        text = "\n".join(as_text(report))
-        for line in text.splitlines():
+        for line in as_text(report):  # the report once, in the log; REPORT is its one-line summary
             feedback.pushInfo(line)
-        outputs: dict[str, Any] = {self.REPORT: text}
+        outputs: dict[str, Any] = {self.REPORT: summary(report)}
         path = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         if path:
             Path(path).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")

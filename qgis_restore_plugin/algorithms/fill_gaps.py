@@ -11,6 +11,10 @@ from .base import RestoreAlgorithmBase
 
 class FillGapsAlgorithm(RestoreAlgorithmBase):
     TASK = "fill_gaps"
+    TAGS = (
+        "gaps", "gap filling", "stripes", "SLC-off", "Landsat 7", "Landsat", "dead lines",
+        "missing data", "nodata", "inpainting", "holes",
+    )
     MASK_OUTPUT = "MASK_OUTPUT"
     WHAT = (
         "Fills missing pixels (Landsat-7 SLC-off scan-line gaps, dead detector lines, nodata holes) "

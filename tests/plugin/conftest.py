@@ -65,6 +65,9 @@ def qgis_app() -> Iterator[object]:
     if str(QGIS_PLUGINS_DIR) not in sys.path:
         sys.path.append(str(QGIS_PLUGINS_DIR))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # The plugin would put the user's profile package folder (filled by `make install`) first on
+    # sys.path; the tests use the venv's packages only.
+    os.environ["RESTORE_PACKAGES_DIR"] = ""
     app = qgis_core.QgsApplication.instance()
     if app is None:
         qgis_core.QgsApplication.setPrefixPath("/usr", True)
@@ -110,5 +113,6 @@ def qgis_process_env(profile: Path, plugin_path: Path = REPO_ROOT, **extra: str)
         QGIS_PLUGINPATH=str(plugin_path),
         PYTHONPATH=os.pathsep.join(p for p in (str(site) if site else "", str(REPO_ROOT)) if p),
     )
+    env.pop("RESTORE_PACKAGES_DIR", None)  # qgis_process uses its throw-away profile's folder
     env.update(extra)
     return env

@@ -21,6 +21,7 @@ class Feedback(qgis_core.QgsProcessingFeedback):
         super().__init__()
         self.infos: list[str] = []
         self.errors: list[str] = []
+        self.warnings: list[str] = []
         self.progress: list[float] = []
         self.progressChanged.connect(self.progress.append)
         if cancel:
@@ -31,6 +32,9 @@ class Feedback(qgis_core.QgsProcessingFeedback):
 
     def reportError(self, error: str, fatalError: bool = False) -> None:
         self.errors.append(error)
+
+    def pushWarning(self, warning: str) -> None:
+        self.warnings.append(warning)
 
 
 def run(alg_id: str, params: dict, feedback: Feedback | None = None) -> tuple[dict | None, Feedback]:
@@ -262,7 +266,9 @@ def test_missing_onnxruntime_fails_with_install_instructions(qgis_app, models_di
                                         "OUTPUT": str(tmp_path / "x.tif")})
     assert result is None
     message = "\n".join(fb.errors)
-    assert "onnxruntime" in message and "-m pip install" in message, message
+    assert "Missing Python packages: onnxruntime" in message, message
+    warning = "\n".join(fb.warnings)  # the instructions once, as a warning before the error
+    assert "installer.py" in warning and "Install button" in warning, warning
 
 
 def test_a_run_writes_no_statistics_sidecar_next_to_the_input(qgis_app, models_dir, tmp_path):
@@ -276,3 +282,39 @@ def test_a_run_writes_no_statistics_sidecar_next_to_the_input(qgis_app, models_d
     assert result is not None, fb.errors
     gc.collect()  # the layer store of processing.run's context closes the dataset
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.tif", "out.tif"]
+
+
+def test_output_keeps_the_inputs_colour_interpretation_and_band_descriptions(qgis_app, models_dir, tmp_path):
+    from osgeo import gdal
+
+    scene = make_scene(tmp_path / "rgb.tif")
+    ds = gdal.Open(str(scene), gdal.GA_Update)
+    for b, (interp, name) in enumerate(((gdal.GCI_RedBand, "B4 red"), (gdal.GCI_GreenBand, "B3 green"),
+                                        (gdal.GCI_BlueBand, "B2 blue")), start=1):
+        ds.GetRasterBand(b).SetColorInterpretation(interp)
+        ds.GetRasterBand(b).SetDescription(name)
+    ds = None
+    out = tmp_path / "out.tif"
+    result, fb = run("restore:dehaze", {"INPUT": str(scene), "MODEL": "test-dehaze", "OUTPUT": str(out)})
+    assert result is not None, fb.errors
+    ds = gdal.Open(str(out))
+    assert [ds.GetRasterBand(b).GetColorInterpretation() for b in (1, 2, 3)] == [
+        gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand]
+    assert [ds.GetRasterBand(b).GetDescription() for b in (1, 2, 3)] == ["B4 red", "B3 green", "B2 blue"]
+    assert any(key.startswith("RESTORE_") for key in ds.GetMetadata())  # the run's metadata is kept
+    assert not (tmp_path / "out.tif.aux.xml").exists()  # written into the GeoTIFF itself
+    swapped = tmp_path / "swapped.tif"  # BANDS=3,2,1: output band 1 is input band 3 (blue)
+    result, fb = run("restore:dehaze", {"INPUT": str(scene), "MODEL": "test-dehaze", "BANDS": [3, 2, 1],
+                                        "OUTPUT": str(swapped)})
+    assert result is not None, fb.errors
+    ds = gdal.Open(str(swapped))
+    assert ds.GetRasterBand(1).GetColorInterpretation() == gdal.GCI_BlueBand
+    assert ds.GetRasterBand(1).GetDescription() == "B2 blue"
+    plain = make_scene(tmp_path / "plain.tif")  # no colour meaning: the model's red, green, blue names
+    result, fb = run("restore:dehaze", {"INPUT": str(plain), "MODEL": "test-dehaze",
+                                        "OUTPUT": str(tmp_path / "plain_out.tif")})
+    assert result is not None, fb.errors
+    ds = gdal.Open(str(tmp_path / "plain_out.tif"))
+    assert [ds.GetRasterBand(b).GetDescription() for b in (1, 2, 3)] == ["red", "green", "blue"]
+    assert [ds.GetRasterBand(b).GetColorInterpretation() for b in (1, 2, 3)] == [
+        gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand]

@@ -39,7 +39,7 @@ def test_help_names_default_model_version_citation_and_the_others():
     text = help_text.models_html("dehaze", models)
     assert "dehaze-hsmr-lite 1.2 (HSMR-Net)" in text
     assert "<b>Citation.</b> Xu et al., HSMR-Net, 2023" in text
-    assert "CC-BY-4.0" in text and "Other installed models: other-dehazer (blue, green, red, nir)." in text
+    assert "CC-BY-4.0" in text and "other-dehazer 1.2 (HSMR-Net; blue, green, red, nir): lite dehazer" in text
 
 
 def test_help_without_models_says_the_algorithm_fails_until_one_is_installed():
@@ -58,20 +58,28 @@ def test_help_explains_strength_only_where_the_algorithm_has_it(monkeypatch):
     assert "<i>Black level</i>" not in with_strength
 
 
-def test_install_instructions_keep_numpy_1_and_respect_pep_668(monkeypatch, tmp_path):
+def test_install_instructions_point_to_the_plugins_installer_and_folder(monkeypatch, tmp_path):
     missing = [dependencies.MissingDependency("onnxruntime", "onnxruntime", "ImportError: nope")]
-    monkeypatch.setattr(dependencies, "numpy_pin", lambda: "numpy<2")
-    (tmp_path / "EXTERNALLY-MANAGED").write_text("")
-    monkeypatch.setattr(dependencies.sysconfig, "get_path", lambda name: str(tmp_path))
+    folder = tmp_path / "restore_packages" / "python3.11"
+    monkeypatch.setenv("RESTORE_PACKAGES_DIR", str(folder))
     monkeypatch.setattr(sys, "platform", "linux")
     text = dependencies.instructions(missing)
     assert "onnxruntime (ImportError: nope)" in text
-    assert '-m pip install --user --break-system-packages onnxruntime "numpy<2"' in text
-    python = text.split("-m pip install")[0].split()[-1]
+    assert f"plugin's own folder ({folder})" in text and "Install button" in text
+    command = text.splitlines()[-2].strip()
+    python, script = command.split()[:2]
     assert Path(python).name.startswith("python")  # an interpreter, not the QGIS binary
-    monkeypatch.setattr(sys, "platform", "win32")
-    text = dependencies.instructions(missing)
-    assert "OSGeo4W Shell" in text and 'python -m pip install onnxruntime "numpy<2"' in text
+    assert script.strip('"').endswith("qgis_restore_plugin/installer.py")
+    assert f'--target "{folder}"' in command
+    assert "--user" not in text and "break-system-packages" not in text
+
+
+def test_log_panel_text_is_escaped_so_requirements_survive():
+    pytest.importorskip("qgis.core", reason="QGIS Python bindings (python3-qgis) not installed")
+    from qgis_restore_plugin.provider import log_text
+
+    assert log_text('pip install "numpy<2" onnx') == 'pip install "numpy&lt;2" onnx'
+    assert log_text("a\nb") == "a\nb"  # the panel itself turns newlines into <br>
 
 
 def test_check_reports_a_module_that_cannot_be_imported(monkeypatch):

@@ -113,3 +113,44 @@ def test_metadata_has_every_key_plugins_qgis_org_requires():
         REPO_ROOT / "metadata.txt"
     ).read_text()
 
+
+
+def _toolbox_matches(word: str) -> set[str]:
+    """Algorithm ids the Processing Toolbox shows for a search word (the real toolbox filter model)."""
+    from qgis.gui import QgsProcessingToolboxProxyModel
+    from qgis.PyQt.QtCore import QModelIndex
+
+    model = QgsProcessingToolboxProxyModel(None, registry())
+    model.setFilterString(word)
+    found: set[str] = set()
+    stack = [QModelIndex()]
+    while stack:
+        parent = stack.pop()
+        for row in range(model.rowCount(parent)):
+            index = model.index(row, 0, parent)
+            alg = model.toolboxModel().algorithmForIndex(model.mapToSource(index))
+            if alg is not None:
+                found.add(alg.id())
+            stack.append(index)
+    return found
+
+
+@pytest.mark.parametrize("word, alg_id", [
+    ("fog", "restore:dehaze"), ("haze", "restore:dehaze"), ("Sentinel", "restore:dehaze"),
+    ("Landsat", "restore:fill_gaps"), ("clouds", "restore:decloud"), ("stripes", "restore:fill_gaps"),
+    ("SLC-off", "restore:fill_gaps"), ("gaps", "restore:fill_gaps"), ("dust", "restore:desand"),
+    ("rain", "restore:derain_fuse"), ("infrared", "restore:derain_fuse"),
+])
+def test_toolbox_search_finds_the_algorithm_by_its_tags(qgis_app, word, alg_id):
+    assert alg_id in _toolbox_matches(word)
+    assert "restore:dehaze" not in _toolbox_matches("SLC-off")  # the filter really filters
+
+
+def test_help_links_the_documentation_shipped_with_the_plugin(qgis_app):
+    from pathlib import Path
+    from urllib.parse import urlparse
+
+    alg = registry().algorithmById("restore:dehaze")
+    assert "MODELS.md</a>" in alg.shortHelpString()
+    url = alg.helpUrl()
+    assert url.startswith("file://") and Path(urlparse(url).path).is_file()
