@@ -22,7 +22,7 @@ from .errors import InputRasterError, InvalidOptionError, OutputRasterError
 from .job import RestoreJob
 from .model_card import ModelCard, Normalization, TensorSpec
 from .normalization import NormStats, compute_stats, with_black_level
-from .raster_io import RasterReader, RasterWriter, open_raster, same_grid, warp_onto
+from .raster_io import RasterReader, RasterWriter, copy_band_interpretation, open_raster, same_grid, warp_onto
 from .registry import ModelInfo, resolve_model
 from .runtime import PROVIDERS, create_session, gpu_free_bytes, parse_device
 from .tasks import ROLES, get_task
@@ -375,6 +375,10 @@ def restore(
         if mask_writer is not None:
             mask_writer.abort()
         raise
+    try:  # cosmetic: the output opens as the same kind of image (RGB) with the input's band names
+        copy_band_interpretation(job.inputs["optical"], job.bands, final)
+    except RuntimeError as exc:  # a GDAL error here must not fail a finished run
+        say(f"the input's colour interpretation was not kept ({exc})")
     seconds = dict(stats.seconds)
     seconds["total"] = time.perf_counter() - began
     return RestoreResult(output=final, mask_output=final_mask, model=info.name, model_path=info.path,

@@ -9,7 +9,7 @@ errors into ``QgsProcessingException`` and asks for the output to be styled like
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -289,7 +289,6 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
         job = self.build_job(parameters, context)
         self._output_path, self._bands = job.output, job.bands
         result = run_job(job, feedback)
-        keep_band_interpretation(job.inputs["optical"], job.bands, result.output, feedback)
         report(result, feedback)
         return self.outputs_of(result)
 
@@ -353,16 +352,6 @@ def run_job(job: RestoreJob, feedback: QgsProcessingFeedback) -> Any:
             f"Unexpected error in Raster Restoration ({type(exc).__name__}: {exc}). This is a bug: "
             "please report it with the log above and the output of restore:diagnostics."
         ) from exc
-
-
-def keep_band_interpretation(source: str, bands: Sequence[int] | None, output: Any,
-                             feedback: QgsProcessingFeedback) -> None:
-    """The output's bands get the input's colour interpretation (RGB) and band descriptions, so QGIS
-    opens it as the same kind of image. Only cosmetic: a failure is a warning, never a failed run."""
-    try:
-        _backend.module("raster_io").copy_band_interpretation(source, bands, str(output))
-    except Exception as exc:  # GDAL errors are RuntimeError; nothing here may fail the run
-        feedback.pushWarning(f"the input's colour interpretation was not kept ({type(exc).__name__}: {exc})")
 
 
 def report(result: Any, feedback: QgsProcessingFeedback) -> None:
