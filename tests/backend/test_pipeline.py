@@ -547,3 +547,20 @@ def test_bad_options(tmp_path: Path, rgb: Path, models: dict[str, Path]) -> None
         restore(RestoreJob("dehaze", {"optical": rgb}, tmp_path / "o.tif", model=models["identity"],
                            device="cuda"))
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_output_keeps_the_inputs_colour_interpretation_and_band_names(tmp_path: Path) -> None:
+    model = tiny_models.identity_model(tmp_path / "id.onnx", bands=3)
+    source = make_raster(tmp_path / "in.tif", random_raster(3, 20, 24, np.uint16))
+    ds = gdal.Open(str(source), gdal.GA_Update)
+    colours = (gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand)
+    for b, (name, colour) in enumerate(zip(("B4", "B3", "B2"), colours, strict=True), 1):
+        ds.GetRasterBand(b).SetDescription(name)
+        ds.GetRasterBand(b).SetColorInterpretation(colour)
+    ds = None
+    result = restore(RestoreJob("dehaze", {"optical": source}, tmp_path / "out.tif", model=model))
+    out = gdal.Open(str(result.output))
+    bands = [out.GetRasterBand(b) for b in (1, 2, 3)]
+    assert [b.GetDescription() for b in bands] == ["B4", "B3", "B2"]
+    assert [b.GetColorInterpretation() for b in bands] == list(colours)
+    assert not (tmp_path / "out.tif.aux.xml").exists()
