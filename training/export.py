@@ -27,6 +27,7 @@ from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import TaskSpec, TrainConfig
 from .data.prepare import like_input
 from .data.recipes import recipe_sources
+from .data.unlabelled import UNLABELLED_CITATIONS
 from .model import ExportModel, RestorationModel
 
 OPSET = 17
@@ -64,13 +65,16 @@ def build_card(spec: TaskSpec, *, name: str, version: str, arch: str, arch_confi
         f"python -m training train --task {spec.task}: arch {arch} {json.dumps(arch_config, sort_keys=True)}"
         f"; {steps} steps, batch {tc.batch_size}, crop {tc.crop}, Adam lr {tc.lr} ({_schedule(tc)}), losses "
         f"{json.dumps(spec.losses, sort_keys=True)}, adversarial {train_config.adversarial_weight}, "
-        f"data recipe {spec.data!r}, seed {train_config.seed}"
+        + (f"unsupervised {json.dumps(spec.unsupervised, sort_keys=True)} on {spec.unlabelled!r}, "
+           if spec.unlabelled else "")
+        + f"data recipe {spec.data!r}, seed {train_config.seed}"
     )
     return ModelCard(
         task=spec.task, name=name, version=version, architecture=describe_arch(arch, arch_config),
         inputs=spec.inputs,
         outputs=tuple(outputs), tile=spec.tile, citation=spec.citation, description=spec.description,
-        training_data=recipe_sources(spec.data), training_recipe=recipe, licence=spec.licence,
+        training_data=recipe_sources(spec.data) + UNLABELLED_CITATIONS.get(spec.unlabelled or "", ()),
+        training_recipe=recipe, licence=spec.licence,
         metrics=dict(metrics or {}), parameters=parameters,
     )  # fmt: skip
 
