@@ -114,5 +114,13 @@ def _register_builtin() -> None:
                         "multi-scale feature fusion generator (Qadir, Bartani, Mohammed, Daneshfar; "
                         "github.com/bartani/SSDIE-Net)")  # fmt: skip
 
+    from .aca_crnet import MULTIPLE as ACA_MULTIPLE
+    from .aca_crnet import ACACRNet, ACACRNetConfig
+
+    register_arch("aca_crnet", ACACRNetConfig, ACACRNet, "ACA-CRNet", multiple=ACA_MULTIPLE,
+                  paper="ACA-CRNet, cloud removal with attentive contextual attention on a DSen2-CR "
+                        "backbone (Huang et al., TGRS 2024, arXiv 2411.13042; "
+                        "github.com/huangwenwenlili/ACA-CRNet)")  # fmt: skip
+
 
 _register_builtin()
