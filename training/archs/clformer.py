@@ -98,9 +98,11 @@ class CLformerConfig:
 
     @classmethod
     def lite(cls) -> CLformerConfig:
-        """Every block of the paper at a third of the width and one to two blocks per level
-        (sized for a two-hour CPU run of 128 px crops)."""
-        return cls(dim=16, num_blocks=(1, 1, 1, 2), heads=(1, 1, 2, 4))
+        """Every block of the paper at a sixth of the width, one or two transformer blocks per level
+        and two AgMoE steps (for CPU training on 128 px crops). The AgMoE's eight operations at full
+        resolution, the tail's at twice the width, cost most of a step (their depthwise and dilated
+        convolutions' backward passes on CPU), so width and steps are cut hardest there."""
+        return cls(dim=8, num_blocks=(1, 1, 1, 2), heads=(1, 1, 2, 4), agmoe_steps=2)
 
 
 class LayerNorm2d(nn.Module):
