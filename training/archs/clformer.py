@@ -37,6 +37,8 @@ Deviations from the authors' code, and why:
   the authors' test script does outside the network, so any tile size works.
 * The residual adds the first ``out_channels`` input bands, so extra guide bands may be stacked
   after the image (``in_channels >= out_channels``); 3 -> 3 is the paper.
+* Weights and activations are kept channels-last (a memory layout only), which halves a CPU
+  training step.
 * The AgMoE gate pools over the whole input, as in the paper: the operation weights depend on the
   tile the engine feeds, so tiles should be large and overlapped (the rest of the network is local
   or channel-wise per pixel, apart from the transposed attention's H x W sums).
@@ -355,10 +357,14 @@ class CLformer(nn.Module):
         self.decoder_level1 = level(2 * c, n[0], heads[0])
         self.refinement = AgMoE(2 * c, config.agmoe_steps)
         self.output = nn.Conv2d(2 * c, config.out_channels, 3, padding=1, bias=config.bias)
+        # Channels-last weights and activations: on CPU the many depthwise and dilated convolutions
+        # run about twice as fast (oneDNN); the function and the exported graph are unchanged.
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
         x = F.pad(x, (0, (-width) % MULTIPLE, 0, (-height) % MULTIPLE), mode="reflect")
+        x = x.contiguous(memory_format=torch.channels_last)
         enc1 = self.encoder_level1(self.encoder_level0(self.patch_embed(x)))
         enc2 = self.encoder_level2(self.down1_2(enc1))
         enc3 = self.encoder_level3(self.down2_3(enc2))
