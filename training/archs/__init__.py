@@ -113,6 +113,18 @@ def _register_builtin() -> None:
                   paper="SSDIE-Net, semi-supervised sand-dust image enhancement with an attention-driven "
                         "multi-scale feature fusion generator (Qadir, Bartani, Mohammed, Daneshfar; "
                         "github.com/bartani/SSDIE-Net)")  # fmt: skip
+    from .clformer import MULTIPLE as CLFORMER_MULTIPLE
+    from .clformer import CLformer, CLformerConfig
+    from .nitedr_fusion import NiteDRFusion, NiteDRFusionConfig
+
+    register_arch("clformer", CLformerConfig, CLformer, "NiteDR CLformer", multiple=CLFORMER_MULTIPLE,
+                  paper="NiteDR, nighttime image de-raining with cleaning and fusion (Shi et al., TMM 2024; "
+                        "arXiv 2402.18172; github.com/CidanShi/NiteDR-Nighttime-Image-De-raining), "
+                        "stage 1 CleanNet")  # fmt: skip
+    register_arch("nitedr_fusion", NiteDRFusionConfig, NiteDRFusion, "NiteDR FusionNet", multiple=1,
+                  paper="NiteDR (Shi et al., TMM 2024; arXiv 2402.18172; "
+                        "github.com/CidanShi/NiteDR-Nighttime-Image-De-raining), stage 2 FusionNet: "
+                        "dense Y fuser + SCI-style BalanceModule")  # fmt: skip
 
     from .aca_crnet import MULTIPLE as ACA_MULTIPLE
     from .aca_crnet import ACACRNet, ACACRNetConfig
