@@ -113,6 +113,14 @@ def _register_builtin() -> None:
                   paper="SSDIE-Net, semi-supervised sand-dust image enhancement with an attention-driven "
                         "multi-scale feature fusion generator (Qadir, Bartani, Mohammed, Daneshfar; "
                         "github.com/bartani/SSDIE-Net)")  # fmt: skip
+    from .inpaint_sanet import MULTIPLE as INPAINT_SANET_MULTIPLE
+    from .inpaint_sanet import InpaintSANet, InpaintSANetConfig
+
+    register_arch("inpaint_sanet", InpaintSANetConfig, InpaintSANet, "InpaintSANet",
+                  multiple=INPAINT_SANET_MULTIPLE,
+                  paper="Context-based multi-scale unified network for missing data reconstruction in "
+                        "remote sensing images, GRSL 2022 (the TGRS authors' predecessor; "
+                        "github.com/Oliiveralien/Inpainting-on-RSI)")  # fmt: skip
 
 
 _register_builtin()
