@@ -46,8 +46,9 @@ Deviations from the authors' code, and why:
   band: nothing is missing and the image comes back unchanged (this is what the parameter listing
   of ``python -m training archs``, 3 -> 3 bands, builds; the count does not depend on it).
 * ``forward`` reflect-pads to a multiple of 4 (two stride-2 steps) and crops back, so any tile size
-  runs; the authors feed 256 x 256. Global self-attention at H/4 makes a tile's output depend on the
-  whole tile and costs ``(H W / 16)^2`` memory: keep inference tiles moderate (256-512 px).
+  runs (from 4 px up: reflection needs a pad smaller than the side); the authors feed 256 x 256.
+  Global self-attention at H/4 makes a tile's output depend on the whole tile and costs
+  ``(H W / 16)^2`` floats: 64 MiB for a 256 px tile, 1 GiB for 512 px.
 * No perceptual or style loss (VGG16 ImageNet weights are not available offline; TRAINING.md).
 """
 
