@@ -99,9 +99,9 @@ def cmd_archs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'name':<8} {'full':>12} {'lite':>12} {'multiple':>8}  paper")
+    print(f"{'name':<14} {'full':>12} {'lite':>12} {'multiple':>8}  paper")
     for row in rows:
-        print(f"{row['name']:<8} {row['full_parameters']:>12,} {row['lite_parameters']:>12,} "
+        print(f"{row['name']:<14} {row['full_parameters']:>12,} {row['lite_parameters']:>12,} "
               f"{row['multiple']:>8}  {row['paper']}")
     print("parameters for 3 input and 3 output bands")
     return 0

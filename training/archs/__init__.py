@@ -134,5 +134,21 @@ def _register_builtin() -> None:
                         "backbone (Huang et al., TGRS 2024, arXiv 2411.13042; "
                         "github.com/huangwenwenlili/ACA-CRNet)")  # fmt: skip
 
+    from .inpaint_sanet import MULTIPLE as INPAINT_SANET_MULTIPLE
+    from .inpaint_sanet import InpaintSANet, InpaintSANetConfig
+    from .pyramidal_gan import MULTIPLE as PYRAMIDAL_GAN_MULTIPLE
+    from .pyramidal_gan import PyramidalGAN, PyramidalGANConfig
+
+    register_arch("inpaint_sanet", InpaintSANetConfig, InpaintSANet, "InpaintSANet",
+                  multiple=INPAINT_SANET_MULTIPLE,
+                  paper="Context-based multi-scale unified network for missing data reconstruction in "
+                        "remote sensing images, GRSL 2022 (the TGRS authors' predecessor; "
+                        "github.com/Oliiveralien/Inpainting-on-RSI)")  # fmt: skip
+    register_arch("pyramidal_gan", PyramidalGANConfig, PyramidalGAN, "Pyramidal GAN (TGRS)",
+                  multiple=PYRAMIDAL_GAN_MULTIPLE,
+                  paper="Efficient pyramidal GAN for versatile missing data reconstruction in remote "
+                        "sensing images, TGRS (Shao, Wang, Zuo, Meng; code not released, "
+                        "github.com/Oliiveralien/TGRS-SIMT); blocks below the abstract inferred")  # fmt: skip
+
 
 _register_builtin()
