@@ -69,3 +69,15 @@ def test_full_and_lite_export_and_onnx_runtime_matches_pytorch(tmp_path):
     with torch.no_grad():
         expected = model(torch.from_numpy(x)).numpy()
     assert got.shape == x.shape and np.abs(got - expected).max() < 1e-4
+
+
+def test_archs_json_lists_every_architecture_with_both_counts(capsys):
+    import json
+
+    from training.cli import main
+
+    assert main(["archs", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["hsmr"]["full_parameters"] == 9_911_696
+    assert rows["msff"]["full_parameters"] == 1_005_714 and rows["msff"]["multiple"] == 4
+    assert all(r["lite_parameters"] <= r["full_parameters"] and r["paper"] for r in rows.values())
