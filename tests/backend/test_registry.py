@@ -49,8 +49,8 @@ def test_task_mismatch(folder: Path) -> None:
 
 
 def test_nothing_installed_says_where_to_put_a_model(isolated_models: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="no model is installed for task 'desand'.*qgis-restore"):
-        registry.resolve_model("desand")
+    with pytest.raises(ModelNotFoundError, match="no model is installed for task 'decloud'.*qgis-restore"):
+        registry.resolve_model("decloud")
 
 
 def test_unknown_task_and_unknown_name(folder: Path) -> None:

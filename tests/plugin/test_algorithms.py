@@ -108,7 +108,8 @@ def test_dehaze_runs_the_model_and_keeps_the_grid(qgis_app, models_dir, scene, t
 
 def test_desand_tiles_with_the_advanced_parameters(qgis_app, models_dir, scene, tmp_path):
     out = tmp_path / "desanded.tif"
-    params = {"INPUT": str(scene), "TILE_SIZE": 16, "OVERLAP": 4, "BATCH_SIZE": 2, "OUTPUT": str(out)}
+    params = {"INPUT": str(scene), "MODEL": "test-desand", "TILE_SIZE": 16, "OVERLAP": 4, "BATCH_SIZE": 2,
+              "OUTPUT": str(out)}
     result, fb = run("restore:desand", params)
     assert result is not None, fb.errors
     assert_same_grid(out, scene)
@@ -116,7 +117,8 @@ def test_desand_tiles_with_the_advanced_parameters(qgis_app, models_dir, scene, 
     assert np.isfinite(restored).all() and not np.allclose(restored, read(scene)[0])
     # same result as with the model's default tiling: the tile parameters only change the schedule
     default_out = tmp_path / "desanded_default.tif"
-    assert run("restore:desand", {"INPUT": str(scene), "OUTPUT": str(default_out)})[0] is not None
+    assert run("restore:desand", {"INPUT": str(scene), "MODEL": "test-desand",
+                                  "OUTPUT": str(default_out)})[0] is not None
     np.testing.assert_allclose(restored, read(default_out)[0], atol=1e-4)
 
 
