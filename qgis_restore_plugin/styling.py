@@ -90,11 +90,12 @@ CUT_LOWER, CUT_UPPER = 0.02, 0.98
 
 
 @contextmanager
-def _no_sidecar() -> Iterator[None]:
-    """Statistics stay in memory: no ``.aux.xml`` written beside the output."""
+def no_gdal_sidecars() -> Iterator[None]:
+    """In this thread, GDAL keeps statistics in memory instead of ``.aux.xml`` files (PAM off), so
+    nothing is written beside the user's inputs or our outputs."""
     try:
         from osgeo import gdal
-    except ImportError:
+    except ImportError:  # GDAL's Python bindings missing: dependencies.check reports it
         yield
         return
     previous = gdal.GetThreadLocalConfigOption("GDAL_PAM_ENABLED", None)
@@ -116,7 +117,7 @@ def own_stretch(layer: QgsRasterLayer) -> None:
     origin.setLimits(QgsRasterMinMaxOrigin.CumulativeCut)
     origin.setCumulativeCutLower(CUT_LOWER)
     origin.setCumulativeCutUpper(CUT_UPPER)
-    with _no_sidecar():
+    with no_gdal_sidecars():
         layer.setContrastEnhancement(QgsContrastEnhancement.StretchToMinimumMaximum,
                                      QgsRasterMinMaxOrigin.CumulativeCut, QgsRectangle(),
                                      int(QgsRasterLayer.SAMPLE_SIZE))

@@ -9,8 +9,6 @@ errors into ``QgsProcessingException`` and asks for the output to be styled like
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from qgis.core import (
@@ -31,7 +29,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 
 from .. import _backend, dependencies, help_text, model_picker
 from .._compat import ADVANCED, DOUBLE, INTEGER
-from ..styling import OwnStretch, RendererCopier, renumbered_renderer
+from ..styling import OwnStretch, RendererCopier, no_gdal_sidecars, renumbered_renderer
 
 if TYPE_CHECKING:
     from backend.errors import RestoreError
@@ -305,22 +303,6 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
             details.setPostProcessor(RendererCopier.create(renderer) if renderer is not None
                                      else OwnStretch.create())
         return {}
-
-
-@contextmanager
-def no_gdal_sidecars() -> Iterator[None]:
-    """In this thread, GDAL keeps statistics in memory instead of ``.aux.xml`` files (PAM off)."""
-    try:
-        from osgeo import gdal
-    except ImportError:  # GDAL's Python bindings missing: dependencies.check reports it
-        yield
-        return
-    previous = gdal.GetThreadLocalConfigOption("GDAL_PAM_ENABLED", None)
-    gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", "NO")
-    try:
-        yield
-    finally:
-        gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", previous)
 
 
 def layer_path(layer: QgsRasterLayer, parameter: str) -> str:
