@@ -47,6 +47,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .padding import pad_to_multiple
+
 #: Spatial multiple the network needs: one stride-2 step in each attention block.
 MULTIPLE = 2
 
@@ -187,10 +189,7 @@ class ACACRNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
-        pad_h, pad_w = (-height) % MULTIPLE, (-width) % MULTIPLE
-        # Padded unconditionally: a branch on the size would be frozen into the traced ONNX graph.
-        padded = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
-        out = self.tail(self.blocks(self.head(padded)))[..., :height, :width]
+        out = self.tail(self.blocks(self.head(pad_to_multiple(x, MULTIPLE))))[..., :height, :width]
         return x[:, self.config.sar_channels :] + out
 
 

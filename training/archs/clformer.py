@@ -53,6 +53,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .padding import pad_to_multiple
+
 #: Spatial multiple the network needs: three 2x PixelUnshuffle steps.
 MULTIPLE = 8
 NORMS = ("withbias", "biasfree")
@@ -363,7 +365,7 @@ class CLformer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
-        x = F.pad(x, (0, (-width) % MULTIPLE, 0, (-height) % MULTIPLE), mode="reflect")
+        x = pad_to_multiple(x, MULTIPLE)
         x = x.contiguous(memory_format=torch.channels_last)
         enc1 = self.encoder_level1(self.encoder_level0(self.patch_embed(x)))
         enc2 = self.encoder_level2(self.down1_2(enc1))

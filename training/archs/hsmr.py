@@ -59,6 +59,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .padding import pad_to_multiple
+
 #: Spatial multiple the network needs: 2x2 slices on the H/4 grid.
 MULTIPLE = 8
 NORMS = ("instance", "batch", "none")
@@ -449,16 +451,6 @@ def remap_bands(state: dict[str, torch.Tensor], sources: Sequence[int], fresh: S
     for key in ("head.1.weight", "head.1.bias"):
         out[key] = state[key][rows].clone()
     return out
-
-
-def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> torch.Tensor:
-    """Reflect-pad the bottom and right of ``x`` so H and W are multiples of ``multiple``."""
-    h, w = x.shape[-2:]
-    pad_h = (multiple - h % multiple) % multiple
-    pad_w = (multiple - w % multiple) % multiple
-    # Always pad (possibly by 0) so a traced ONNX graph keeps the padding for any tile size.
-    mode = "reflect" if h >= multiple and w >= multiple else "replicate"
-    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
 
 
 def count_parameters(model: nn.Module) -> int:

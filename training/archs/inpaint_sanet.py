@@ -60,6 +60,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .padding import pad_to_multiple
+
 #: Spatial multiple the network needs: two stride-2 steps down to the H/4 grid.
 MULTIPLE = 4
 #: The letter's rates of the dilated chain at H/4.
@@ -85,16 +87,6 @@ class InpaintSANetConfig:
     def lite(cls) -> InpaintSANetConfig:
         """Every block of the letter at half the width (about a quarter of the parameters)."""
         return cls(width=16)
-
-
-def pad_to_multiple(x: torch.Tensor, multiple: int = MULTIPLE) -> torch.Tensor:
-    """Reflect-pad the bottom and right of ``x`` up to a multiple of ``multiple``.
-
-    Always pads (possibly by 0), without a Python branch on the size: the traced ONNX graph then
-    computes the padding from the input's shape and runs at any size.
-    """
-    height, width = x.shape[-2:]
-    return F.pad(x, (0, (-width) % multiple, 0, (-height) % multiple), mode="reflect")
 
 
 class GatedConv(nn.Module):
@@ -240,7 +232,7 @@ class InpaintSANet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         height, width = x.shape[-2:]
-        x = pad_to_multiple(x)
+        x = pad_to_multiple(x, MULTIPLE)
         bands = self.config.out_channels
         image = x[:, :bands]
         if self.config.in_channels > bands:

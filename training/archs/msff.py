@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .padding import pad_to_multiple
+
 #: Spatial multiple the network needs: two stride-2 steps down to the H/4 grid.
 MULTIPLE = 4
 
@@ -137,9 +139,7 @@ class MSFFNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
-        pad_h, pad_w = (-height) % MULTIPLE, (-width) % MULTIPLE
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
+        x = pad_to_multiple(x, MULTIPLE)
         e1 = self.E1(x)
         e2 = self.E2(F.avg_pool2d(x, 2))
         e3_l1 = self.E3_L1(F.avg_pool2d(x, 4))

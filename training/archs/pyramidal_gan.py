@@ -65,8 +65,8 @@ from .inpaint_sanet import (
     GatedDeconv,
     RefineEncoder,
     SelfAttention,
-    pad_to_multiple,
 )
+from .padding import pad_to_multiple
 
 #: Spatial multiple the network needs: two stride-2 steps down to the H/4 grid.
 MULTIPLE = 4
@@ -222,7 +222,7 @@ class PyramidalGAN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         height, width = x.shape[-2:]
-        x = pad_to_multiple(x)
+        x = pad_to_multiple(x, MULTIPLE)
         bands = self.config.out_channels
         image = x[:, :bands]
         soft = self.men(image)
