@@ -28,6 +28,7 @@ from tqdm import tqdm
 from .archs import build_arch
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TaskSpec, TrainConfig
+from .data.prepare import like_input
 from .logger import RunLogger, plot_curve
 from .losses import PatchDiscriminator, build_loss, discriminator_loss, generator_adversarial_loss, ssim
 from .model import RestorationModel
@@ -166,8 +167,8 @@ def train(
     loss_fn = build_loss(spec.losses)
     unsup_fn = None
     if unlabelled_set is not None:
-        like = next(s for s in spec.inputs if s.role == "optical")
-        unsup_fn = build_unsupervised_loss(spec.unsupervised, like.normalization.range, spec.output_range)
+        unsup_fn = build_unsupervised_loss(spec.unsupervised, like_input(spec).normalization.range,
+                                           spec.output_range)  # fmt: skip
 
     step, best_psnr, spent = 0, -math.inf, 0.0
     if resume and last_path.exists():
