@@ -1,10 +1,23 @@
-"""Clouds: thin (semi-transparent) or thick (opaque cores), each with its shadow.
+"""Clouds: thick cumulus fields with displaced shadows, thin cirrus veils, or a clear sky.
 
-Cloud cover ``c`` in [0, 1] is a soft threshold of fractal noise (the threshold sets the cloud
-fraction). The cloudy image is ``I = J*(1 - a*c) + a*c*B`` with cloud brightness ``B`` and opacity
-``a`` (thin: 0.2-0.7, thick: 1, so the ground under a core is lost). The shadow is the cover shifted
-along a random sun azimuth, darkening the ground by a factor ``1 - s*shadow`` where no cloud hides
-it. Values stay in [0, 1].
+Each draw is one of three skies:
+
+* **thick** (cumulus): cover ``c`` in [0, 1] is a soft threshold of fractal noise at cumulus scale
+  (the threshold sets the cloud fraction); the cores are opaque (``a = 1``), so the ground under
+  them is lost. Each cloud casts a shadow: the cover shifted along a random sun azimuth, darkening
+  the ground by ``1 - s * shadow`` where no cloud hides it.
+* **thin** (cirrus or thin stratus): a semi-transparent veil (opacity 0.15-0.6) whose cover is
+  fractal noise stretched along a random wind direction (the fibrous look of cirrus), with a faint
+  shadow.
+* **clear**: the clean image unchanged, so a model learns to leave cloud-free ground alone.
+
+The cloudy image is ``I_b = J_b * (1 - a c t_b) + a c R_b`` per band ``b``, with the cloud's
+reflectance ``R_b`` (a brightness drawn per cloud, times a relative per-band factor) and its
+per-band extinction ``t_b``. The factors follow the spectra of clouds in Sentinel-2 and Landsat-8:
+water clouds are bright and nearly neutral from blue to NIR, darker in SWIR (absorption by liquid
+water and ice grows with wavelength) and nearly invisible in the water-vapour and cirrus bands
+(the air above absorbs there); ice clouds (cirrus) are the only ones bright in the 1.375 um cirrus
+band. Values stay in [0, 1].
 """
 
 from __future__ import annotations
@@ -18,41 +31,93 @@ from scipy import ndimage
 from .base import Degradation
 from .noise import smooth_noise
 
+#: Cloud reflectance of each band relative to the visible bands, (water cloud, ice cloud).
+CLOUD_REFLECTANCE: dict[str, tuple[float, float]] = {
+    "coastal": (1.0, 1.0), "blue": (1.0, 1.0), "green": (1.0, 1.0), "red": (1.0, 1.0),
+    "pan": (1.0, 1.0), "gray": (1.0, 1.0), "rededge1": (1.0, 1.0), "rededge2": (0.98, 0.98),
+    "rededge3": (0.97, 0.97), "nir": (0.96, 0.95), "nir08": (0.95, 0.95),
+    "watervapour": (0.25, 0.35), "cirrus": (0.08, 0.6), "swir1": (0.7, 0.45), "swir2": (0.5, 0.3),
+}  # fmt: skip
+
+#: Relative extinction (how much of the ground each band loses under the same cloud): near neutral;
+#: the absorbing bands see the ground through thin cloud a little better.
+CLOUD_EXTINCTION: dict[str, float] = {"watervapour": 0.6, "cirrus": 0.5, "swir1": 0.85, "swir2": 0.75}
+
 
 @dataclass(frozen=True)
 class CloudConfig:
     thick_probability: float = 0.5
+    #: Share of draws with no cloud at all (the rest split between thick and thin).
+    clear_probability: float = 0.1
     #: Fraction of the crop covered by cloud (before softening).
     cover: tuple[float, float] = (0.05, 0.6)
-    thin_opacity: tuple[float, float] = (0.2, 0.7)
+    thin_opacity: tuple[float, float] = (0.15, 0.6)
     brightness: tuple[float, float] = (0.8, 1.0)
     #: Width of the soft cloud edge, as a fraction of the range between threshold and peak.
     softness: tuple[float, float] = (0.2, 0.6)
     #: Shadow offset in pixels and darkening strength.
     shadow_offset: tuple[float, float] = (5.0, 40.0)
     shadow_strength: tuple[float, float] = (0.3, 0.7)
-    noise_scale: tuple[float, float] = (32.0, 192.0)
+    #: Feature size of cumulus fields and of cirrus veils, in pixels.
+    noise_scale: tuple[float, float] = (24.0, 128.0)
+    cirrus_scale: tuple[float, float] = (64.0, 256.0)
+    #: How much longer cirrus fibres are than wide.
+    cirrus_elongation: tuple[float, float] = (3.0, 8.0)
 
 
 def cloud_cover(shape: tuple[int, int], rng: np.random.Generator, config: CloudConfig) -> np.ndarray:
-    """Soft cloud cover (H, W) in [0, 1] with roughly the drawn cloud fraction."""
+    """Soft cumulus cover (H, W) in [0, 1] with roughly the drawn cloud fraction."""
     field = smooth_noise(shape, rng, base_scale=rng.uniform(*config.noise_scale), octaves=5)
+    return _soft_threshold(field, rng, config)
+
+
+def cirrus_cover(shape: tuple[int, int], rng: np.random.Generator, config: CloudConfig) -> np.ndarray:
+    """Soft cirrus cover (H, W) in [0, 1]: noise stretched along a random wind direction."""
+    stretch = rng.uniform(*config.cirrus_elongation)
+    side = int(np.ceil(np.hypot(*shape))) + 2
+    field = smooth_noise((side, max(8, int(side / stretch))), rng,
+                         base_scale=rng.uniform(*config.cirrus_scale) / stretch, octaves=4)
+    field = ndimage.zoom(field, (1.0, side / field.shape[1]), order=1)[:, :side]
+    field = ndimage.rotate(field, rng.uniform(0.0, 180.0), reshape=False, order=1, mode="reflect")
+    y0, x0 = (side - shape[0]) // 2, (side - shape[1]) // 2
+    field = field[y0 : y0 + shape[0], x0 : x0 + shape[1]]
+    field = 0.7 * field + 0.3 * smooth_noise(shape, rng, base_scale=32.0, octaves=3)
+    return _soft_threshold(field, rng, config)
+
+
+def _soft_threshold(field: np.ndarray, rng: np.random.Generator, config: CloudConfig) -> np.ndarray:
     threshold = float(np.quantile(field, 1.0 - rng.uniform(*config.cover)))
     soft = rng.uniform(*config.softness) * max(float(field.max()) - threshold, 1e-6)
     return np.clip((field - threshold) / soft, 0.0, 1.0).astype(np.float32)
+
+
+def band_factors(bands: tuple[str, ...], ice: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-band cloud reflectance and extinction factors, each (C, 1, 1)."""
+    reflect = np.array([CLOUD_REFLECTANCE.get(b, (1.0, 1.0))[int(ice)] for b in bands], np.float32)
+    extinct = np.array([CLOUD_EXTINCTION.get(b, 1.0) for b in bands], np.float32)
+    return reflect[:, None, None], extinct[:, None, None]
 
 
 def synthesize_clouds(
     clean: Mapping[str, np.ndarray], rng: np.random.Generator, config: CloudConfig, bands: tuple[str, ...]
 ) -> Degradation:
     """Clouds and shadows over ``clean['optical']`` (C, H, W) in [0, 1]."""
-    image = clean["optical"]
+    image = clean["optical"].astype(np.float32)
     _, height, width = image.shape
-    cover = cloud_cover((height, width), rng, config)
-    thick = rng.random() < config.thick_probability
-    opacity = 1.0 if thick else rng.uniform(*config.thin_opacity)
+    draw = rng.random()
+    if draw < config.clear_probability:
+        zeros = np.zeros((height, width), np.float32)
+        return Degradation(inputs={"optical": image.copy()}, target=image,
+                           info={"cover": zeros, "shadow": zeros, "kind": "clear", "thick": False,
+                                 "opacity": 0.0})  # fmt: skip
+    thick = draw < config.clear_probability + (1.0 - config.clear_probability) * config.thick_probability
+    if thick:
+        cover, opacity = cloud_cover((height, width), rng, config), 1.0
+    else:
+        cover, opacity = cirrus_cover((height, width), rng, config), rng.uniform(*config.thin_opacity)
+    reflect, extinct = band_factors(bands, ice=not thick)
     texture = 0.9 + 0.1 * smooth_noise((height, width), rng, base_scale=16.0)
-    brightness = (rng.uniform(*config.brightness) * texture)[None]
+    brightness = rng.uniform(*config.brightness) * texture[None] * reflect
     azimuth = rng.uniform(0, 2 * np.pi)
     offset = rng.uniform(*config.shadow_offset)
     shadow = ndimage.shift(
@@ -61,9 +126,10 @@ def synthesize_clouds(
     shadow = np.clip(shadow * (1.0 - cover), 0.0, 1.0)
     shaded = image * (1.0 - rng.uniform(*config.shadow_strength) * opacity * shadow)[None]
     alpha = (opacity * cover)[None]
-    cloudy = shaded * (1.0 - alpha) + alpha * brightness
+    cloudy = shaded * (1.0 - alpha * extinct) + alpha * brightness
     return Degradation(
         inputs={"optical": np.clip(cloudy, 0.0, 1.0).astype(np.float32)},
-        target=image.astype(np.float32),
-        info={"cover": cover, "shadow": shadow.astype(np.float32), "thick": thick, "opacity": opacity},
+        target=image,
+        info={"cover": cover, "shadow": shadow.astype(np.float32), "kind": "thick" if thick else "thin",
+              "thick": thick, "opacity": opacity},
     )
