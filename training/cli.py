@@ -29,7 +29,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .specs import get_spec
 
     _threads(args.threads)
-    spec = get_spec(args.task)
+    spec = get_spec(args.task, args.variant)
     if args.arch:
         spec = dataclasses.replace(spec, arch=args.arch)
     cfg = spec.train_config(args.config).replace(
@@ -76,7 +76,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _threads(args.threads)
     root = Path(args.data) if args.data else default_data_root()
     report = evaluate_task(args.task, model=args.model, data_root=root, out_dir=Path(args.out),
-                           limit=args.limit, figures=not args.no_figures)  # fmt: skip
+                           limit=args.limit, figures=not args.no_figures, variant=args.variant)  # fmt: skip
     print(report.markdown)
     print(f"wrote {report.table_path}")
     return 0
@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a task's model on its data recipe")
     p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--variant", help="a variant of the task's spec (e.g. decloud's 's2': 13 bands)")
     p.add_argument("--config", default="lite", choices=("lite", "full"))
     p.add_argument("--out", help="run folder (default runs/<task>-<config>)")
     p.add_argument("--data", help="shared data root (default $RESTORE_SHARED_DATA or ../shared/data)")
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="restore test regions through the engine; PSNR/SSIM/SAM vs baselines")
     p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--variant", help="a variant of the task's spec (e.g. decloud's 's2': 13 bands)")
     p.add_argument("--model", help="ONNX package (default: the installed default model of the task)")
     p.add_argument("--data", help="shared data root")
     p.add_argument("--out", default="docs/evaluation", help="folder for the table and figures")

@@ -286,7 +286,7 @@ def evaluate_unlabelled(task: str, model: str | Path | None, images: Iterable[tu
 
 
 def evaluate_task(task: str, *, model: str | None, data_root: Path, out_dir: Path, limit: int | None = None,
-                  figures: bool = True) -> EvalReport:  # fmt: skip
+                  figures: bool = True, variant: str | None = None) -> EvalReport:  # fmt: skip
     """``python -m training evaluate --task T``: the recipe's test regions from ``data_root``."""
     import itertools
 
@@ -294,11 +294,12 @@ def evaluate_task(task: str, *, model: str | None, data_root: Path, out_dir: Pat
     from .data.unlabelled import UNLABELLED_SOURCES
     from .specs import get_spec
 
-    spec = get_spec(task)
+    spec = get_spec(task, variant)
     items = evaluation_regions(spec, data_root)
     if limit:
         items = itertools.islice(items, limit)
-    command = f"python -m training evaluate --task {task}" + (f" --model {model}" if model else "") + (
+    command = f"python -m training evaluate --task {task}" + (f" --variant {variant}" if variant else "") + (
+        f" --model {model}" if model else "") + (
         f" --limit {limit}" if limit else "")  # fmt: skip
     report = evaluate_items(task, model, items, out_dir, figures=figures, command=command)
     if spec.unlabelled:

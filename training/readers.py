@@ -45,17 +45,47 @@ def read_raster(path: str | Path, bands: Sequence[int] | None = None) -> np.ndar
     return out
 
 
-def read_stack(sources: Sequence[tuple[str | Path, int]]) -> np.ndarray:
+def read_stack(sources: Sequence[tuple[str | Path, int]], *, resample: bool = False) -> np.ndarray:
     """Stack single bands from several files, e.g. Sentinel-2 ``s2_B04.tif``, ``s2_B03.tif``, ...
 
-    All files must share one grid; a mismatch raises ``InputRasterError`` naming the file.
+    All files must share one grid; a mismatch raises ``InputRasterError`` naming the file. With
+    ``resample`` the bands of one footprint at coarser resolutions (Sentinel-2's 20 m and 60 m
+    bands) are resampled bilinearly onto the finest band's grid instead.
     """
-    arrays = [read_raster(path, [band]) for path, band in sources]
+    if resample:
+        sizes = [_size(path) for path, _ in sources]
+        width, height = max(sizes)
+        arrays = [read_raster(path, [band]) if size == (width, height) else _read_resampled(path, band, width, height)
+                  for (path, band), size in zip(sources, sizes, strict=True)]  # fmt: skip
+    else:
+        arrays = [read_raster(path, [band]) for path, band in sources]
     shape = arrays[0].shape[1:]
     for (path, _), array in zip(sources, arrays, strict=True):
         if array.shape[1:] != shape:
             raise InputRasterError(f"{path} is {array.shape[1:]}, the stack is {shape}")
     return np.concatenate(arrays, axis=0)
+
+
+def _size(path: str | Path) -> tuple[int, int]:
+    try:
+        dataset = gdal.Open(str(path))
+    except RuntimeError as exc:
+        raise InputRasterError(f"cannot read raster {path}: {exc}") from None
+    return dataset.RasterXSize, dataset.RasterYSize
+
+
+def _read_resampled(path: str | Path, band: int, width: int, height: int) -> np.ndarray:
+    """One band of ``path`` resampled bilinearly to ``width`` x ``height`` over the same footprint."""
+    try:
+        dataset = gdal.Translate("", str(path), format="MEM", bandList=[band], width=width, height=height,
+                                 resampleAlg="bilinear")  # fmt: skip
+    except RuntimeError as exc:
+        raise InputRasterError(f"cannot resample raster {path}: {exc}") from None
+    out = dataset.GetRasterBand(1).ReadAsArray().astype(np.float32)[None]
+    nodata = dataset.GetRasterBand(1).GetNoDataValue()
+    if nodata is not None:
+        out[out == np.float32(nodata)] = np.nan
+    return out
 
 
 def read_side_by_side(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

@@ -6,9 +6,12 @@ schedules are the published-recipe scale and want a GPU (the same command runs o
 
 from __future__ import annotations
 
+import dataclasses
+
 from backend.model_card import Normalization, TensorSpec, TileSpec
 
 from .config import PERCENTILE_01, TaskSpec, TrainConfig
+from .data.scenes import S2_BANDS
 
 RGB = ("red", "green", "blue")
 
@@ -129,8 +132,30 @@ TASK_SPECS: dict[str, TaskSpec] = {
 }
 
 
-def get_spec(task: str) -> TaskSpec:
-    """The spec of ``task``; raises ``KeyError`` listing the known ones."""
+#: Further models of a task beside its default spec, by task and variant name: another band set
+#: (``python -m training train --task decloud --variant s2``). The engine picks among a task's
+#: installed models by band count, so each variant ships as its own package.
+SPEC_VARIANTS: dict[str, dict[str, TaskSpec]] = {
+    "decloud": {
+        "s2": dataclasses.replace(
+            TASK_SPECS["decloud"],
+            inputs=(TensorSpec("cloudy", "optical", S2_BANDS, DECLOUD_NORMALIZATION),),
+            output_bands=S2_BANDS,
+            data="clouds_s2",
+            description="ACA-CRNet cloud and cloud-shadow removal of Sentinel-2 L1C's 13 bands (B1-B12 "
+            "with B8A, resampled to one grid), trained on synthetic cumulus, cirrus and clear skies.",
+        ),
+    },
+}
+
+
+def get_spec(task: str, variant: str | None = None) -> TaskSpec:
+    """The spec of ``task`` (or of its ``variant``); raises ``KeyError`` listing the known ones."""
     if task not in TASK_SPECS:
         raise KeyError(f"no training spec for task {task!r}; known: {', '.join(TASK_SPECS)}")
-    return TASK_SPECS[task]
+    if variant is None:
+        return TASK_SPECS[task]
+    variants = SPEC_VARIANTS.get(task, {})
+    if variant not in variants:
+        raise KeyError(f"task {task!r} has no variant {variant!r}; known: {', '.join(variants) or 'none'}")
+    return variants[variant]

