@@ -299,7 +299,7 @@ def restore(
     # A band flagged as alpha does not steer the choice of model unless the job's bands name it: an
     # RGBA photo is three bands of image, not blue, green, red and NIR.
     image_bands = optical.count if bands else optical.count - len(optical.alpha)
-    info: ModelInfo = resolve_model(task, job.model, band_count=image_bands)
+    info: ModelInfo = resolve_model(task, job.model, band_count=image_bands, roles=inputs)
     _check_output(output, inputs, model=info.path)
     if mask_path is not None:
         _check_output(mask_path, inputs, "mask output", model=info.path)

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -232,9 +233,14 @@ def _load_entry(folder: Path, entry: dict) -> ModelInfo:
                      default=bool(entry.get("default", False)), card=card, data=verified.data)
 
 
-def _default_model(task: str, band_count: int | None) -> ModelInfo:
+def _default_model(task: str, band_count: int | None, roles: frozenset[str] | None = None) -> ModelInfo:
     """The task's default, or with ``band_count`` the first model (defaults first) whose optical
-    input takes that many bands; the plain default when none does (the band check then says so)."""
+    input takes that many bands; the plain default when none does (the band check then says so).
+
+    With ``roles`` (the inputs the job has, e.g. optical and SAR) a model that takes exactly those
+    inputs (every given role, and no required role that is missing) comes first among the models
+    with the right band count, so a SAR raster picks a SAR model where one is installed.
+    """
     candidates = [(f, e) for f, e in _indexed_entries() if e.get("task") == task]
     if not candidates:
         raise ModelNotFoundError(
@@ -243,26 +249,38 @@ def _default_model(task: str, band_count: int | None) -> ModelInfo:
         )
     candidates.sort(key=lambda fe: not fe[1].get("default"))  # stable: index order within each group
     first = _load_entry(*candidates[0])
-    if band_count is None or len(first.card.optical_bands) == band_count:
+
+    def bands_fit(info: ModelInfo) -> bool:
+        return band_count is None or len(info.card.optical_bands) == band_count
+
+    def roles_fit(info: ModelInfo) -> bool:
+        if roles is None:
+            return True
+        takes = {spec.role for spec in info.card.inputs}
+        needs = {spec.role for spec in info.card.inputs if not spec.optional and spec.role != "mask"}
+        return roles <= takes and needs <= roles
+
+    if bands_fit(first) and roles_fit(first):
         return first
-    for folder, entry in candidates[1:]:
-        info = _load_entry(folder, entry)
-        if len(info.card.optical_bands) == band_count:
-            return info
+    loaded = [first] + [_load_entry(folder, entry) for folder, entry in candidates[1:]]
+    for accept in ((lambda i: bands_fit(i) and roles_fit(i)), bands_fit):
+        match = next((info for info in loaded if accept(info)), None)
+        if match is not None:
+            return match
     return first
 
 
 def resolve_model(task: str, model: str | os.PathLike[str] | None = None,
-                  band_count: int | None = None) -> ModelInfo:
+                  band_count: int | None = None, roles: Iterable[str] | None = None) -> ModelInfo:
     """The model to run for ``task``: the default (``None``), a name from an index, or an .onnx path.
 
     ``band_count`` (the optical raster's bands) picks among the task's installed models when no
     model is named: a 4-band blue, green, red, NIR raster gets the 4-band model, an RGB one the
-    RGB default.
+    RGB default. ``roles`` (the job's input roles) prefers a model that takes exactly those inputs.
     """
     get_task(task)
     if model is None:
-        info = _default_model(task, band_count)
+        info = _default_model(task, band_count, None if roles is None else frozenset(roles))
     else:
         text = os.fspath(model)
         path = Path(text).expanduser()

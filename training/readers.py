@@ -55,7 +55,8 @@ def read_stack(sources: Sequence[tuple[str | Path, int]], *, resample: bool = Fa
     if resample:
         sizes = [_size(path) for path, _ in sources]
         width, height = max(sizes)
-        arrays = [read_raster(path, [band]) if size == (width, height) else _read_resampled(path, band, width, height)
+        arrays = [read_raster(path, [band]) if size == (width, height)
+                  else _read_resampled(path, band, width, height)
                   for (path, band), size in zip(sources, sizes, strict=True)]  # fmt: skip
     else:
         arrays = [read_raster(path, [band]) for path, band in sources]

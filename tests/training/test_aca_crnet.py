@@ -62,7 +62,11 @@ def test_lite_keeps_every_block_type_with_both_attention_blocks_at_the_same_dept
 
 def test_config_rejects_a_skip_that_does_not_match_the_optical_bands():
     with pytest.raises(ValueError, match="sar_channels"):
-        ACACRNetConfig(in_channels=15, out_channels=13)
+        ACACRNetConfig(in_channels=15, out_channels=13, sar_channels=0)
+    with pytest.raises(ValueError, match="sar_channels"):
+        ACACRNetConfig(in_channels=3, out_channels=13)
+    # Unset, the SAR bands are whatever the input has beyond the optical ones (the spec's channels).
+    assert ACACRNetConfig(in_channels=15, out_channels=13).sar == 2
     with pytest.raises(ValueError, match="attention_blocks"):
         ACACRNetConfig(blocks=8)
     assert ACACRNetConfig(attention_blocks=[8, 12]).attention_blocks == (8, 12)  # JSON lists

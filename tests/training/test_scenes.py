@@ -38,3 +38,28 @@ def test_scenes_without_a_band_or_its_files_are_left_out(tmp_path: Path, source)
 
 def test_every_clean_scene_has_the_rgb_and_the_multispectral_bands() -> None:
     assert all(set(BGRN) <= set(s.bands) for s in CLEAN_SCENES)
+
+
+def test_coarser_bands_are_resampled_onto_the_finest_grid(tmp_path: Path) -> None:
+    """Like Sentinel-2's 10 m and 20 m bands: one footprint, two resolutions."""
+    fine = np.arange(16 * 12, dtype=np.float32).reshape(16, 12)
+    coarse = np.full((8, 6), 7.0, dtype=np.float32)
+    coarse[:, 3:] = 9.0
+    make_raster(tmp_path / "b10.tif", fine)
+    make_raster(tmp_path / "b20.tif", coarse, geotransform=(500000.0, 20.0, 0.0, 4000000.0, 0.0, -20.0))
+    files = (("red", ("b10.tif", 1)), ("swir1", ("b20.tif", 1)))
+    with pytest.raises(Exception, match="b20.tif is"):
+        load_scene(SceneSource("two", files, "test"), tmp_path, ("red", "swir1"))
+    scene = load_scene(SceneSource("two", files, "test", resample=True), tmp_path, ("red", "swir1"))
+    assert scene.image.shape == (2, 16, 12)
+    raw = np.stack([fine, np.repeat(np.repeat(coarse, 2, 0), 2, 1)])
+    # Bilinear: the flat halves of the coarse band keep their values away from the step.
+    np.testing.assert_allclose(scene.image[1][:, :4], unit_stretch(raw)[1][:, :4], atol=1e-6)
+    np.testing.assert_allclose(scene.image[1][:, -4:], unit_stretch(raw)[1][:, -4:], atol=1e-6)
+
+
+def test_the_sentinel2_scene_lists_all_thirteen_bands() -> None:
+    from training.data.scenes import S2_BANDS
+
+    (s2,) = [s for s in CLEAN_SCENES if s.name == "sentinel2_virginia"]
+    assert set(S2_BANDS) <= set(s2.bands) and s2.resample

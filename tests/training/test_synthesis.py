@@ -195,7 +195,8 @@ def test_thick_clouds_hide_the_ground_and_cast_shadows():
     from training.synthesis.clouds import CloudConfig, synthesize_clouds
 
     clean = {"optical": np.full((3, 128, 128), 0.3, dtype=np.float32)}
-    config = CloudConfig(thick_probability=1.0, cover=(0.15, 0.15), shadow_offset=(30.0, 30.0))
+    config = CloudConfig(thick_probability=1.0, clear_probability=0.0, cover=(0.15, 0.15),
+                         shadow_offset=(30.0, 30.0))
     shadowed = 0
     for seed in range(6):
         deg = synthesize_clouds(clean, np.random.default_rng(seed), config, RGB)
@@ -208,6 +209,56 @@ def test_thick_clouds_hide_the_ground_and_cast_shadows():
         clear = (deg.info["shadow"] == 0) & (deg.info["cover"] == 0)
         np.testing.assert_allclose(deg.inputs["optical"][:, clear], 0.3, atol=1e-6)
     assert shadowed >= 2
+
+
+def test_clear_skies_come_back_unchanged():
+    from training.synthesis.clouds import CloudConfig, synthesize_clouds
+
+    clean = _clean(3, (3, 64, 64))
+    deg = synthesize_clouds(clean, np.random.default_rng(0), CloudConfig(clear_probability=1.0), RGB)
+    assert deg.info["kind"] == "clear"
+    np.testing.assert_array_equal(deg.inputs["optical"], clean["optical"])
+
+
+def test_cloud_spectra_differ_between_water_and_ice_clouds():
+    from training.data.scenes import S2_BANDS
+    from training.synthesis.clouds import CloudConfig, synthesize_clouds
+
+    clean = {"optical": np.full((len(S2_BANDS), 96, 96), 0.2, dtype=np.float32)}
+    cirrus, swir2 = S2_BANDS.index("cirrus"), S2_BANDS.index("swir2")
+    blue = S2_BANDS.index("blue")
+    thick = synthesize_clouds(clean, np.random.default_rng(1),
+                              CloudConfig(thick_probability=1.0, clear_probability=0.0), S2_BANDS)
+    core = thick.info["cover"] >= 1.0
+    image = thick.inputs["optical"]
+    # A low water cloud: bright in the visible, darker in SWIR, dark in the cirrus band.
+    assert image[blue, core].mean() > 0.7
+    assert image[swir2, core].mean() < 0.75 * image[blue, core].mean()
+    assert image[cirrus, core].mean() < 0.3
+    thin = synthesize_clouds(clean, np.random.default_rng(2),
+                             CloudConfig(thick_probability=0.0, clear_probability=0.0), S2_BANDS)
+    assert thin.info["kind"] == "thin"
+    veil = thin.info["cover"] >= 1.0
+    lift = thin.inputs["optical"][:, veil].mean(axis=1) - 0.2
+    # Cirrus (ice) shows in the 1.375 um band, and never hides the ground entirely.
+    assert lift[cirrus] > 0.3 * lift[blue] > 0
+    opacity = thin.info["opacity"]
+    assert thin.inputs["optical"][blue, veil].max() < 0.2 * (1 - opacity) + opacity + 1e-5
+
+
+def test_cirrus_is_elongated():
+    from training.synthesis.clouds import CloudConfig, cirrus_cover
+
+    config = CloudConfig(cover=(0.4, 0.4), cirrus_elongation=(8.0, 8.0))
+    ratios = []
+    for seed in range(4):
+        cover = cirrus_cover((128, 128), np.random.default_rng(seed), config)
+        gy, gx = np.gradient(cover)
+        # Structure tensor: fibres vary much more across than along their direction.
+        jxx, jyy, jxy = (gx * gx).mean(), (gy * gy).mean(), (gx * gy).mean()
+        eig = np.linalg.eigvalsh(np.array([[jxx, jxy], [jxy, jyy]]))
+        ratios.append(eig[1] / max(eig[0], 1e-12))
+    assert np.median(ratios) > 2.0
 
 
 def test_dust_airlight_is_colour_cast():

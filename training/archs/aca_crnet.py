@@ -60,8 +60,9 @@ class ACACRNetConfig:
     in_channels: int = 3
     out_channels: int = 3
     #: Leading SAR bands of the input (Sentinel-1 VV, VH: 2); the rest are the optical bands that the
-    #: global skip adds to the output, so ``in_channels - sar_channels == out_channels``.
-    sar_channels: int = 0
+    #: global skip adds to the output, so ``in_channels - sar_channels == out_channels``. ``None``:
+    #: whatever the input has beyond the output bands (the task spec sets the channel counts).
+    sar_channels: int | None = None
     #: Width of every residual block (DSen2-CR's "feature_sizes").
     features: int = 256
     #: Residual blocks (DSen2-CR's "num_layers").
@@ -74,13 +75,18 @@ class ACACRNetConfig:
     def __post_init__(self) -> None:
         # A JSON or checkpoint round trip may give a list; the config stays hashable and comparable.
         object.__setattr__(self, "attention_blocks", tuple(int(i) for i in self.attention_blocks))
-        if self.in_channels - self.sar_channels != self.out_channels:
+        if self.sar < 0 or self.in_channels - self.sar != self.out_channels:
             raise ValueError(
                 f"ACA-CRNet adds its optical input bands to the output: in_channels ({self.in_channels})"
-                f" - sar_channels ({self.sar_channels}) must equal out_channels ({self.out_channels})"
+                f" - sar_channels ({self.sar}) must equal out_channels ({self.out_channels})"
             )
         if any(not 0 <= i < self.blocks for i in self.attention_blocks):
             raise ValueError(f"attention_blocks {self.attention_blocks} outside 0..{self.blocks - 1}")
+
+    @property
+    def sar(self) -> int:
+        """The number of leading SAR bands."""
+        return self.in_channels - self.out_channels if self.sar_channels is None else self.sar_channels
 
     @classmethod
     def full(cls) -> ACACRNetConfig:
@@ -190,7 +196,7 @@ class ACACRNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
         out = self.tail(self.blocks(self.head(pad_to_multiple(x, MULTIPLE))))[..., :height, :width]
-        return x[:, self.config.sar_channels :] + out
+        return x[:, self.config.sar :] + out
 
 
 def _init_weights(module: nn.Module) -> None:
