@@ -32,6 +32,10 @@ DESAND_NORMALIZATION = Normalization(mode="scale", high=99.5, per_band=False, ra
 #: its output to its input, so input and output share one range.
 DECLOUD_NORMALIZATION = Normalization(mode="scale", high=99.5, per_band=False, range=(0.0, 0.8))
 
+#: Sentinel-1 VV and VH backscatter in dB -> x / 25 + 1: the paper's VV clip range [-25, 0] dB maps
+#: to [0, 1] (its VH range [-32.5, 0] dB to [-0.3, 1]); one fixed gain keeps the VV/VH ratio.
+SAR_DB_NORMALIZATION = Normalization(mode="fixed", scale=1.0 / 25.0, offset=1.0)
+
 _LITE = TrainConfig(steps=3000, batch_size=4, crop=128, lr=2e-4, val_every=250, val_samples=32)
 _FULL = TrainConfig(steps=100_000, batch_size=8, crop=256, lr=1e-4, val_every=2000, val_samples=128)
 
@@ -144,6 +148,18 @@ SPEC_VARIANTS: dict[str, dict[str, TaskSpec]] = {
             data="clouds_s2",
             description="ACA-CRNet cloud and cloud-shadow removal of Sentinel-2 L1C's 13 bands (B1-B12 "
             "with B8A, resampled to one grid), trained on synthetic cumulus, cirrus and clear skies.",
+        ),
+        # The paper's SEN12MS-CR configuration: Sentinel-1 VV, VH first, then the 13 optical bands.
+        # No co-registered Sentinel-1 data is at hand, so its recipe has no data: the variant is
+        # built, exported and run end to end with random weights only (tests/training/test_decloud_sar.py).
+        "s2_sar": dataclasses.replace(
+            TASK_SPECS["decloud"],
+            inputs=(TensorSpec("sar", "sar", ("vv", "vh"), SAR_DB_NORMALIZATION),
+                    TensorSpec("cloudy", "optical", S2_BANDS, DECLOUD_NORMALIZATION)),
+            output_bands=S2_BANDS,
+            data="sen12ms_cr",
+            description="ACA-CRNet cloud removal of Sentinel-2 L1C's 13 bands guided by Sentinel-1 VV, VH "
+            "backscatter in dB (the paper's SEN12MS-CR configuration).",
         ),
     },
 }

@@ -53,7 +53,16 @@ RECIPES: dict[str, Recipe] = {
 CONTEXT_REGION = 384
 
 
+#: Recipes a spec may name whose data is not in ``../shared/data``: why, for the error message.
+UNAVAILABLE: dict[str, str] = {
+    "sen12ms_cr": "SEN12MS-CR (co-registered Sentinel-1 SAR and cloudy/clear Sentinel-2 triplets) is not in "
+    "the shared data, and no other Sentinel-1 imagery is: the SAR variant cannot be trained here",
+}
+
+
 def get_recipe(name: str) -> Recipe:
+    if name in UNAVAILABLE:
+        raise KeyError(f"data recipe {name!r} has no data: {UNAVAILABLE[name]}")
     if name not in RECIPES:
         raise KeyError(f"unknown data recipe {name!r}; known: {', '.join(RECIPES)}")
     return RECIPES[name]
@@ -61,6 +70,8 @@ def get_recipe(name: str) -> Recipe:
 
 def recipe_sources(name: str) -> tuple[str, ...]:
     """Citations of the imagery a recipe trains on (they go into the model card)."""
+    if name in UNAVAILABLE:
+        return (f"none: {UNAVAILABLE[name]}",)
     recipe = get_recipe(name)
     cited = [s.citation for s in recipe.scenes]
     if recipe.synthesis == "haze":
