@@ -111,6 +111,9 @@ class TaskSpec:
     #: semi-supervised branch, and its loss weights (``training.semi_supervised``).
     unlabelled: str | None = None
     unsupervised: dict[str, float] = field(default_factory=dict)
+    #: Clean imagery must come back unchanged (decloud on a clear scene): ``evaluate`` also runs the
+    #: model on the clean test regions and reports how far it moves them.
+    clean_passthrough: bool = False
 
     def train_config(self, name: str) -> TrainConfig:
         """The ``lite`` or ``full`` schedule."""

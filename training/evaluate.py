@@ -170,7 +170,8 @@ def evaluate_items(
         with tempfile.TemporaryDirectory() as tmp:
             results[model_method] = restore_with_engine(task, info.path, deg, Path(tmp))
         scores = {m: score(r, deg.target) for m, r in results.items()}
-        regions.append({"region": name, "shape": list(deg.target.shape), "scores": scores})
+        regions.append({"region": name, "shape": list(deg.target.shape), "scores": scores,
+                        **({"kind": str(deg.info["kind"])} if "kind" in deg.info else {})})  # fmt: skip
         source = region_source(name)
         if figures and per_source.get(source, 0) < FIGURES_PER_SOURCE:
             per_source[source] = per_source.get(source, 0) + 1
@@ -285,6 +286,45 @@ def evaluate_unlabelled(task: str, model: str | Path | None, images: Iterable[tu
     return result
 
 
+def kind_tables(regions: list[dict]) -> str:
+    """Means per kind of degradation (e.g. thick, thin, clear sky) where the synthesis names one."""
+    kinds = sorted({r["kind"] for r in regions if "kind" in r})
+    if not kinds:
+        return ""
+    methods = list(regions[0]["scores"])
+    lines = ["### By kind of degradation", "", "| kind | regions | " + " | ".join(methods) + " |",
+             "|---|---|" + "---|" * len(methods)]  # fmt: skip
+    for kind in kinds:
+        rows = [r for r in regions if r.get("kind") == kind]
+        cells = []
+        for m in methods:
+            mean_psnr = float(np.mean([r["scores"][m]["psnr"] for r in rows]))
+            mean_ssim = float(np.mean([r["scores"][m]["ssim"] for r in rows]))
+            cells.append(f"{mean_psnr:.2f} / {mean_ssim:.3f}")
+        lines.append(f"| {kind} | {len(rows)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines + ["", "PSNR (dB) / SSIM per kind.", ""])
+
+
+def passthrough_table(task: str, name: str, model: str | Path | None, items: Iterable[tuple[str, Degradation]],
+                      out_dir: Path) -> str:  # fmt: skip
+    """Run the model on each test region's *clean* image: how far it moves imagery that has nothing
+    to restore (PSNR of the output against its own input; a decloud model must leave clear ground
+    alone). Writes ``<task>_clean.json``."""
+    info = resolve_model(task, model)
+    rows = []
+    for region, deg in items:
+        clean = Degradation({"optical": deg.target}, deg.target)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = restore_with_engine(task, info.path, clean, Path(tmp))
+        rows.append({"region": region, "psnr": score(out, deg.target)["psnr"]})
+    values = [r["psnr"] for r in rows]
+    (out_dir / f"{task}_clean.json").write_text(json.dumps({"model": name, "regions": rows}, indent=2))
+    return "\n".join([
+        "### Clean input passed through", "",
+        f"The model on the {len(rows)} clean test regions themselves: PSNR of its output against its input, "
+        f"mean **{np.mean(values):.2f} dB**, worst {np.min(values):.2f} dB.", ""])  # fmt: skip
+
+
 def evaluate_task(task: str, *, model: str | None, data_root: Path, out_dir: Path, limit: int | None = None,
                   figures: bool = True, variant: str | None = None) -> EvalReport:  # fmt: skip
     """``python -m training evaluate --task T``: the recipe's test regions from ``data_root``."""
@@ -302,6 +342,14 @@ def evaluate_task(task: str, *, model: str | None, data_root: Path, out_dir: Pat
         f" --model {model}" if model else "") + (
         f" --limit {limit}" if limit else "")  # fmt: skip
     report = evaluate_items(task, model, items, out_dir, figures=figures, command=command)
+    extra = kind_tables(report.regions)
+    if spec.clean_passthrough:
+        clean = evaluation_regions(spec, data_root)
+        extra += passthrough_table(task, report.model, model, itertools.islice(clean, limit) if limit else clean,
+                                   out_dir)  # fmt: skip
+    if extra:
+        report.markdown += extra
+        report.table_path.write_text(report.markdown)
     if spec.unlabelled:
         real = UNLABELLED_SOURCES[spec.unlabelled](data_root).get("test", [])
         if real:

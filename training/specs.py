@@ -99,6 +99,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
         clamp_output=False,
         # The attention's memory grows as (tile/2)^4: 160 px keeps one tile's attention under 1 GB.
         tile=TileSpec(multiple=2, default_size=160, overlap=16),
+        clean_passthrough=True,
         description="ACA-CRNet cloud and cloud-shadow removal of RGB imagery (DSen2-CR with attentive "
         "contextual attention), trained on synthetic cumulus, cirrus and clear skies over clean scenes.",
         citation="ACA-CRNet (Huang et al., TGRS 2024, arXiv 2411.13042; "

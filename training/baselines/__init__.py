@@ -39,6 +39,7 @@ BASELINES: dict[str, dict[str, Baseline]] = {
         "GDAL FillNodata": lambda inputs: gdal_fill_nodata(inputs["optical"]),
         "push-pull interpolation": push_pull,
     },
-    "decloud": {},
+    # For thin cloud only: a veil over the ground is haze-like; thick cores and shadows are not.
+    "decloud": {"dark channel prior (thin cloud)": lambda inputs: dark_channel_dehaze(inputs["optical"])},
     "derain_fuse": {},
 }
