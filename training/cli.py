@@ -117,10 +117,14 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 
 def cmd_realism(args: argparse.Namespace) -> int:
-    from .realism import slc_off_comparison
+    from .realism import cloud_comparison, slc_off_comparison
 
     root = Path(args.data) if args.data else default_data_root()
-    print(slc_off_comparison(root, draws=args.draws))
+    if args.kind == "clouds":
+        print(cloud_comparison(root, Path(args.out), draws=args.draws))
+        print(f"wrote {Path(args.out) / 'clouds_real_vs_synthetic.png'}")
+    else:
+        print(slc_off_comparison(root, draws=args.draws))
     return 0
 
 
@@ -195,9 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_figures)
 
-    p = sub.add_parser("realism", help="compare synthetic SLC-off gaps with the real SLC-off scenes")
+    p = sub.add_parser("realism", help="compare a synthesis with real degraded scenes (SLC-off gaps, clouds)")
+    p.add_argument("--kind", choices=("gaps", "clouds"), default="gaps")
     p.add_argument("--data", help="shared data root")
     p.add_argument("--draws", type=int, default=20)
+    p.add_argument("--out", default="docs/figures", help="folder for the clouds figure")
     p.set_defaults(func=cmd_realism)
     return parser
 

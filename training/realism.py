@@ -58,3 +58,89 @@ def slc_off_comparison(root: Path, draws: int = 20, seed: int = 0) -> str:
         cells = (s["gap_fraction"], s["width_median"], s["width_p90"], s["spacing_median"])
         lines.append(f"| {name} | {cells[0]:.3f} | " + " | ".join(f"{c:.1f}" for c in cells[1:]) + " |")
     return "\n".join(lines)
+
+
+L8_CLOUDY_DIR = "remote_sensing/landsat8_l1_cloudy"
+#: Landsat-8 bands of the real cloudy scene by band name (the bands Sentinel-2 shares with it).
+L8_BANDS = {"coastal": 1, "blue": 2, "green": 3, "red": 4, "nir": 5, "swir1": 6, "swir2": 7, "cirrus": 9}
+
+
+def landsat8_qa(qa: np.ndarray) -> dict[str, np.ndarray]:
+    """Cloud classes of the scene's pre-collection BQA band: bits 14-15 cloud confidence, bits 12-13
+    cirrus confidence (each 1 = low, 2 = medium, 3 = high)."""
+    qa = qa.astype(np.int64)
+    cloud, cirrus = (qa >> 14) & 3, (qa >> 12) & 3
+    return {"cloud": cloud == 3, "cirrus": (cirrus == 3) & (cloud == 1), "clear": (cloud == 1) & (cirrus == 1)}
+
+
+def _increments(image: np.ndarray, cloudy: np.ndarray, clear: np.ndarray) -> np.ndarray:
+    """Mean of each band over ``cloudy`` pixels minus its mean over ``clear`` ones, over blue's."""
+    rise = image[:, cloudy].mean(axis=1) - image[:, clear].mean(axis=1)
+    return rise / rise[list(L8_BANDS).index("blue")]
+
+
+def cloud_comparison(root: Path, out_dir: Path | None = None, draws: int = 6, seed: int = 0) -> str:
+    """Markdown table: how much brighter clouds are than clear ground in each band (relative to
+    blue), in the real Landsat-8 scene (BQA classes, TOA reflectance) and in the synthesis over the
+    Sentinel-2 scene (thick cores and thin veils against clear pixels). With ``out_dir``, also
+    ``clouds_real_vs_synthetic.png``: the real scene with its QA classes beside synthetic draws."""
+    from .data.scenes import CLEAN_SCENES
+    from .synthesis.clouds import CloudConfig, synthesize_clouds
+
+    bands = tuple(L8_BANDS)
+    folder = root / L8_CLOUDY_DIR
+    real = np.concatenate([read_raster(folder / f"l8_B{b}.tif") for b in L8_BANDS.values()]) * 2e-5 - 0.1
+    classes = landsat8_qa(read_raster(folder / "l8_BQA.tif")[0])
+    source = next(s for s in CLEAN_SCENES if s.name == "sentinel2_virginia")
+    files = [(root / path, band) for path, band in source.band_files(bands)]
+    from .readers import read_stack
+
+    clean = np.clip(read_stack(files, resample=True)[:, 900:1156, 700:956] / 10000.0, 0.0, 1.0)
+    rows = {"real: QA cloud (high confidence)": _increments(real, classes["cloud"], classes["clear"]),
+            "real: QA cirrus only": _increments(real, classes["cirrus"], classes["clear"])}  # fmt: skip
+    examples = {}
+    for kind, thick in (("thick", 1.0), ("thin", 0.0)):
+        config = CloudConfig(thick_probability=thick, clear_probability=0.0)
+        found = []
+        for k in range(draws):
+            deg = synthesize_clouds({"optical": clean}, np.random.default_rng([seed, k]), config, bands)
+            examples.setdefault(kind, deg)
+            cloudy = deg.info["cover"] >= 1.0
+            clear = (deg.info["cover"] == 0) & (deg.info["shadow"] == 0)
+            if cloudy.any() and clear.any():
+                found.append(_increments(deg.inputs["optical"], cloudy, clear))
+        rows[f"synthetic: {kind} ({len(found)} draws)"] = np.mean(found, axis=0)
+    lines = ["| clouds vs clear ground | " + " | ".join(bands) + " |", "|---|" + "---|" * len(bands)]
+    lines += [f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + " |" for name, values in rows.items()]
+    if out_dir is not None:
+        _cloud_figure(real, classes, examples, out_dir / "clouds_real_vs_synthetic.png")
+    return "\n".join(lines)
+
+
+def _cloud_figure(real: np.ndarray, classes: dict[str, np.ndarray], examples: dict, out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def rgb(image: np.ndarray) -> np.ndarray:
+        picked = image[[3, 2, 1]]  # red, green, blue of L8_BANDS' order
+        lo, hi = np.nanpercentile(picked, [1, 99])
+        return np.moveaxis(np.clip((picked - lo) / max(hi - lo, 1e-6), 0, 1), 0, -1)
+
+    qa = np.zeros(classes["cloud"].shape + (3,))
+    qa[classes["cirrus"]] = (0.3, 0.6, 1.0)
+    qa[classes["cloud"]] = (1.0, 1.0, 1.0)
+    panels = [(rgb(real), "real Landsat-8 L1 (B4, B3, B2)"), (qa, "its BQA: cloud (white), cirrus (blue)")]
+    for kind, deg in examples.items():
+        panels.append((rgb(deg.inputs["optical"]), f"synthetic {kind} over Sentinel-2"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4))
+    for ax, (image, title) in zip(axes, panels, strict=True):
+        ax.imshow(image)
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
