@@ -50,7 +50,8 @@ TASKS: dict[str, Task] = {
     for task in (
         Task("dehaze", "Dehaze", (InputSlot("optical"),), takes_strength=True, takes_black_level=True),
         Task("desand", "Remove sand and dust", (InputSlot("optical"),), takes_strength=True),
-        Task("decloud", "Remove clouds", (InputSlot("optical"), InputSlot("sar", required=False))),
+        Task("decloud", "Remove clouds", (InputSlot("optical"), InputSlot("sar", required=False)),
+             takes_black_level=True),
         Task("derain_fuse", "De-rain and fuse visible with infrared",
              (InputSlot("optical"), InputSlot("infrared"))),
         Task("fill_gaps", "Fill missing data", (InputSlot("optical"), InputSlot("mask", required=False)),

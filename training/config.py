@@ -114,6 +114,9 @@ class TaskSpec:
     #: Clean imagery must come back unchanged (decloud on a clear scene): ``evaluate`` also runs the
     #: model on the clean test regions and reports how far it moves them.
     clean_passthrough: bool = False
+    #: A real degraded scene of ``training.data.real_scenes`` that ``evaluate`` restores for a
+    #: qualitative figure and checks against its degradation mask.
+    real_scene: str | None = None
 
     def train_config(self, name: str) -> TrainConfig:
         """The ``lite`` or ``full`` schedule."""

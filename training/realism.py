@@ -60,23 +60,10 @@ def slc_off_comparison(root: Path, draws: int = 20, seed: int = 0) -> str:
     return "\n".join(lines)
 
 
-L8_CLOUDY_DIR = "remote_sensing/landsat8_l1_cloudy"
-#: Landsat-8 bands of the real cloudy scene by band name (the bands Sentinel-2 shares with it).
-L8_BANDS = {"coastal": 1, "blue": 2, "green": 3, "red": 4, "nir": 5, "swir1": 6, "swir2": 7, "cirrus": 9}
-
-
-def landsat8_qa(qa: np.ndarray) -> dict[str, np.ndarray]:
-    """Cloud classes of the scene's pre-collection BQA band: bits 14-15 cloud confidence, bits 12-13
-    cirrus confidence (each 1 = low, 2 = medium, 3 = high)."""
-    qa = qa.astype(np.int64)
-    cloud, cirrus = (qa >> 14) & 3, (qa >> 12) & 3
-    return {"cloud": cloud == 3, "cirrus": (cirrus == 3) & (cloud == 1), "clear": (cloud == 1) & (cirrus == 1)}
-
-
 def _increments(image: np.ndarray, cloudy: np.ndarray, clear: np.ndarray) -> np.ndarray:
     """Mean of each band over ``cloudy`` pixels minus its mean over ``clear`` ones, over blue's."""
     rise = image[:, cloudy].mean(axis=1) - image[:, clear].mean(axis=1)
-    return rise / rise[list(L8_BANDS).index("blue")]
+    return rise / rise[1]  # blue: the second of the real scene's bands
 
 
 def cloud_comparison(root: Path, out_dir: Path | None = None, draws: int = 6, seed: int = 0) -> str:
@@ -84,13 +71,15 @@ def cloud_comparison(root: Path, out_dir: Path | None = None, draws: int = 6, se
     blue), in the real Landsat-8 scene (BQA classes, TOA reflectance) and in the synthesis over the
     Sentinel-2 scene (thick cores and thin veils against clear pixels). With ``out_dir``, also
     ``clouds_real_vs_synthetic.png``: the real scene with its QA classes beside synthetic draws."""
+    from .data.real_scenes import REAL_SCENES, landsat8_bqa_classes
     from .data.scenes import CLEAN_SCENES
     from .synthesis.clouds import CloudConfig, synthesize_clouds
 
-    bands = tuple(L8_BANDS)
-    folder = root / L8_CLOUDY_DIR
-    real = np.concatenate([read_raster(folder / f"l8_B{b}.tif") for b in L8_BANDS.values()]) * 2e-5 - 0.1
-    classes = landsat8_qa(read_raster(folder / "l8_BQA.tif")[0])
+    scene = REAL_SCENES["landsat8_cloudy"]
+    bands = tuple(scene.files)  # coastal, blue, green, red, nir, swir1, swir2, cirrus
+    # L1 DN -> TOA reflectance (without the sun-elevation term, which scales every band alike).
+    real = np.concatenate([read_raster(root / scene.files[b]) for b in bands]) * 2e-5 - 0.1
+    classes = landsat8_bqa_classes(read_raster(root / scene.mask_file)[0])
     source = next(s for s in CLEAN_SCENES if s.name == "sentinel2_virginia")
     files = [(root / path, band) for path, band in source.band_files(bands)]
     from .readers import read_stack
@@ -124,7 +113,7 @@ def _cloud_figure(real: np.ndarray, classes: dict[str, np.ndarray], examples: di
     import matplotlib.pyplot as plt
 
     def rgb(image: np.ndarray) -> np.ndarray:
-        picked = image[[3, 2, 1]]  # red, green, blue of L8_BANDS' order
+        picked = image[[3, 2, 1]]  # red, green, blue of the real scene's band order
         lo, hi = np.nanpercentile(picked, [1, 99])
         return np.moveaxis(np.clip((picked - lo) / max(hi - lo, 1e-6), 0, 1), 0, -1)
 

@@ -100,6 +100,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
         # The attention's memory grows as (tile/2)^4: 160 px keeps one tile's attention under 1 GB.
         tile=TileSpec(multiple=2, default_size=160, overlap=16),
         clean_passthrough=True,
+        real_scene="landsat8_cloudy",
         description="ACA-CRNet cloud and cloud-shadow removal of RGB imagery (DSen2-CR with attentive "
         "contextual attention), trained on synthetic cumulus, cirrus and clear skies over clean scenes.",
         citation="ACA-CRNet (Huang et al., TGRS 2024, arXiv 2411.13042; "

@@ -67,10 +67,11 @@ def test_a_sar_raster_picks_the_sar_model_and_is_resampled_onto_the_optical_grid
     # SAR on a coarser grid over the same footprint (20 m), in dB.
     sar = make_raster(tmp_path / "s1.tif", rng.uniform(-25, -5, (2, 20, 18)).astype(np.float32),
                       geotransform=(500000.0, 20.0, 0.0, 4000000.0, 0.0, -20.0))
+    both = {"optical": str(optical), "sar": str(sar)}
     with pytest.raises(InputRasterError, match="not on the pixel grid"):
-        restore(RestoreJob("decloud", {"optical": str(optical), "sar": str(sar)}, str(tmp_path / "x.tif")))
+        restore(RestoreJob("decloud", both, str(tmp_path / "x.tif")))
     out = tmp_path / "with_sar.tif"
-    result = restore(RestoreJob("decloud", {"optical": str(optical), "sar": str(sar)}, str(out), resample=True))
+    result = restore(RestoreJob("decloud", both, str(out), resample=True))
     assert result.model == "decloud-s2_sar"
     without = restore(RestoreJob("decloud", {"optical": str(optical)}, str(tmp_path / "plain.tif")))
     assert without.model == "decloud-s2"
