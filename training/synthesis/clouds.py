@@ -111,7 +111,7 @@ def synthesize_clouds(
         zeros = np.zeros((height, width), np.float32)
         return Degradation(inputs={"optical": image.copy()}, target=image,
                            info={"cover": zeros, "shadow": zeros, "kind": "clear", "thick": False,
-                                 "opacity": 0.0})  # fmt: skip
+                                 "opacity": 0.0, "transmission": np.ones_like(image)})  # fmt: skip
     thick = draw < config.clear_probability + (1.0 - config.clear_probability) * config.thick_probability
     if thick:
         cover, opacity = cloud_cover((height, width), rng, config), 1.0
@@ -133,5 +133,7 @@ def synthesize_clouds(
         inputs={"optical": np.clip(cloudy, 0.0, 1.0).astype(np.float32)},
         target=image,
         info={"cover": cover, "shadow": shadow.astype(np.float32), "kind": "thick" if thick else "thin",
-              "thick": thick, "opacity": opacity},
+              "thick": thick, "opacity": opacity,
+              # How much of the ground each band still sees (shadows aside): (C, H, W).
+              "transmission": (1.0 - alpha * extinct).astype(np.float32)},
     )
