@@ -92,3 +92,29 @@ def test_fill_gaps_evaluation_runs_with_nodata_and_masks(tmp_path):
     assert set(means) == methods
     assert means["GDAL FillNodata"]["psnr"] > means["degraded input"]["psnr"]
     assert np.isfinite(means["fill_gaps_tiny (model)"]["psnr"])
+
+
+def test_decloud_evaluation_splits_kinds_and_checks_clean_input(tmp_path):
+    from training.evaluate import kind_tables, passthrough_table
+
+    path, _ = _package(tmp_path, "decloud")
+    report = evaluate_items("decloud", path, list(_items("clouds", count=3)), tmp_path, figures=False,
+                            progress=False)  # fmt: skip
+    kinds = {r["kind"] for r in report.regions}
+    assert kinds <= {"thick", "thin", "clear"} and kinds
+    table = kind_tables(report.regions)
+    for kind in kinds:
+        count = sum(r["kind"] == kind for r in report.regions)
+        assert f"| {kind} | {count} |" in table
+    # The clean pass-through scores the model on the clean images: an untrained tiny model moves them.
+    text = passthrough_table("decloud", report.model, path, _items("clouds", count=2), tmp_path)
+    rows = json.loads((tmp_path / "decloud_clean.json").read_text())["regions"]
+    assert len(rows) == 2 and f"mean **{np.mean([r['psnr'] for r in rows]):.2f} dB**" in text
+
+
+def test_real_scene_check_is_skipped_without_the_bands(tmp_path):
+    from training.evaluate import real_scene_check
+    from training.specs import get_spec
+
+    text = real_scene_check("decloud", get_spec("decloud"), None, tmp_path / "no-data", tmp_path)
+    assert "skipped" in text
