@@ -12,10 +12,16 @@ class DecloudAlgorithm(RestoreAlgorithmBase):
         "Sentinel-2", "Sentinel", "Landsat",
     )
     WHAT = (
-        "Removes thin clouds and reconstructs the ground under them. With a co-registered SAR image, "
-        "which sees through clouds, models that accept it reconstruct thicker clouds too."
+        "Removes clouds and their shadows (ACA-CRNet): thin cirrus veils are lifted and the ground under "
+        "thick cumulus is filled in from its surroundings. Clear ground should come back unchanged. "
+        "With a co-registered SAR image, which sees through clouds, a model that takes SAR (none "
+        "ships yet) reconstructs thick clouds from it. The network's attention compares every pair "
+        "of positions in a tile, so its memory grows with the fourth power of the tile size: keep "
+        "Tile size at the model's default (160 px, under 1 GB per tile) or below."
     )
     INPUTS = (
-        "A cloudy optical raster (e.g. Sentinel-2 or Landsat bands), and optionally a SAR raster "
-        "(e.g. Sentinel-1 VV/VH) on the same pixel grid."
+        "A cloudy optical raster: red, green, blue (any data type), or the 13 Sentinel-2 L1C bands "
+        "B1-B12 with B8A resampled to one grid (a 13-band model is picked for it). For Landsat 8/9 "
+        "L1 DN set Black level to 5000. Optionally a SAR raster (Sentinel-1 VV, VH in dB), resampled "
+        "onto the optical grid when asked."
     )
