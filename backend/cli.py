@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
                           "default 0)")
     run.add_argument("--allow-large", action="store_true",
                      help="skip the checks of raster size, memory and free disk space made before the run")
+    run.add_argument("--extent", metavar="XMIN,YMIN,XMAX,YMAX[,CRS]",
+                     help="restore only this rectangle (in the optical raster's CRS, or in CRS, e.g. "
+                          "EPSG:4326); the output covers it on the input's pixel grid")
     run.add_argument("--json", action="store_true", help="print JSON progress lines instead of a bar")
     run.add_argument("rasters", nargs="+", metavar="INPUT [INPUT2 ...] OUTPUT",
                      help="inputs in the task's order (e.g. optical then infrared), then the output")
@@ -142,7 +145,7 @@ def _restore(args: argparse.Namespace) -> int:
                          threads=args.threads, bands=bands, mask_output=args.mask_output,
                          resample=args.resample, float_output=args.float_output,
                          strength=args.strength, black_level=args.black_level,
-                         allow_large=args.allow_large)
+                         allow_large=args.allow_large, extent=args.extent)
         result = restore(job, progress=progress, log=log)
     finally:
         if bar is not None:

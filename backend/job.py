@@ -13,6 +13,8 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
+from .extent import Extent
+
 PathLike = str | os.PathLike[str]
 
 
@@ -28,7 +30,9 @@ class RestoreJob:
     ``strength`` (0-1) keeps that share of the model's change, for models whose output is an enhanced
     copy of an input (dehaze, desand). ``black_level`` is the optical raster's value of black ground
     (a Level-1 product's offset), taken off before a model normalised from zero up and added back.
-    ``allow_large`` skips the size, memory and disk checks (``backend.budget``). Values are checked
+    ``allow_large`` skips the size, memory and disk checks (``backend.budget``). ``extent`` (an
+    ``Extent`` or its text ``xmin,ymin,xmax,ymax[,crs]``) restores only the pixels it touches; the
+    output covers them, on the input's pixel grid. Values are checked
     by ``restore``, which raises ``RestoreError`` subclasses naming the offending fields.
     """
 
@@ -48,8 +52,11 @@ class RestoreJob:
     strength: float = 1.0
     black_level: float = 0.0
     allow_large: bool = False
+    extent: Extent | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.extent, str):
+            object.__setattr__(self, "extent", Extent.parse(self.extent))
         object.__setattr__(self, "inputs", dict(self.inputs))
         object.__setattr__(self, "bands", tuple(self.bands) if self.bands else None)
 

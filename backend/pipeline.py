@@ -19,6 +19,7 @@ import numpy as np
 from .budget import check_budget, check_pixels, check_tile_size, estimate
 from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, run_engine
 from .errors import InputRasterError, InvalidOptionError, OutputRasterError
+from .extent import Window, pixel_window, windowed
 from .job import RestoreJob
 from .model_card import ModelCard, Normalization, TensorSpec
 from .normalization import NormStats, compute_stats, with_black_level
@@ -143,15 +144,23 @@ def _batch_size(requested: int | None, gpu: int | None, tile: int, channels: int
     return int(max(1, min(GPU_MAX_BATCH, (free // 2) // per_tile)))
 
 
-def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]],
-                 optical: RasterReader, resample: bool) -> dict[str, RasterReader]:
+def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]], optical: RasterReader,
+                 resample: bool, whole: RasterReader, window: Window | None,
+                 ) -> tuple[dict[str, RasterReader], dict[str, RasterReader]]:  # fmt: skip
+    """Readers of every input on the optical reader's grid, and of each whole input raster (where
+    the normalisation statistics come from when an extent restricts the run to a window)."""
     readers: dict[str, RasterReader] = {"optical": optical}
+    wholes: dict[str, RasterReader] = {"optical": whole} if window is not None else {}
     optical_path = inputs["optical"]
     reference = optical.grid
     for role, path in inputs.items():
         if role == "optical":
             continue
         reader = RasterReader(path, role=role)
+        if window is not None:
+            wholes[role] = reader
+            if same_grid(reader.grid, whole.grid):
+                reader = RasterReader(path, role=role, dataset=windowed(reader.ds, window))
         if not same_grid(reader.grid, reference):
             if not resample:
                 raise InputRasterError(
@@ -176,11 +185,11 @@ def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]],
                 options=("bands",) if optical else ())
     if "mask" in readers and readers["mask"].count != 1:
         raise InputRasterError(f"{readers['mask'].path}: a mask raster must have one band (1 = missing)")
-    return readers
+    return readers, wholes
 
 
 def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str], None],
-           black_level: float = 0.0) -> list[Feed]:
+           black_level: float = 0.0, wholes: Mapping[str, RasterReader] | None = None) -> list[Feed]:
     feeds = []
     for spec in card.inputs:
         reader = readers.get(spec.role)
@@ -195,7 +204,8 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
             feeds.append(Feed(spec))
             continue
         norm = spec.normalization or Normalization()
-        stats = compute_stats(reader, norm, reader.nodata, context=spec.context)
+        whole = (wholes or {}).get(spec.role, reader)  # the whole raster's statistics, extent or not
+        stats = compute_stats(whole, norm, reader.nodata, context=spec.context)
         primary = spec.role == "optical"
         if norm.mode == "scale" and not (primary and black_level):
             _check_not_negative(reader, stats, card.name)
@@ -294,7 +304,17 @@ def restore(
             raise OutputRasterError(f"the mask output {mask_path} cannot be the restored output too")
     for path in inputs.values():
         open_raster(path)  # missing file / not a raster: fail before loading a model
-    optical = RasterReader(inputs["optical"], list(bands) if bands else None, role="optical")
+    whole = RasterReader(inputs["optical"], list(bands) if bands else None, role="optical")
+    window = None
+    optical = whole
+    if job.extent is not None:
+        grid = whole.grid
+        window = pixel_window(job.extent, grid.width, grid.height, grid.geotransform, grid.wkt,
+                              name=str(inputs["optical"]))  # fmt: skip
+        optical = RasterReader(inputs["optical"], whole.bands, role="optical",
+                               dataset=windowed(whole.ds, window))  # fmt: skip
+        say(f"extent: columns {window.x0}..{window.x0 + window.width}, rows {window.y0}.."
+            f"{window.y0 + window.height} ({window.width} x {window.height} of {grid.width} x {grid.height})")
     check_pixels(optical.ds.RasterXSize, optical.ds.RasterYSize, job.allow_large)  # before any pixel is read
     # A band flagged as alpha does not steer the choice of model unless the job's bands name it: an
     # RGBA photo is three bands of image, not blue, green, red and NIR.
@@ -309,7 +329,7 @@ def restore(
     if extra:
         raise InputRasterError(f"model {info.name!r} takes no {', '.join(extra)} input; leave it out or pick "
                                "another model")
-    readers = _open_inputs(card, inputs, optical, job.resample)
+    readers, wholes = _open_inputs(card, inputs, optical, job.resample, whole, window)
     fills = card.input("mask") is not None
     if mask_path is not None and not fills:
         raise InvalidOptionError(f"model {info.name!r} does not fill gaps, so it has no mask output",
@@ -317,7 +337,7 @@ def restore(
     size, lap, margin = _tile_options(card, job.tile_size, job.overlap)
     out_spec = _main_output(card)
     like = next((s for s in card.inputs if s.name == out_spec.like), card.inputs[0])
-    feeds = _feeds(card, readers, say, black_level)
+    feeds = _feeds(card, readers, say, black_level, wholes)
     like_feed = next(f for f in feeds if f.spec.name == like.name)
     like_stats = like_feed.stats or NormStats((0.0,), (1.0,))
     like_norm = like.normalization or Normalization()

@@ -19,6 +19,7 @@ from qgis.core import (
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -61,6 +62,7 @@ OPTION_PARAMETERS: dict[str, str] = {
     "strength": "STRENGTH",
     "black_level": "BLACK_LEVEL",
     "allow_large": "ALLOW_LARGE",
+    "extent": "EXTENT",
     "resample": "Raster > Projections > Warp",
 }
 
@@ -81,6 +83,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     BATCH_SIZE = "BATCH_SIZE"
     STRENGTH = "STRENGTH"
     BLACK_LEVEL = "BLACK_LEVEL"
+    EXTENT = "EXTENT"
     ALLOW_LARGE = "ALLOW_LARGE"
     OUTPUT = "OUTPUT"
 
@@ -196,6 +199,12 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                     type=DOUBLE, defaultValue=0.0,
                 )
             )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterExtent(
+                self.EXTENT, self.tr("Extent: restore only this area (empty: the whole raster)"),
+                optional=True,
+            )
+        )
         advanced = (
             QgsProcessingParameterNumber(
                 self.TILE_SIZE, self.tr("Tile size in pixels (0: the model's default)"),
@@ -234,6 +243,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     def build_job(self, parameters: dict[str, Any], context: QgsProcessingContext) -> RestoreJob:
         """Turn parameter values into the backend's ``RestoreJob``, without running anything."""
         inputs = {}
+        optical = None
         for name, role, optional in self.raster_parameters():
             layer = self.parameterAsRasterLayer(parameters, name, context)
             if layer is None:
@@ -241,6 +251,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                     continue
                 raise QgsProcessingException(self.invalidRasterError(parameters, name))
             inputs[role] = layer_path(layer, name)
+            optical = layer if role == "optical" else optical
         bands = self.parameterAsInts(parameters, self.BANDS, context) or None
         overlap = self.parameterAsInt(parameters, self.OVERLAP, context)
         options = {
@@ -257,6 +268,12 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
             options["black_level"] = self.parameterAsDouble(parameters, self.BLACK_LEVEL, context)
         if self.parameterAsBoolean(parameters, self.ALLOW_LARGE, context):
             options["allow_large"] = True
+        if parameters.get(self.EXTENT) not in (None, "") and optical is not None:
+            # In the input raster's CRS, whatever CRS the extent was drawn in.
+            rect = self.parameterAsExtent(parameters, self.EXTENT, context, optical.crs())
+            if not rect.isEmpty():
+                options["extent"] = _backend.module("extent").Extent(
+                    rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         options.update(self.extra_options(parameters, context))
         return _backend.module("job").RestoreJob(self.TASK, inputs, output, **options)

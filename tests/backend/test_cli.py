@@ -112,3 +112,18 @@ def test_module_entry_point_and_debug_traceback(tmp_path: Path) -> None:
            str(tmp_path / "missing.tif"), str(tmp_path / "o.tif")]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "Traceback" in proc.stderr and "InputRasterError" in proc.stderr
+
+
+def test_extent_option(tmp_path: Path, models: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
+    from tests.support.rasters import DEFAULT_GEOTRANSFORM as GT
+
+    data = np.random.default_rng(3).integers(0, 255, (3, 50, 60)).astype(np.uint8)
+    make_raster(tmp_path / "in.tif", data)
+    base = ["restore", "--task", "dehaze", "--model", str(models["identity"]), str(tmp_path / "in.tif")]
+    extent = f"{GT[0] + 10 * GT[1]},{GT[3] + 30 * GT[5]},{GT[0] + 25 * GT[1]},{GT[3] + 5 * GT[5]}"
+    assert main([*base[:-1], "--extent", extent, base[-1], str(tmp_path / "part.tif")]) == 0
+    assert np.array_equal(read_raster(tmp_path / "part.tif"), data[:, 5:30, 10:25])
+    capsys.readouterr()
+    assert main([*base[:-1], "--extent", "1,2,3", base[-1], str(tmp_path / "bad.tif")]) == 1
+    err = capsys.readouterr().err
+    assert "xmin,ymin,xmax,ymax" in err and "--extent" in err and not (tmp_path / "bad.tif").exists()

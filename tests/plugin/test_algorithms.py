@@ -320,3 +320,33 @@ def test_output_keeps_the_inputs_colour_interpretation_and_band_descriptions(qgi
     assert [ds.GetRasterBand(b).GetDescription() for b in (1, 2, 3)] == ["red", "green", "blue"]
     assert [ds.GetRasterBand(b).GetColorInterpretation() for b in (1, 2, 3)] == [
         gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand]
+
+
+def test_an_extent_in_another_crs_restores_only_that_area(qgis_app, models_dir, scene, tmp_path):
+    """EXTENT is taken in the input's CRS whatever CRS it was drawn in; the output covers it."""
+    from osgeo import osr
+
+    _, gt, wkt = read(scene)
+    utm, geo = osr.SpatialReference(wkt=wkt), osr.SpatialReference()
+    geo.ImportFromEPSG(4326)
+    for srs in (utm, geo):
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    to_geo = osr.CoordinateTransformation(utm, geo)
+    # Pixels 4..12 x 3..9 (centres), as a lon/lat rectangle slightly inside their outer edges.
+    x0, x1 = gt[0] + 4.2 * gt[1], gt[0] + 11.8 * gt[1]
+    y0, y1 = gt[3] + 8.8 * gt[5], gt[3] + 3.2 * gt[5]
+    lon0, lat0, _ = to_geo.TransformPoint(x0, y0)
+    lon1, lat1, _ = to_geo.TransformPoint(x1, y1)
+    out = tmp_path / "part.tif"
+    extent = f"{lon0},{lon1},{lat0},{lat1} [EPSG:4326]"
+    params = {"INPUT": str(scene), "MODEL": "test-dehaze"}  # identity: output = input
+    result, fb = run("restore:dehaze", {**params, "EXTENT": extent, "OUTPUT": str(out)})
+    assert result is not None, fb.errors
+    data, out_gt, _ = read(out)
+    # The lon/lat rectangle's bounding box in UTM reaches a little further than the UTM rectangle.
+    assert 8 <= data.shape[2] <= 10 and 6 <= data.shape[1] <= 8
+    col0 = round((out_gt[0] - gt[0]) / gt[1])
+    row0 = round((out_gt[3] - gt[3]) / gt[5])
+    assert col0 in (3, 4) and row0 in (2, 3)
+    window = read(scene)[0][:, row0 : row0 + data.shape[1], col0 : col0 + data.shape[2]]
+    np.testing.assert_allclose(data, window, atol=1e-6)

@@ -1,0 +1,90 @@
+"""A processing extent: only the pixels it touches are restored, with the whole raster's statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from backend.errors import InvalidOptionError
+from backend.extent import Extent, Window, pixel_window
+from backend.model_card import Normalization
+from backend.pipeline import RestoreJob, restore
+from tests.support import tiny_models
+from tests.support.rasters import DEFAULT_GEOTRANSFORM, make_raster, read_raster
+
+GT = (500000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0)
+PERCENTILE = Normalization(mode="percentile", low=1.0, high=99.0)
+
+
+def test_an_extent_is_parsed_and_checked() -> None:
+    assert Extent.parse("1, 2, 3, 4") == Extent(1.0, 2.0, 3.0, 4.0)
+    assert Extent.parse("1,2,3,4,EPSG:4326").crs == "EPSG:4326"
+    for bad in ("1,2,3", "a,2,3,4", "3,2,1,4", "1,4,3,2", "1,2,nan,4"):
+        with pytest.raises(InvalidOptionError) as info:
+            Extent.parse(bad)
+        assert info.value.options == ("extent",)
+    assert RestoreJob("dehaze", {"optical": "a.tif"}, "b.tif", extent="0,0,1,1").extent == Extent(0, 0, 1, 1)
+
+
+def test_the_window_takes_every_pixel_the_extent_touches() -> None:
+    # x 500105..500305 -> columns 10.5..30.5; y 3999705..3999500 -> rows 29.5..50.
+    window = pixel_window(Extent(500105.0, 3999500.0, 500305.0, 3999705.0), 100, 80, GT, "")
+    assert window == Window(10, 29, 21, 21)
+    # Edges on pixel boundaries take no extra pixel; an extent past the raster is clipped to it.
+    on_edges = Extent(500100.0, 3999500.0, 500300.0, 3999700.0)
+    assert pixel_window(on_edges, 100, 80, GT, "") == Window(10, 30, 20, 20)
+    past = Extent(499000.0, 3990000.0, 500050.0, 4001000.0)
+    assert pixel_window(past, 100, 80, GT, "") == Window(0, 0, 5, 80)
+    with pytest.raises(InvalidOptionError, match="does not overlap"):
+        pixel_window(Extent(0.0, 0.0, 10.0, 10.0), 100, 80, GT, "")
+
+
+def test_an_extent_in_another_crs_is_transformed(tmp_path: Path) -> None:
+    path = make_raster(tmp_path / "utm.tif", np.zeros((1, 80, 100), np.float32), geotransform=GT)
+    wkt = gdal.Open(str(path)).GetProjection()
+    # The raster's centre pixel (UTM 18N, x 500500, y 3999600) is near 75.0 W, 36.14 N.
+    from osgeo import osr
+
+    utm, geo = osr.SpatialReference(wkt=wkt), osr.SpatialReference()
+    geo.ImportFromEPSG(4326)
+    for srs in (utm, geo):
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    lon, lat, _ = osr.CoordinateTransformation(utm, geo).TransformPoint(500505.0, 3999605.0)
+    d = 1e-5  # about a metre
+    window = pixel_window(Extent(lon - d, lat - d, lon + d, lat + d, "EPSG:4326"), 100, 80, GT, wkt)
+    assert window == Window(50, 39, 1, 1)
+    with pytest.raises(InvalidOptionError, match="not a coordinate reference system"):
+        pixel_window(Extent(0, 0, 1, 1, "EPSG:not-a-code"), 100, 80, GT, wkt)
+
+
+def test_the_output_covers_the_extent_with_the_whole_rasters_statistics(tmp_path: Path, monkeypatch) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    model = tiny_models.conv3x3_model(models / "conv.onnx", normalization=PERCENTILE)
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 4000, (3, 90, 120)).astype(np.uint16)
+    data[:, :, :40] //= 8  # a dark third: a window there has other percentiles than the whole
+    src = make_raster(tmp_path / "in.tif", data)
+    full = restore(RestoreJob("dehaze", {"optical": str(src)}, str(tmp_path / "full.tif"), model=str(model),
+                              float_output=True))  # fmt: skip
+    gt = DEFAULT_GEOTRANSFORM
+    extent = Extent(gt[0] + 5.5 * gt[1], gt[3] + 60.5 * gt[5], gt[0] + 35.5 * gt[1], gt[3] + 20.5 * gt[5])
+    out = tmp_path / "part.tif"
+    restore(RestoreJob("dehaze", {"optical": str(src)}, str(out), model=str(model), float_output=True,
+                       extent=extent))  # fmt: skip
+    part = gdal.Open(str(out))
+    assert (part.RasterXSize, part.RasterYSize) == (31, 41)  # columns 5..35, rows 20..60
+    got = part.GetGeoTransform()
+    assert got[0] == pytest.approx(gt[0] + 5 * gt[1]) and got[3] == pytest.approx(gt[3] + 20 * gt[5])
+    whole = read_raster(full.output)
+    # Inside the window (away from its edge, where the 3x3 kernel sees beyond it) the pixels equal the
+    # full run's: the normalisation statistics are the whole raster's, not the window's.
+    inner = whole[:, 21:60, 6:35]
+    np.testing.assert_allclose(read_raster(out)[:, 1:-1, 1:-1], inner, rtol=0, atol=1e-4)
+    cropped = make_raster(tmp_path / "crop.tif", data[:, 20:61, 5:36])
+    alone = restore(RestoreJob("dehaze", {"optical": str(cropped)}, str(tmp_path / "alone.tif"),
+                               model=str(model), float_output=True))  # fmt: skip
+    assert np.abs(read_raster(alone.output)[:, 1:-1, 1:-1] - inner).max() > 1.0
