@@ -2,17 +2,15 @@
 
 ``Extent`` is plain data (the plugin builds one from QGIS's EXTENT parameter, the CLI from
 ``--extent xmin,ymin,xmax,ymax[,crs]``). ``pixel_window`` turns it into the whole pixels of a raster's
-grid that it touches, and ``windowed`` gives a virtual dataset of those pixels only, with the
-window's georeferencing: the engine then reads, runs and writes nothing outside it, and the output
-covers the extent on the input's own pixel grid. Normalisation statistics still come from the whole
-raster (``backend.pipeline``), so a window gives the same pixels as a full run there.
+grid that it touches; a ``RasterReader`` with that window shows the engine only those pixels (tiles
+outside it are never run, the output covers the extent on the input's own pixel grid) while the
+tiles' halos and the normalisation statistics still come from the whole raster.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from .errors import InputRasterError, InvalidOptionError
 
@@ -106,11 +104,3 @@ def pixel_window(extent: Extent, width: int, height: int, geotransform: tuple[fl
             f"the extent {extent.xmin:g},{extent.ymin:g},{extent.xmax:g},{extent.ymax:g}"
             f"{' (' + extent.crs + ')' if extent.crs else ''} does not overlap {name}", options=("extent",))
     return Window(x0, y0, x1 - x0, y1 - y0)
-
-
-def windowed(dataset: Any, window: Window) -> Any:
-    """A virtual dataset of ``window`` of ``dataset``, georeferenced where the window lies."""
-    from osgeo import gdal
-
-    return gdal.Translate("", dataset, format="VRT",
-                          srcWin=[window.x0, window.y0, window.width, window.height])  # fmt: skip

@@ -19,11 +19,19 @@ import numpy as np
 from .budget import check_budget, check_pixels, check_tile_size, estimate
 from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, run_engine
 from .errors import InputRasterError, InvalidOptionError, OutputRasterError
-from .extent import Window, pixel_window, windowed
+from .extent import Window, pixel_window
 from .job import RestoreJob
 from .model_card import ModelCard, Normalization, TensorSpec
 from .normalization import NormStats, compute_stats, with_black_level
-from .raster_io import RasterReader, RasterWriter, copy_band_interpretation, open_raster, same_grid, warp_onto
+from .raster_io import (
+    Grid,
+    RasterReader,
+    RasterWriter,
+    copy_band_interpretation,
+    open_raster,
+    same_grid,
+    warp_onto,
+)
 from .registry import ModelInfo, resolve_model
 from .runtime import PROVIDERS, create_session, gpu_free_bytes, parse_device
 from .tasks import ROLES, get_task
@@ -145,22 +153,16 @@ def _batch_size(requested: int | None, gpu: int | None, tile: int, channels: int
 
 
 def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]], optical: RasterReader,
-                 resample: bool, whole: RasterReader, window: Window | None,
-                 ) -> tuple[dict[str, RasterReader], dict[str, RasterReader]]:  # fmt: skip
-    """Readers of every input on the optical reader's grid, and of each whole input raster (where
-    the normalisation statistics come from when an extent restricts the run to a window)."""
+                 resample: bool, whole: Grid, window: Window | None) -> dict[str, RasterReader]:  # fmt: skip
+    """Readers of every input on the optical reader's grid: the whole raster's grid, or with an
+    extent the same window of it."""
     readers: dict[str, RasterReader] = {"optical": optical}
-    wholes: dict[str, RasterReader] = {"optical": whole} if window is not None else {}
     optical_path = inputs["optical"]
-    reference = optical.grid
+    reference = whole
     for role, path in inputs.items():
         if role == "optical":
             continue
         reader = RasterReader(path, role=role)
-        if window is not None:
-            wholes[role] = reader
-            if same_grid(reader.grid, whole.grid):
-                reader = RasterReader(path, role=role, dataset=windowed(reader.ds, window))
         if not same_grid(reader.grid, reference):
             if not resample:
                 raise InputRasterError(
@@ -169,6 +171,8 @@ def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]], 
                     "different geotransform/CRS; align it first or have it resampled onto that grid",
                     options=("resample",))
             reader = RasterReader(path, role=role, dataset=warp_onto(path, reference, nearest=role == "mask"))
+        if window is not None:
+            reader = RasterReader(path, role=role, dataset=reader.ds, window=window)
         readers[role] = reader
     for spec in card.inputs:
         reader = readers.get(spec.role)
@@ -185,11 +189,11 @@ def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]], 
                 options=("bands",) if optical else ())
     if "mask" in readers and readers["mask"].count != 1:
         raise InputRasterError(f"{readers['mask'].path}: a mask raster must have one band (1 = missing)")
-    return readers, wholes
+    return readers
 
 
 def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str], None],
-           black_level: float = 0.0, wholes: Mapping[str, RasterReader] | None = None) -> list[Feed]:
+           black_level: float = 0.0) -> list[Feed]:
     feeds = []
     for spec in card.inputs:
         reader = readers.get(spec.role)
@@ -204,8 +208,7 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
             feeds.append(Feed(spec))
             continue
         norm = spec.normalization or Normalization()
-        whole = (wholes or {}).get(spec.role, reader)  # the whole raster's statistics, extent or not
-        stats = compute_stats(whole, norm, reader.nodata, context=spec.context)
+        stats = compute_stats(reader, norm, reader.nodata, context=spec.context)
         primary = spec.role == "optical"
         if norm.mode == "scale" and not (primary and black_level):
             _check_not_negative(reader, stats, card.name)
@@ -311,11 +314,10 @@ def restore(
         grid = whole.grid
         window = pixel_window(job.extent, grid.width, grid.height, grid.geotransform, grid.wkt,
                               name=str(inputs["optical"]))  # fmt: skip
-        optical = RasterReader(inputs["optical"], whole.bands, role="optical",
-                               dataset=windowed(whole.ds, window))  # fmt: skip
+        optical = RasterReader(inputs["optical"], whole.bands, dataset=whole.ds, window=window)
         say(f"extent: columns {window.x0}..{window.x0 + window.width}, rows {window.y0}.."
             f"{window.y0 + window.height} ({window.width} x {window.height} of {grid.width} x {grid.height})")
-    check_pixels(optical.ds.RasterXSize, optical.ds.RasterYSize, job.allow_large)  # before any pixel is read
+    check_pixels(optical.width, optical.height, job.allow_large)  # before any pixel is read
     # A band flagged as alpha does not steer the choice of model unless the job's bands name it: an
     # RGBA photo is three bands of image, not blue, green, red and NIR.
     image_bands = optical.count if bands else optical.count - len(optical.alpha)
@@ -329,7 +331,7 @@ def restore(
     if extra:
         raise InputRasterError(f"model {info.name!r} takes no {', '.join(extra)} input; leave it out or pick "
                                "another model")
-    readers, wholes = _open_inputs(card, inputs, optical, job.resample, whole, window)
+    readers = _open_inputs(card, inputs, optical, job.resample, whole.grid, window)
     fills = card.input("mask") is not None
     if mask_path is not None and not fills:
         raise InvalidOptionError(f"model {info.name!r} does not fill gaps, so it has no mask output",
@@ -337,7 +339,7 @@ def restore(
     size, lap, margin = _tile_options(card, job.tile_size, job.overlap)
     out_spec = _main_output(card)
     like = next((s for s in card.inputs if s.name == out_spec.like), card.inputs[0])
-    feeds = _feeds(card, readers, say, black_level, wholes)
+    feeds = _feeds(card, readers, say, black_level)
     like_feed = next(f for f in feeds if f.spec.name == like.name)
     like_stats = like_feed.stats or NormStats((0.0,), (1.0,))
     like_norm = like.normalization or Normalization()

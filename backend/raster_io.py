@@ -21,6 +21,7 @@ import numpy as np
 from osgeo import gdal, gdal_array
 
 from .errors import InputRasterError, OutputRasterError
+from .extent import Window
 from .tiling import reflect_indices
 
 gdal.UseExceptions()
@@ -47,10 +48,15 @@ class RasterReader:
     """Reads windows of selected bands of one raster; windows past the edges are mirror-reflected."""
 
     def __init__(self, path: str | os.PathLike[str], bands: list[int] | None = None,
-                 role: str = "optical", dataset: Any = None) -> None:
+                 role: str = "optical", dataset: Any = None, window: Window | None = None) -> None:
         self.path = Path(path)
         self.role = role
         self.ds = dataset if dataset is not None else open_raster(path)
+        #: With a window (``backend.extent``) the reader shows only that part of the raster: its grid
+        #: is the window's, yet reads past the window's edges see the raster's real pixels (a tile's
+        #: halo gets the same context as in a run over the whole raster) and ``sample`` is the whole
+        #: raster's, so the normalisation statistics do not depend on the window.
+        self.window = window
         count = self.ds.RasterCount
         self.bands = list(bands) if bands else list(range(1, count + 1))
         bad = [b for b in self.bands if not 1 <= b <= count]
@@ -74,11 +80,22 @@ class RasterReader:
     def count(self) -> int:
         return len(self.bands)
 
+    @property
+    def width(self) -> int:
+        return self.window.width if self.window else self.ds.RasterXSize
+
+    @property
+    def height(self) -> int:
+        return self.window.height if self.window else self.ds.RasterYSize
+
     @cached_property
     def grid(self) -> Grid:
         """The dataset's grid, built once: ``GetProjection`` exports WKT through PROJ (milliseconds)."""
         gt = self.ds.GetGeoTransform(can_return_null=True) or (0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
-        return Grid(self.ds.RasterXSize, self.ds.RasterYSize, tuple(gt), self.ds.GetProjection() or "")
+        if self.window is not None:
+            x, y = self.window.x0, self.window.y0
+            gt = (gt[0] + x * gt[1] + y * gt[2], gt[1], gt[2], gt[3] + x * gt[4] + y * gt[5], gt[4], gt[5])
+        return Grid(self.width, self.height, tuple(gt), self.ds.GetProjection() or "")
 
     @property
     def block_bytes_per_pixel(self) -> int:
@@ -86,6 +103,11 @@ class RasterReader:
 
     def read(self, y0: int, x0: int, height: int, width: int) -> np.ndarray:
         """The (bands, height, width) window at raster (y0, x0), reflected where it leaves the raster."""
+        if self.window is not None:
+            y0, x0 = y0 + self.window.y0, x0 + self.window.x0
+        return self._read_dataset(y0, x0, height, width)
+
+    def _read_dataset(self, y0: int, x0: int, height: int, width: int) -> np.ndarray:
         rows = reflect_indices(y0, height, self.ds.RasterYSize)
         cols = reflect_indices(x0, width, self.ds.RasterXSize)
         r0, r1 = int(rows.min()), int(rows.max()) + 1
@@ -117,14 +139,14 @@ class RasterReader:
         return bad
 
     def sample(self) -> np.ndarray:
-        """A (bands, N) sample of the whole raster for global statistics.
+        """A (bands, N) sample of the whole raster (a window's too) for global statistics.
 
         Small rasters are read whole; larger ones use the smallest overview with at least 256 px on
         a side, else a regular lattice of ``SAMPLE_WINDOWS`` windows.
         """
         width, height = self.ds.RasterXSize, self.ds.RasterYSize
         if width * height <= STATS_SAMPLE_PIXELS:
-            return self.read(0, 0, height, width).reshape(self.count, -1)
+            return self._read_dataset(0, 0, height, width).reshape(self.count, -1)
         overview = self._overview_sample()
         if overview is not None:
             return overview
@@ -135,7 +157,7 @@ class RasterReader:
             for gx in range(side):
                 y = int((height - win_h) * (gy + 0.5) / side)
                 x = int((width - win_w) * (gx + 0.5) / side)
-                parts.append(self.read(y, x, win_h, win_w).reshape(self.count, -1))
+                parts.append(self._read_dataset(y, x, win_h, win_w).reshape(self.count, -1))
         return np.concatenate(parts, axis=1)
 
     def _overview_sample(self) -> np.ndarray | None:

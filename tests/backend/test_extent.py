@@ -80,11 +80,32 @@ def test_the_output_covers_the_extent_with_the_whole_rasters_statistics(tmp_path
     got = part.GetGeoTransform()
     assert got[0] == pytest.approx(gt[0] + 5 * gt[1]) and got[3] == pytest.approx(gt[3] + 20 * gt[5])
     whole = read_raster(full.output)
-    # Inside the window (away from its edge, where the 3x3 kernel sees beyond it) the pixels equal the
-    # full run's: the normalisation statistics are the whole raster's, not the window's.
+    # The pixels equal the full run's, up to the window's edge: the normalisation statistics are the
+    # whole raster's, and the 3x3 kernel sees the real pixels beyond the window, not a reflection.
+    np.testing.assert_allclose(read_raster(out), whole[:, 20:61, 5:36], rtol=0, atol=1e-4)
     inner = whole[:, 21:60, 6:35]
-    np.testing.assert_allclose(read_raster(out)[:, 1:-1, 1:-1], inner, rtol=0, atol=1e-4)
     cropped = make_raster(tmp_path / "crop.tif", data[:, 20:61, 5:36])
     alone = restore(RestoreJob("dehaze", {"optical": str(cropped)}, str(tmp_path / "alone.tif"),
                                model=str(model), float_output=True))  # fmt: skip
     assert np.abs(read_raster(alone.output)[:, 1:-1, 1:-1] - inner).max() > 1.0
+
+
+def test_every_input_is_cut_to_the_same_window(tmp_path: Path) -> None:
+    """A second input on the optical grid, or on another grid resampled onto it, follows the extent."""
+    model = tiny_models.fuse_model(tmp_path / "fuse.onnx")
+    rng = np.random.default_rng(1)
+    visible = make_raster(tmp_path / "vis.tif", rng.random((3, 40, 50)).astype(np.float32))
+    infrared = make_raster(tmp_path / "ir.tif", rng.random((1, 40, 50)).astype(np.float32))
+    gt = DEFAULT_GEOTRANSFORM
+    coarse = (gt[0], 2 * gt[1], 0.0, gt[3], 0.0, 2 * gt[5])
+    infrared_coarse = make_raster(tmp_path / "ir2.tif", rng.random((1, 20, 25)).astype(np.float32),
+                                  geotransform=coarse)  # fmt: skip
+    extent = Extent(gt[0] + 10 * gt[1], gt[3] + 30 * gt[5], gt[0] + 30 * gt[1], gt[3] + 12 * gt[5])
+    for ir, resample in ((infrared, False), (infrared_coarse, True)):
+        inputs = {"optical": str(visible), "infrared": str(ir)}
+        options = {"model": str(model), "resample": resample}
+        full = restore(RestoreJob("derain_fuse", inputs, str(tmp_path / f"full{resample}.tif"), **options))
+        part = restore(RestoreJob("derain_fuse", inputs, str(tmp_path / f"part{resample}.tif"), **options,
+                                  extent=extent))  # fmt: skip
+        expected = read_raster(full.output)[:, 12:30, 10:30]
+        np.testing.assert_allclose(read_raster(part.output), expected, atol=1e-6)
