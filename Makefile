@@ -9,7 +9,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 CONFIG ?= lite
 TASKS := dehaze desand decloud derain_fuse fill_gaps
 
-.PHONY: setup test lint demo bench package install clean $(addprefix train-,$(TASKS)) $(addprefix eval-,$(TASKS))
+.PHONY: setup test lint demo gui-check bench package install clean $(addprefix train-,$(TASKS)) $(addprefix eval-,$(TASKS))
 
 setup: $(SETUP_STAMP)
 
@@ -28,6 +28,11 @@ lint: setup
 
 demo: setup
 	bash scripts/demo.sh
+
+# The dialog run in a real (offscreen) QGIS GUI, and the installer dialog; refreshes the README's
+# screenshots in docs/images/ (make test runs the same checks without saving them).
+gui-check: setup
+	RESTORE_SAVE_SCREENSHOTS=1 $(PY) -m pytest -q tests/plugin/test_gui_dialog.py tests/plugin/test_install_gui.py
 
 bench: setup
 	$(PY) -m benchmarks
