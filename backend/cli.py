@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--extent", metavar="XMIN,YMIN,XMAX,YMAX[,CRS]",
                      help="restore only this rectangle (in the optical raster's CRS, or in CRS, e.g. "
                           "EPSG:4326); the output covers it on the input's pixel grid")
+    run.add_argument("--region", metavar="VECTOR",
+                     help="restore only inside the polygons of this vector file (any CRS); pixels outside "
+                          "them keep the input's values, the output covers their bounding box")
     run.add_argument("--json", action="store_true", help="print JSON progress lines instead of a bar")
     run.add_argument("rasters", nargs="+", metavar="INPUT [INPUT2 ...] OUTPUT",
                      help="inputs in the task's order (e.g. optical then infrared), then the output")
@@ -145,7 +148,7 @@ def _restore(args: argparse.Namespace) -> int:
                          threads=args.threads, bands=bands, mask_output=args.mask_output,
                          resample=args.resample, float_output=args.float_output,
                          strength=args.strength, black_level=args.black_level,
-                         allow_large=args.allow_large, extent=args.extent)
+                         allow_large=args.allow_large, extent=args.extent, region=args.region)
         result = restore(job, progress=progress, log=log)
     finally:
         if bar is not None:

@@ -61,11 +61,13 @@ class TileSource:
     """Reads every input of a tile, normalises it and derives the nodata and fill masks."""
 
     def __init__(self, primary: RasterReader, feeds: list[Feed], mask: RasterReader | None = None,
-                 fills: bool = False) -> None:
+                 fills: bool = False, region: np.ndarray | None = None) -> None:
         self.primary = primary
         self.feeds = feeds
         self.mask = mask
         self.fills = fills
+        #: (H, W) bool of the pixels to restore (``backend.region``): a tile without one is skipped.
+        self.region = region
         self._nodata_values: dict[str, np.ndarray] = {}  # per feed, (C, 1): computed once per run
         # Scene contexts (K,) by tensor name: statistics of the whole raster, the same for every tile.
         self._contexts = {feed.spec.context.name: scene_context(feed) for feed in feeds
@@ -79,6 +81,9 @@ class TileSource:
         if self.mask is not None:
             missing = invalid | (self.mask.read(tile.y0, tile.x0, tile.height, tile.width)[0] != 0)
         skipped = bool(missing.all()) if self.fills else bool(invalid.all())
+        if self.region is not None and not skipped:
+            y0, x0 = max(tile.y0, 0), max(tile.x0, 0)
+            skipped = not self.region[y0 : tile.y0 + tile.height, x0 : tile.x0 + tile.width].any()
         return TileData(tile, None if skipped else raw, invalid, missing, skipped)
 
     def read_batch(self, tiles: list[Tile]) -> tuple[list[TileData], dict[str, np.ndarray]]:

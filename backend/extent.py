@@ -5,6 +5,8 @@
 grid that it touches; a ``RasterReader`` with that window shows the engine only those pixels (tiles
 outside it are never run, the output covers the extent on the input's own pixel grid) while the
 tiles' halos and the normalisation statistics still come from the whole raster.
+
+Pure Python (GDAL is imported where a CRS must be transformed): ``RestoreJob`` holds an ``Extent``.
 """
 
 from __future__ import annotations
@@ -104,3 +106,4 @@ def pixel_window(extent: Extent, width: int, height: int, geotransform: tuple[fl
             f"the extent {extent.xmin:g},{extent.ymin:g},{extent.xmax:g},{extent.ymax:g}"
             f"{' (' + extent.crs + ')' if extent.crs else ''} does not overlap {name}", options=("extent",))
     return Window(x0, y0, x1 - x0, y1 - y0)
+

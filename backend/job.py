@@ -32,7 +32,8 @@ class RestoreJob:
     (a Level-1 product's offset), taken off before a model normalised from zero up and added back.
     ``allow_large`` skips the size, memory and disk checks (``backend.budget``). ``extent`` (an
     ``Extent`` or its text ``xmin,ymin,xmax,ymax[,crs]``) restores only the pixels it touches; the
-    output covers them, on the input's pixel grid. Values are checked
+    output covers them, on the input's pixel grid. ``region`` (a vector file of polygons) restores
+    only inside its polygons (``backend.region``). Values are checked
     by ``restore``, which raises ``RestoreError`` subclasses naming the offending fields.
     """
 
@@ -53,6 +54,7 @@ class RestoreJob:
     black_level: float = 0.0
     allow_large: bool = False
     extent: Extent | None = None
+    region: PathLike | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.extent, str):

@@ -32,6 +32,7 @@ from .raster_io import (
     same_grid,
     warp_onto,
 )
+from .region import keep_outside, rasterize_region, region_extent
 from .registry import ModelInfo, resolve_model
 from .runtime import PROVIDERS, create_session, gpu_free_bytes, parse_device
 from .tasks import ROLES, get_task
@@ -227,6 +228,22 @@ def _feeds(card: ModelCard, readers: dict[str, RasterReader], log: Callable[[str
     return feeds
 
 
+def _window(job: RestoreJob, whole: RasterReader, name: str) -> Window:
+    """The pixels the job's extent and its region's bounding box both touch."""
+    grid = whole.grid
+    windows = []
+    if job.extent is not None:
+        windows.append(pixel_window(job.extent, grid.width, grid.height, grid.geotransform, grid.wkt, name))
+    if job.region is not None:
+        box = region_extent(str(job.region), grid.wkt)
+        windows.append(pixel_window(box, grid.width, grid.height, grid.geotransform, grid.wkt, name))
+    x0, y0 = max(w.x0 for w in windows), max(w.y0 for w in windows)
+    x1, y1 = min(w.x0 + w.width for w in windows), min(w.y0 + w.height for w in windows)
+    if x1 <= x0 or y1 <= y0:
+        raise InvalidOptionError("the extent and the region do not overlap", options=("extent", "region"))
+    return Window(x0, y0, x1 - x0, y1 - y0)
+
+
 def _check_not_negative(reader: RasterReader, stats: NormStats, model: str) -> None:
     """Refuse a raster with many clearly negative values for a model normalised from zero up.
 
@@ -310,13 +327,17 @@ def restore(
     whole = RasterReader(inputs["optical"], list(bands) if bands else None, role="optical")
     window = None
     optical = whole
-    if job.extent is not None:
+    if job.extent is not None or job.region is not None:
+        window = _window(job, whole, str(inputs["optical"]))
         grid = whole.grid
-        window = pixel_window(job.extent, grid.width, grid.height, grid.geotransform, grid.wkt,
-                              name=str(inputs["optical"]))  # fmt: skip
         optical = RasterReader(inputs["optical"], whole.bands, dataset=whole.ds, window=window)
         say(f"extent: columns {window.x0}..{window.x0 + window.width}, rows {window.y0}.."
             f"{window.y0 + window.height} ({window.width} x {window.height} of {grid.width} x {grid.height})")
+    region = None
+    if job.region is not None:
+        g = optical.grid
+        region = rasterize_region(str(job.region), g.width, g.height, g.geotransform, g.wkt)
+        say(f"region: {int(region.sum())} of {region.size} pixels inside its polygons")
     check_pixels(optical.width, optical.height, job.allow_large)  # before any pixel is read
     # A band flagged as alpha does not steer the choice of model unless the job's bands name it: an
     # RGBA photo is three bands of image, not blue, green, red and NIR.
@@ -343,6 +364,10 @@ def restore(
     like_feed = next(f for f in feeds if f.spec.name == like.name)
     like_stats = like_feed.stats or NormStats((0.0,), (1.0,))
     like_norm = like.normalization or Normalization()
+    if region is not None and (fills or len(out_spec.bands) != len(like.bands)):
+        raise InvalidOptionError(
+            f"model {info.name!r} does not return an enhanced copy of its input, so pixels outside a region "
+            "cannot keep the input's values; use an extent instead", options=("region",))
     blend = None
     if strength != 1.0:
         if fills or len(out_spec.bands) != len(like.bands):
@@ -386,10 +411,12 @@ def restore(
         if mask_path is not None:
             mask_writer = RasterWriter(mask_path, optical.grid, 1, np.uint8, None, ["reconstructed"],
                                        metadata)
-        source = TileSource(optical, feeds, readers.get("mask"), fills)
+        source = TileSource(optical, feeds, readers.get("mask"), fills, region)
         sink = CellSink(writer, like_norm, like_stats, out_spec.range, nodata, fills, mask_writer)
         engine_model = Model(session, out_spec.name, batch, say, blend)
         stats = run_engine(grid, source, engine_model, sink, channels, margin, progress, cancel, cache_bytes)
+        if region is not None:
+            keep_outside(writer, optical, region)
         final = writer.commit()
         final_mask = mask_writer.commit() if mask_writer is not None else None
     except BaseException:

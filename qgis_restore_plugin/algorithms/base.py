@@ -8,10 +8,13 @@ errors into ``QgsProcessingException`` and asks for the output to be styled like
 
 from __future__ import annotations
 
+import json
 import traceback
 from typing import TYPE_CHECKING, Any
 
 from qgis.core import (
+    QgsCoordinateTransform,
+    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
@@ -20,10 +23,12 @@ from qgis.core import (
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
+    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
+    QgsProcessingUtils,
     QgsRasterLayer,
 )
 from qgis.PyQt.QtCore import QCoreApplication
@@ -63,6 +68,7 @@ OPTION_PARAMETERS: dict[str, str] = {
     "black_level": "BLACK_LEVEL",
     "allow_large": "ALLOW_LARGE",
     "extent": "EXTENT",
+    "region": "MASK_LAYER",
     "resample": "Raster > Projections > Warp",
 }
 
@@ -84,6 +90,7 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
     STRENGTH = "STRENGTH"
     BLACK_LEVEL = "BLACK_LEVEL"
     EXTENT = "EXTENT"
+    MASK_LAYER = "MASK_LAYER"
     ALLOW_LARGE = "ALLOW_LARGE"
     OUTPUT = "OUTPUT"
 
@@ -205,6 +212,12 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
                 optional=True,
             )
         )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                self.MASK_LAYER, self.tr("Polygons: restore only inside them (outside keeps the input)"),
+                [QgsProcessing.TypeVectorPolygon], optional=True,
+            )
+        )  # fmt: skip
         advanced = (
             QgsProcessingParameterNumber(
                 self.TILE_SIZE, self.tr("Tile size in pixels (0: the model's default)"),
@@ -274,9 +287,36 @@ class RestoreAlgorithmBase(QgsProcessingAlgorithm):
             if not rect.isEmpty():
                 options["extent"] = _backend.module("extent").Extent(
                     rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
+        if parameters.get(self.MASK_LAYER) not in (None, "") and optical is not None:
+            options["region"] = self.region_file(parameters, context, optical.crs())
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         options.update(self.extra_options(parameters, context))
         return _backend.module("job").RestoreJob(self.TASK, inputs, output, **options)
+
+    def region_file(self, parameters: dict[str, Any], context: QgsProcessingContext, crs: Any) -> str:
+        """MASK_LAYER's polygons (selected features only if so asked) in ``crs``, as a GeoJSON file
+        in Processing's temporary folder: what the backend reads with OGR."""
+        source = self.parameterAsSource(parameters, self.MASK_LAYER, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.MASK_LAYER))
+        transform = QgsCoordinateTransform(source.sourceCrs(), crs, context.transformContext())
+        features = []
+        for feature in source.getFeatures():
+            geometry = feature.geometry()
+            if geometry.isEmpty():
+                continue
+            geometry.transform(transform)
+            features.append({"type": "Feature", "properties": {}, "geometry": json.loads(geometry.asJson())})
+        if not features:
+            raise QgsProcessingException(self.tr("The polygon layer has no features to restore inside"))
+        authid = crs.authid()
+        collection = {"type": "FeatureCollection", "features": features}
+        if authid:
+            collection["crs"] = {"type": "name", "properties": {"name": authid}}
+        path = QgsProcessingUtils.generateTempFilename("region.geojson")
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(collection, handle)
+        return path
 
     def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple:
         # Processing loads input paths as layers here, first: with GDAL's PAM on, the histogram QGIS

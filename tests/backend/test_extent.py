@@ -109,3 +109,52 @@ def test_every_input_is_cut_to_the_same_window(tmp_path: Path) -> None:
                                   extent=extent))  # fmt: skip
         expected = read_raster(full.output)[:, 12:30, 10:30]
         np.testing.assert_allclose(read_raster(part.output), expected, atol=1e-6)
+
+
+def _polygons(path: Path, rings: list[list[tuple[float, float]]], epsg: int = 32618) -> Path:
+    features = [{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+                for ring in rings]  # fmt: skip
+    crs = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{epsg}"}}
+    import json
+
+    path.write_text(json.dumps({"type": "FeatureCollection", "crs": crs, "features": features}))
+    return path
+
+
+def test_a_region_restores_inside_its_polygons_and_keeps_the_input_outside(tmp_path: Path) -> None:
+    from backend.errors import InvalidOptionError as Invalid
+
+    model = tiny_models.conv3x3_model(tmp_path / "conv.onnx", normalization=PERCENTILE,
+                                      tile=None)  # fmt: skip
+    rng = np.random.default_rng(4)
+    data = rng.integers(100, 4000, (3, 96, 128)).astype(np.uint16)
+    src = make_raster(tmp_path / "in.tif", data)
+    gt = DEFAULT_GEOTRANSFORM
+
+    def xy(col: float, row: float) -> tuple[float, float]:
+        return gt[0] + col * gt[1], gt[3] + row * gt[5]
+
+    # A triangle over columns 20..60, rows 10..50, and a square over columns 90..100, rows 70..80.
+    triangle = [xy(20, 10), xy(60, 10), xy(20, 50), xy(20, 10)]
+    square = [xy(90, 70), xy(100, 70), xy(100, 80), xy(90, 80), xy(90, 70)]
+    region = _polygons(tmp_path / "aoi.geojson", [triangle, square])
+    full = restore(RestoreJob("dehaze", {"optical": str(src)}, str(tmp_path / "full.tif"), model=str(model)))
+    part = restore(RestoreJob("dehaze", {"optical": str(src)}, str(tmp_path / "part.tif"), model=str(model),
+                              region=str(region), tile_size=16, overlap=4))  # fmt: skip
+    ds = gdal.Open(str(part.output))
+    assert (ds.RasterXSize, ds.RasterYSize) == (80, 70)  # the bounding box: cols 20..100, rows 10..80
+    assert part.skipped_tiles > 0  # tiles between the two polygons are not run
+    out = read_raster(part.output)
+    box = data[:, 10:80, 20:100]
+    inside = np.zeros((70, 80), bool)
+    inside[:40, :40] = np.add.outer(np.arange(40), np.arange(40)) < 39  # well inside the triangle
+    inside[62:68, 72:78] = True  # inside the square
+    np.testing.assert_array_equal(out[:, inside], read_raster(full.output)[:, 10:80, 20:100][:, inside])
+    assert np.abs(out[:, inside].astype(int) - box[:, inside]).max() > 0
+    outside = np.zeros((70, 80), bool)
+    outside[45:, :60] = True  # below the triangle, left of the square
+    np.testing.assert_array_equal(out[:, outside], box[:, outside])
+    far = _polygons(tmp_path / "far.geojson", [[xy(500, 500), xy(510, 500), xy(510, 510), xy(500, 500)]])
+    with pytest.raises(Invalid, match="does not overlap"):
+        restore(RestoreJob("dehaze", {"optical": str(src)}, str(tmp_path / "x.tif"), model=str(model),
+                           region=str(far)))  # fmt: skip

@@ -20,4 +20,4 @@ def test_a_job_is_frozen_and_keeps_its_own_copy_of_the_inputs() -> None:
 
 def test_no_bands_means_all_and_options_are_the_fields_after_the_request() -> None:
     assert RestoreJob("dehaze", {"optical": "in.tif"}, "out.tif", bands=[]).bands is None
-    assert OPTIONS[0] == "model" and OPTIONS[-1] == "extent" and "task" not in OPTIONS
+    assert OPTIONS[0] == "model" and OPTIONS[-1] == "region" and "task" not in OPTIONS

@@ -350,3 +350,40 @@ def test_an_extent_in_another_crs_restores_only_that_area(qgis_app, models_dir, 
     assert col0 in (3, 4) and row0 in (2, 3)
     window = read(scene)[0][:, row0 : row0 + data.shape[1], col0 : col0 + data.shape[2]]
     np.testing.assert_allclose(data, window, atol=1e-6)
+
+
+def test_a_polygon_layer_restores_only_inside_it(qgis_app, models_dir, tmp_path):
+    """MASK_LAYER: the output covers the polygon's box; outside the polygon it keeps the input."""
+    from tests.support.rasters import make_raster
+
+    data = np.full((3, ROWS, COLS), 0.2, np.float32)
+    src = make_raster(tmp_path / "in.tif", data)
+    _, gt, _ = read(src)
+    # A triangle drawn in lon/lat, as a memory layer of the project (the usual hand-drawn area).
+    from osgeo import osr
+
+    utm, geo = osr.SpatialReference(), osr.SpatialReference()
+    utm.ImportFromEPSG(32618)
+    geo.ImportFromEPSG(4326)
+    for srs in (utm, geo):
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    to_geo = osr.CoordinateTransformation(utm, geo)
+    pixels = ((10, 5), (30, 5), (10, 25))
+    corners = [to_geo.TransformPoint(gt[0] + c * gt[1], gt[3] + r * gt[5])[:2] for c, r in pixels]
+    layer = qgis_core.QgsVectorLayer("Polygon?crs=EPSG:4326", "aoi", "memory")
+    feature = qgis_core.QgsFeature()
+    ring = [qgis_core.QgsPointXY(x, y) for x, y in corners]
+    feature.setGeometry(qgis_core.QgsGeometry.fromPolygonXY([ring]))
+    layer.dataProvider().addFeatures([feature])
+    qgis_core.QgsProject.instance().addMapLayer(layer)
+    layer = layer.id()
+    out = tmp_path / "part.tif"
+    result, fb = run("restore:desand", {"INPUT": str(src), "MODEL": "test-desand", "MASK_LAYER": layer,
+                                        "OUTPUT": str(out)})  # fmt: skip
+    assert result is not None, fb.errors
+    got, out_gt, _ = read(out)
+    qgis_core.QgsProject.instance().removeMapLayer(layer)
+    assert got.shape[1] in (20, 21) and got.shape[2] in (20, 21)
+    assert out_gt[0] == pytest.approx(gt[0] + 10 * gt[1]) or out_gt[0] == pytest.approx(gt[0] + 9 * gt[1])
+    assert (got[:, 15:, 15:] == np.float32(0.2)).all()  # below the hypotenuse: the input, unchanged
+    assert np.abs(got[:, 2:6, 2:6] - 0.2).max() > 1e-3  # inside: the test model's convolution
