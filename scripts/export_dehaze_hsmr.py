@@ -27,6 +27,7 @@ from training.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: 
 from training.config import TaskSpec  # noqa: E402
 from training.export import export_model  # noqa: E402
 from training.model import RestorationModel  # noqa: E402
+from training.specs import get_spec  # noqa: E402
 
 INPUT_NAME, OUTPUT_NAME = "hazy", "clear"
 CITATION = (
@@ -178,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics", type=Path, help="JSON of measured metrics to put in the card")
     parser.add_argument("--index", action="store_true", help="update index.json beside --out")
     parser.add_argument("--default", action="store_true", help="with --index: the task's default model")
-    parser.add_argument("--tile-size", type=int, default=640, help="default tile of the card (px)")
-    parser.add_argument("--overlap", type=int, default=160,
+    tile = get_spec("dehaze").tile  # the card's tiling comes from the spec, as for every model
+    parser.add_argument("--tile-size", type=int, default=tile.default_size,
+                        help="default tile of the card (px)")
+    parser.add_argument("--overlap", type=int, default=tile.overlap,
                         help="default overlap of the card (px): wide enough that a tiled run matches a "
                              "single tile (scripts/check_tile_invariance.py)")
     args = parser.parse_args(argv)
