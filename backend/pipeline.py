@@ -329,10 +329,9 @@ def restore(
     optical = whole
     if job.extent is not None or job.region is not None:
         window = _window(job, whole, str(inputs["optical"]))
-        grid = whole.grid
         optical = RasterReader(inputs["optical"], whole.bands, dataset=whole.ds, window=window)
         say(f"extent: columns {window.x0}..{window.x0 + window.width}, rows {window.y0}.."
-            f"{window.y0 + window.height} ({window.width} x {window.height} of {grid.width} x {grid.height})")
+            f"{window.y0 + window.height} ({window.width} x {window.height} of {whole.width} x {whole.height})")
     region = None
     if job.region is not None:
         g = optical.grid
