@@ -331,7 +331,8 @@ def restore(
         window = _window(job, whole, str(inputs["optical"]))
         optical = RasterReader(inputs["optical"], whole.bands, dataset=whole.ds, window=window)
         say(f"extent: columns {window.x0}..{window.x0 + window.width}, rows {window.y0}.."
-            f"{window.y0 + window.height} ({window.width} x {window.height} of {whole.width} x {whole.height})")
+            f"{window.y0 + window.height} ({window.width} x {window.height} of "
+            f"{whole.width} x {whole.height})")
     region = None
     if job.region is not None:
         g = optical.grid
