@@ -30,7 +30,8 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TaskSpec, TrainConfig
 from .data.prepare import like_input
 from .logger import RunLogger, plot_curve
-from .losses import PatchDiscriminator, build_loss, discriminator_loss, generator_adversarial_loss, ssim
+from .losses import (PatchDiscriminator, build_loss, discriminator_loss, generator_adversarial_loss, ssim,
+                     staged_loss)
 from .model import RestorationModel
 from .semi_supervised import build_unsupervised_loss
 
@@ -84,7 +85,12 @@ def validate(model: RestorationModel, dataset: Dataset, spec: TaskSpec, loss_fn:
         for batch in DataLoader(dataset, batch_size=batch_size):
             x, y = batch["input"].to(device), batch["target"].to(device)
             pred = model(x, _context(batch, device)).float()
-            terms = {k: float(v) for k, v in loss_fn(pred, y).items()}
+            terms = loss_fn(pred, y)
+            if model.staged:
+                staged = staged_loss(model.stages, y, spec.losses)
+                terms["total"] = terms["total"] + staged.pop("total")
+                terms.update(staged)
+            terms = {k: float(v) for k, v in terms.items()}
             clamped = pred.clamp(lo, hi) if spec.clamp_output else pred
             mse = ((clamped - y) ** 2).flatten(1).mean(1).clamp_min(1e-12)
             terms["psnr"] = float((10 * torch.log10((hi - lo) ** 2 / mse)).sum())
@@ -220,6 +226,10 @@ def train(
         with autocast():
             pred = model(x, _context(batch, dev))
         terms = loss_fn(pred.float(), y)
+        if model.staged:
+            staged = staged_loss(model.stages, y, spec.losses)
+            terms["total"] = terms["total"] + staged.pop("total")
+            terms.update(staged)
         total = terms["total"]
         fake = pred
         if unlabelled is not None:

@@ -205,6 +205,9 @@ class MaskEstimationNet(nn.Module):
 class PyramidalGAN(nn.Module):
     """MEN + UIN (see the module docstring): ``x`` -> ``(coarse, refined, soft_mask)``."""
 
+    #: Returns its stages and composites itself (``training.model.RestorationModel``).
+    staged = True
+
     def __init__(self, config: PyramidalGANConfig) -> None:
         super().__init__()
         self.config = config
