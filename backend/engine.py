@@ -24,6 +24,7 @@ from .model_card import Normalization, TensorSpec
 from .normalization import NormStats, context_vector, denormalize, nodata_fill, normalize
 from .raster_io import BLOCK_SIZE, RasterReader, RasterWriter
 from .runtime import is_out_of_memory
+from .tasks import VALIDITY_BAND
 from .tiling import Tile, TileGrid
 
 #: Column bands are about this wide (pixels): bounds memory and the GDAL cache for any raster width.
@@ -66,6 +67,9 @@ class TileSource:
         self.feeds = feeds
         self.mask = mask
         self.fills = fills
+        #: The hard mask is known everywhere (a MASK raster, or nodata the input declares); otherwise
+        #: only where a pixel is missing (NaN), and a model may estimate the rest (``VALIDITY_BAND``).
+        self.mask_known = mask is not None or primary.nodata is not None
         self._nodata_values: dict[str, np.ndarray] = {}  # per feed, (C, 1): computed once per run
         # Scene contexts (K,) by tensor name: statistics of the whole raster, the same for every tile.
         self._contexts = {feed.spec.context.name: scene_context(feed) for feed in feeds
@@ -112,6 +116,11 @@ class TileSource:
                                f"{out.shape[1]}x{out.shape[2]}")
         if spec.role == "mask":
             out[0] = item.missing
+            if has_validity(spec):
+                out[1] = 1.0 if self.mask_known else item.missing
+            return
+        if has_validity(spec):
+            self._feed_with_validity(feed, item, out)
             return
         if feed.primary:
             data, bad = item.raw, item.missing
@@ -131,6 +140,27 @@ class TileSource:
                 fill = nodata_fill(norm, stats, out.shape[0], has_mask=self.fills)[:, None]
                 self._nodata_values[spec.name] = fill
             out[:, bad] = fill
+
+
+    def _feed_with_validity(self, feed: Feed, item: TileData, out: np.ndarray) -> None:
+        """An input whose last band is its validity plane: zeros where its pixels are unknown (nodata)
+        and everywhere when the optional input is absent (``backend.tasks.VALIDITY_BAND``)."""
+        if feed.reader is None and not feed.primary:
+            out[...] = 0.0
+            return
+        tile = item.tile
+        reader = self.primary if feed.primary else feed.reader
+        data = item.raw if feed.primary else reader.read(tile.y0, tile.x0, tile.height, tile.width)
+        bad = item.missing if feed.primary else reader.invalid(data)
+        normalize(data, feed.spec.normalization or Normalization(), feed.stats or NormStats((0.0,), (1.0,)),
+                  out=out[:-1])
+        out[:-1, bad] = 0.0
+        out[-1] = ~bad
+
+
+def has_validity(spec: TensorSpec) -> bool:
+    """True when the input's last band is the per-pixel validity plane the engine feeds."""
+    return len(spec.bands) > 1 and spec.bands[-1] == VALIDITY_BAND
 
 
 class CellSink:

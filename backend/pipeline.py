@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .budget import check_budget, check_pixels, check_tile_size, estimate
-from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, run_engine
+from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, has_validity, run_engine
 from .errors import InputRasterError, InvalidOptionError, OutputRasterError
 from .job import RestoreJob
 from .model_card import ModelCard, Normalization, TensorSpec
@@ -165,14 +165,15 @@ def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]],
         reader = readers.get(spec.role)
         if reader is None or spec.role == "mask":
             continue
-        if reader.count != len(spec.bands):
+        expected = spec.bands[:-1] if has_validity(spec) else spec.bands  # the engine feeds validity
+        if reader.count != len(expected):
             optical = spec.role == "optical"
             hint = f"; band {reader.alpha[0]} is flagged as alpha (transparency)" if reader.alpha else ""
             if optical:
                 hint += "; pick the bands to restore"
             raise InputRasterError(
-                f"{reader.path} has {reader.count} band(s) but model {card.name!r} expects {len(spec.bands)} "
-                f"for its {spec.role!r} input ({', '.join(spec.bands)}){hint}",
+                f"{reader.path} has {reader.count} band(s) but model {card.name!r} expects {len(expected)} "
+                f"for its {spec.role!r} input ({', '.join(expected)}){hint}",
                 options=("bands",) if optical else ())
     if "mask" in readers and readers["mask"].count != 1:
         raise InputRasterError(f"{readers['mask'].path}: a mask raster must have one band (1 = missing)")

@@ -30,8 +30,14 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TaskSpec, TrainConfig
 from .data.prepare import like_input
 from .logger import RunLogger, plot_curve
-from .losses import (PatchDiscriminator, build_loss, discriminator_loss, generator_adversarial_loss, ssim,
-                     staged_loss)
+from .losses import (
+    PatchDiscriminator,
+    build_loss,
+    discriminator_loss,
+    generator_adversarial_loss,
+    ssim,
+    staged_loss,
+)
 from .model import RestorationModel
 from .semi_supervised import build_unsupervised_loss
 

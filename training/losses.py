@@ -128,7 +128,8 @@ def build_loss(weights: dict[str, float]) -> Callable[[torch.Tensor, torch.Tenso
 
     def loss(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         terms = {name: LOSSES[name](pred.float(), target.float()) for name in plain}
-        terms["total"] = sum((weights[name] * value for name, value in terms.items()), pred.new_zeros(()).float())
+        zero = pred.new_zeros((), dtype=torch.float32)
+        terms["total"] = sum((weights[name] * value for name, value in terms.items()), zero)
         return terms
 
     return loss
