@@ -126,7 +126,12 @@ class ExportModel(nn.Module):
         context = inputs[self.images] if len(inputs) > self.images else None
         x = torch.cat(images, dim=1) if len(images) > 1 else images[0]
         out = self.model(x, context)
-        if self.clamp:
+        if self.clamp and self.model.staged:
+            # Only what the net reconstructed: valid pixels beyond the stretch's percentiles (outside
+            # the output range) must come back unchanged.
+            used = self.model.stages["used_mask"]
+            out = out + (out.clamp(self.low, self.high) - out) * used
+        elif self.clamp:
             out = out.clamp(self.low, self.high)
         if self.mask_channel is None:
             return out

@@ -120,7 +120,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
         full=_FULL.replace(batch_size=10, crop=256, lr=1e-4, adversarial_weight=0.005),
         # Half the samples carry a synthetic other date of the same place (training.synthesis.gaps).
         synthesis={"reference_probability": 0.5},
-        clamp_output=True,
+        clamp_output=True,  # on the reconstructed pixels only (training.model.ExportModel)
         mask_output=True,
         tile=TileSpec(multiple=4, default_size=256, overlap=32),
         description="Pyramidal GAN (MEN + UIN with dilated pyramidal convolutions and attention fusion) "
