@@ -384,7 +384,8 @@ def test_fill_gaps_feeds_validity_planes_and_a_resampled_reference(tmp_path: Pat
     # The reference date on a grid twice as fine, with gaps of its own over columns 0-7.
     fine = np.full((3, 80, 96), 3.0, np.float32)
     fine[:, :, :16] = -1.0
-    make_raster(tmp_path / "ref.tif", fine, nodata=-1.0, geotransform=(600000.0, 5.0, 0.0, 4500000.0, 0.0, -5.0))
+    half_pixels = (600000.0, 5.0, 0.0, 4500000.0, 0.0, -5.0)
+    make_raster(tmp_path / "ref.tif", fine, nodata=-1.0, geotransform=half_pixels)
     job = RestoreJob("fill_gaps", {"optical": tmp_path / "in.tif", "reference": tmp_path / "ref.tif"},
                      tmp_path / "out.tif", model=model, mask_output=tmp_path / "mask.tif")
     with pytest.raises(InputRasterError, match="not on the pixel grid"):

@@ -247,7 +247,8 @@ def test_lite_package_through_the_engine_changes_only_masked_pixels(tmp_path):
     image, ref = tmp_path / "in.tif", tmp_path / "ref.tif"
     for inputs in ({"optical": image}, {"optical": image, "reference": ref}):
         name = "_".join(inputs)
-        result = restore(RestoreJob("fill_gaps", {k: str(v) for k, v in inputs.items()}, tmp_path / f"{name}.tif",
+        rasters = {k: str(v) for k, v in inputs.items()}
+        result = restore(RestoreJob("fill_gaps", rasters, tmp_path / f"{name}.tif",
                                     model=str(report.path), tile_size=64, overlap=16,
                                     mask_output=tmp_path / f"{name}_mask.tif"))  # fmt: skip
         out, mask = read_raster(result.output), read_raster(result.mask_output)[0]
