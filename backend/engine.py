@@ -168,7 +168,7 @@ class CellSink:
 
     def __init__(self, writer: RasterWriter, norm: Normalization, stats: NormStats,
                  out_range: tuple[float, float], nodata: float | None, fills: bool,
-                 mask_writer: RasterWriter | None = None) -> None:
+                 mask_writer: RasterWriter | None = None, model_mask: bool = False) -> None:
         self.writer = writer
         self.norm = norm
         self.stats = stats
@@ -176,6 +176,9 @@ class CellSink:
         self.nodata = nodata
         self.fills = fills
         self.mask_writer = mask_writer
+        #: The cells' last channel is the model's own mask of what it reconstructed (``Model.mask``):
+        #: the mask output is that (above 0.5) or the pixels that were missing.
+        self.model_mask = model_mask
         self.stand_in = nodata_stand_in(nodata, writer.dtype)
 
     def write(self, cell: FinalCell, data: TileData) -> None:
@@ -186,6 +189,9 @@ class CellSink:
             if partial.any():
                 values[:, partial] /= weight[partial]  # the cell owns its values: in place is safe
             empty = weight <= 0.0
+        estimated = None
+        if self.model_mask:
+            values, estimated = values[:-1], values[-1] > 0.5
         out = denormalize(values, self.norm, self.stats, self.out_range, self.writer.dtype)
         if self.stand_in is not None:  # a restored value equal to nodata would read back as a hole
             out[out == self.nodata] = self.stand_in
@@ -198,7 +204,11 @@ class CellSink:
             out[:, nodata_px] = fill
         self.writer.write(cell.y0, cell.x0, out)
         if self.mask_writer is not None:
-            filled = data.missing[cell.local] if empty is None else data.missing[cell.local] & ~empty
+            filled = data.missing[cell.local]
+            if estimated is not None:
+                filled = filled | estimated
+            if empty is not None:
+                filled = filled & ~empty
             self.mask_writer.write(cell.y0, cell.x0, filled.astype(np.uint8)[None])
 
 
@@ -259,9 +269,11 @@ class Model:
     """
 
     def __init__(self, session: Any, output: str, batch_size: int, log: Callable[[str], None] | None = None,
-                 strength: Strength | None = None) -> None:
+                 strength: Strength | None = None, mask: str | None = None) -> None:
         self.session = session
         self.output = output
+        #: A mask output (fill_gaps: the pixels the model reconstructed), appended as a last channel.
+        self.mask = mask
         self.batch_size = max(1, batch_size)
         self.log = log
         self.strength = strength
@@ -278,7 +290,11 @@ class Model:
             chunk = len(next(iter(feeds.values())))
             began = time.perf_counter()
             try:
-                (out,) = self.session.run([self.output], feeds)
+                if self.mask is None:
+                    (out,) = self.session.run([self.output], feeds)
+                else:
+                    out, mask = self.session.run([self.output, self.mask], feeds)
+                    out = np.concatenate([out, mask.astype(out.dtype, copy=False)], axis=1)
             except Exception as exc:
                 if is_out_of_memory(exc) and self.batch_size > 1:
                     self.batch_size //= 2
@@ -301,7 +317,7 @@ class Model:
                 raise RestoreError(
                     f"the model returned NaN or infinite values (output {self.output!r}) for finite "
                     "inputs: the model package is broken; re-export it or use another model")
-            if self.strength is not None:
+            if self.strength is not None:  # never with a mask: gap filling takes no strength
                 out = self.strength.apply(out.astype(np.float32, copy=False), feeds[self.strength.feed])
             results.extend(out[k] for k in range(out.shape[0]))
             start += chunk

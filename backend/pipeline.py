@@ -353,6 +353,9 @@ def restore(
         metadata["RESTORE_BLACK_LEVEL"] = f"{black_level:g}"
     descriptions = list(out_spec.bands)
     channels = len(out_spec.bands)
+    # The model's own mask of what it reconstructed (a model may estimate gaps no nodata marks).
+    mask_spec = card.output("mask") if mask_path is not None else None
+    engine_channels = channels + (mask_spec is not None)
     in_bytes = sum(r.block_bytes_per_pixel for r in readers.values())
     out_bytes = channels * out_dtype.itemsize + (1 if mask_path is not None else 0)
     cache_bytes = cache_budget(grid, in_bytes, out_bytes)
@@ -366,9 +369,12 @@ def restore(
             mask_writer = RasterWriter(mask_path, optical.grid, 1, np.uint8, None, ["reconstructed"],
                                        metadata)
         source = TileSource(optical, feeds, readers.get("mask"), fills)
-        sink = CellSink(writer, like_norm, like_stats, out_spec.range, nodata, fills, mask_writer)
-        engine_model = Model(session, out_spec.name, batch, say, blend)
-        stats = run_engine(grid, source, engine_model, sink, channels, margin, progress, cancel, cache_bytes)
+        sink = CellSink(writer, like_norm, like_stats, out_spec.range, nodata, fills, mask_writer,
+                        model_mask=mask_spec is not None)
+        engine_model = Model(session, out_spec.name, batch, say, blend,
+                             mask=mask_spec.name if mask_spec is not None else None)
+        stats = run_engine(grid, source, engine_model, sink, engine_channels, margin, progress, cancel,
+                           cache_bytes)
         final = writer.commit()
         final_mask = mask_writer.commit() if mask_writer is not None else None
     except BaseException:

@@ -126,15 +126,18 @@ class ExportModel(nn.Module):
         context = inputs[self.images] if len(inputs) > self.images else None
         x = torch.cat(images, dim=1) if len(images) > 1 else images[0]
         out = self.model(x, context)
-        if self.clamp and self.model.staged:
-            # Only what the net reconstructed: valid pixels beyond the stretch's percentiles (outside
-            # the output range) must come back unchanged.
-            used = self.model.stages["used_mask"]
-            out = out + (out.clamp(self.low, self.high) - out) * used
-        elif self.clamp:
+        if self.model.staged:
+            # A staged net composited with its soft mask where no hard mask was known; the package
+            # changes exactly the pixels its mask output names (soft mask above 0.5) and clamps only
+            # those: valid pixels beyond the stretch's percentiles must come back unchanged.
+            reconstructed = (self.model.stages["used_mask"] > 0.5).to(out.dtype)
+            image = x[:, : self.model.out_channels]
+            if self.clamp:
+                out = out.clamp(self.low, self.high)
+            out = image + (out - image) * reconstructed
+            return (out, reconstructed) if self.mask_channel is not None else out
+        if self.clamp:
             out = out.clamp(self.low, self.high)
         if self.mask_channel is None:
             return out
-        if self.model.staged:  # the mask the net composited with: hard where known, else estimated
-            return out, self.model.stages["used_mask"]
         return out, x[:, self.mask_channel : self.mask_channel + 1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -256,3 +258,27 @@ def test_lite_package_through_the_engine_changes_only_masked_pixels(tmp_path):
         assert np.array_equal(mask.astype(bool), gaps)
         assert np.array_equal(out[:, ~gaps], data[:, ~gaps])  # only masked pixels change
         assert out.dtype == np.uint16 and (out[:, gaps] > 0).all()  # filled, not left as nodata
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "models" / "fill_gaps-pyramidal-lite.onnx"
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="the shipped fill_gaps model is not in this checkout")
+def test_without_nodata_the_estimated_mask_is_written_and_only_it_changes(tmp_path):
+    """The shipped model's MEN finds stripes written as values (no nodata, no MASK): the mask output
+    is its estimate and no pixel outside it changes."""
+    from backend.pipeline import RestoreJob, restore
+    from tests.support.rasters import make_raster, read_raster
+    from training.synthesis.noise import smooth_noise
+
+    rng = np.random.default_rng(4)
+    data = np.stack([1000 + 2000 * smooth_noise((64, 80), rng, base_scale=16.0) for _ in range(3)])
+    data = data.astype(np.uint16)
+    data[:, 30:33] = 0  # a dead line written as zeros: no nodata, no MASK
+    make_raster(tmp_path / "in.tif", data)
+    result = restore(RestoreJob("fill_gaps", {"optical": str(tmp_path / "in.tif")}, tmp_path / "out.tif",
+                                model=str(SHIPPED), mask_output=tmp_path / "mask.tif"))  # fmt: skip
+    out, mask = read_raster(result.output), read_raster(result.mask_output)[0] > 0
+    assert np.array_equal(out[:, ~mask], data[:, ~mask])  # the model's own mask: nothing else changes
+    assert mask[30:33].mean() > 0.9 and mask.mean() < 0.2  # it found the line, not the whole image
+    assert (out[:, 30:33][:, mask[30:33]] > 500).all()  # and filled it with ground-like values
