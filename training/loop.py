@@ -37,6 +37,7 @@ from .losses import (
     generator_adversarial_loss,
     ssim,
     staged_loss,
+    uses_stages,
 )
 from .model import RestorationModel
 from .semi_supervised import build_unsupervised_loss
@@ -92,7 +93,7 @@ def validate(model: RestorationModel, dataset: Dataset, spec: TaskSpec, loss_fn:
             x, y = batch["input"].to(device), batch["target"].to(device)
             pred = model(x, _context(batch, device)).float()
             terms = loss_fn(pred, y)
-            if model.staged:
+            if uses_stages(spec.losses):
                 staged = staged_loss(model.stages, y, spec.losses)
                 terms["total"] = terms["total"] + staged.pop("total")
                 terms.update(staged)
@@ -177,6 +178,7 @@ def train(
         disc = PatchDiscriminator(spec.out_channels).to(dev).train()
         disc_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     loss_fn = build_loss(spec.losses)
+    staged_losses = uses_stages(spec.losses)
     unsup_fn = None
     if unlabelled_set is not None:
         unsup_fn = build_unsupervised_loss(spec.unsupervised, like_input(spec).normalization.range,
@@ -232,7 +234,7 @@ def train(
         with autocast():
             pred = model(x, _context(batch, dev))
         terms = loss_fn(pred.float(), y)
-        if model.staged:
+        if staged_losses:
             staged = staged_loss(model.stages, y, spec.losses)
             terms["total"] = terms["total"] + staged.pop("total")
             terms.update(staged)

@@ -101,9 +101,17 @@ LOSSES: dict[str, LossFn] = {
 STAGED_LOSSES = ("masked_l1", "mask_bce")
 
 
+def uses_stages(weights: dict[str, float]) -> bool:
+    """True when ``weights`` name a loss of :func:`staged_loss`."""
+    return any(name in STAGED_LOSSES for name in weights)
+
+
 def staged_loss(stages: dict[str, torch.Tensor], target: torch.Tensor,
                 weights: dict[str, float]) -> dict[str, torch.Tensor]:  # fmt: skip
     """The weighted ``STAGED_LOSSES`` terms of ``weights`` and their sum (``"total"``)."""
+    if "mask" not in stages:
+        raise ValueError(f"losses {[n for n in weights if n in STAGED_LOSSES]} need a gap-filling model "
+                         "(a mask input)")
     from .archs.inpaint_sanet import reconstruction_loss
     from .archs.pyramidal_gan import mask_estimation_loss
 
@@ -112,7 +120,7 @@ def staged_loss(stages: dict[str, torch.Tensor], target: torch.Tensor,
     if "masked_l1" in weights:
         terms["masked_l1"] = reconstruction_loss(target, stages["coarse"].float(), stages["refined"].float(),
                                                  mask)  # fmt: skip
-    if "mask_bce" in weights:
+    if "mask_bce" in weights and "soft_mask" in stages:  # only a net that estimates the mask
         terms["mask_bce"] = mask_estimation_loss(stages["soft_mask"], mask)
     terms["total"] = sum((weights[name] * value for name, value in terms.items()), target.new_zeros(()))
     return terms

@@ -64,7 +64,8 @@ class RestorationModel(nn.Module):
     A *staged* net (``net.staged = True``: the pyramidal GAN) returns ``(coarse, refined, soft_mask)``
     and composites itself with the mask it used; the model returns ``refined`` and keeps the stages
     in ``self.stages`` for :func:`training.losses.staged_loss`. In training, ``HIDDEN_MASK_SHARE``
-    of the samples are fed without their hard mask.
+    of the samples are fed without their hard mask. A plain net with a mask input leaves its
+    composited output as both stages (and no soft mask).
     """
 
     def __init__(self, net: nn.Module, spec: TaskSpec) -> None:
@@ -84,7 +85,10 @@ class RestorationModel(nn.Module):
         image = x[:, : self.out_channels]
         filled = push_pull_fill(image, 1.0 - mask)
         out = self._net(torch.cat([filled, x[:, self.out_channels :]], dim=1), context)
-        return image * (1.0 - mask) + out * mask
+        out = image * (1.0 - mask) + out * mask
+        # One stage (coarse = refined) for the masked L1 of ``staged_loss``; no soft mask.
+        self.stages = {"coarse": out, "refined": out, "mask": mask}
+        return out
 
     def _staged(self, x: torch.Tensor) -> torch.Tensor:
         mask = None
