@@ -343,11 +343,22 @@ def _without_reference(items: Iterable[tuple[str, Degradation]]) -> list[tuple[s
             for name, deg in items]  # fmt: skip
 
 
+def _stripes_as_values(items: Iterable[tuple[str, Degradation]]) -> list[tuple[str, Degradation]]:
+    """Single-date items whose gaps are written as 0 (no nodata) and come with no mask: what a
+    model that estimates the mask must handle; the classical fills have nothing to fill."""
+    out = []
+    for name, deg in items:
+        image = np.nan_to_num(deg.inputs["optical"], nan=0.0)
+        out.append((name, dataclasses.replace(deg, inputs={"optical": image})))
+    return out
+
+
 def _evaluate_with_reference(spec, model: str | None, data_root: Path, out_dir: Path, limit: int | None,
                              figures: bool, command: str) -> EvalReport:  # fmt: skip
     """A model with an optional reference date: the same test regions single-date (``<task>.md``,
-    the returned report) and with a reference (``<task>_reference.md``), then the real SLC-off
-    regions both ways (``<task>_slcoff.md``, ``<task>_slcoff_reference.md``) when the data exist."""
+    the returned report), with a reference (``<task>_reference.md``) and with the gaps written as
+    values and no mask (``<task>_nomask.md``), then the real SLC-off regions single-date and with a
+    reference (``<task>_slcoff.md``, ``<task>_slcoff_reference.md``) when the data exist."""
     import itertools
 
     from .data.real_gaps import slc_off_regions
@@ -360,6 +371,9 @@ def _evaluate_with_reference(spec, model: str | None, data_root: Path, out_dir: 
                             command=command, title="single date")  # fmt: skip
     evaluate_items(task, model, regions, out_dir, figures=figures, command=command, suffix="_reference",
                    title="with a synthetic other date as reference")  # fmt: skip
+    evaluate_items(task, model, _stripes_as_values(regions), out_dir, figures=figures, command=command,
+                   suffix="_nomask", title="gaps written as 0 with no nodata and no mask: the model "
+                   "must find them itself")  # fmt: skip
     real = list(itertools.islice(slc_off_regions(data_root), limit))
     if real:
         title = "real Landsat-7 SLC-off gaps"
