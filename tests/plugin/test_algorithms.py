@@ -196,7 +196,7 @@ def test_fill_gaps_fills_nodata_and_writes_the_mask(qgis_app, models_dir, tmp_pa
     array[:, gaps] = -999
     scene = make_raster(tmp_path / "gappy.tif", array, nodata=-999)
     out, mask_out = tmp_path / "filled.tif", tmp_path / "filled_mask.tif"
-    result, fb = run("restore:fill_gaps", {"INPUT": str(scene), "OUTPUT": str(out),
+    result, fb = run("restore:fill_gaps", {"INPUT": str(scene), "MODEL": "test-fill-gaps", "OUTPUT": str(out),
                                            "MASK_OUTPUT": str(mask_out)})
     assert result is not None, fb.errors
     assert result["MASK_OUTPUT"] == str(mask_out)
@@ -216,8 +216,8 @@ def test_fill_gaps_takes_an_explicit_mask_layer(qgis_app, models_dir, scene, tmp
     gaps[5:9, :] = 1
     mask = make_raster(tmp_path / "mask.tif", gaps[None])
     out = tmp_path / "filled.tif"
-    result, fb = run("restore:fill_gaps", {"INPUT": str(scene), "MASK": str(mask), "OUTPUT": str(out),
-                                           "MASK_OUTPUT": "TEMPORARY_OUTPUT"})
+    result, fb = run("restore:fill_gaps", {"INPUT": str(scene), "MASK": str(mask), "MODEL": "test-fill-gaps",
+                                           "OUTPUT": str(out), "MASK_OUTPUT": "TEMPORARY_OUTPUT"})
     assert result is not None, fb.errors
     filled, optical = read(out)[0], read(scene)[0]
     np.testing.assert_allclose(filled[:, 5:9, :], 0.5, atol=1e-5)
