@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, help="CPU threads for the model (default: one per core)")
     run.add_argument("--bands", help="1-based bands of the optical input, e.g. 4,3,2")
     run.add_argument("--mask-output", help="fill_gaps: also write the mask of reconstructed pixels here")
+    run.add_argument("--reference", metavar="RASTER",
+                     help="fill_gaps: the same place on another date, to fill the gaps from (optional; "
+                          "with --resample when it is on another grid)")
     run.add_argument("--resample", action="store_true", help="resample extra inputs onto the first's grid")
     run.add_argument("--float-output", action="store_true", help="write float32 instead of the input dtype")
     with_strength = ", ".join(t.id for t in TASKS.values() if t.takes_strength)
@@ -114,6 +117,11 @@ def _roles_for(task_id: str, count: int) -> list[str]:
     return [slot.role for slot in slots[:count]]
 
 
+def _check_takes(task_id: str, role: str, flag: str) -> None:
+    if role not in {slot.role for slot in get_task(task_id).inputs}:
+        raise RestoreError(f"task {task_id!r} takes no {role} input, so no {flag}")
+
+
 def _restore(args: argparse.Namespace) -> int:
     from .pipeline import RestoreJob, restore
 
@@ -143,6 +151,11 @@ def _restore(args: argparse.Namespace) -> int:
                 print(message, file=sys.stderr)
     try:
         inputs = dict(zip(roles, sources, strict=True))
+        if args.reference:
+            if "reference" in inputs:
+                raise RestoreError("the reference raster is given twice (positional and --reference)")
+            _check_takes(args.task, "reference", "--reference")
+            inputs["reference"] = args.reference
         job = RestoreJob(args.task, inputs, output, model=args.model, device=args.device,
                          tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
                          threads=args.threads, bands=bands, mask_output=args.mask_output,

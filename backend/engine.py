@@ -24,6 +24,7 @@ from .model_card import Normalization, TensorSpec
 from .normalization import NormStats, context_vector, denormalize, nodata_fill, normalize
 from .raster_io import BLOCK_SIZE, RasterReader, RasterWriter
 from .runtime import is_out_of_memory
+from .tasks import VALIDITY_BAND
 from .tiling import Tile, TileGrid
 
 #: Column bands are about this wide (pixels): bounds memory and the GDAL cache for any raster width.
@@ -68,6 +69,9 @@ class TileSource:
         self.fills = fills
         #: (H, W) bool of the pixels to restore (``backend.region``): a tile without one is skipped.
         self.region = region
+        #: The hard mask is known everywhere (a MASK raster, or nodata the input declares); otherwise
+        #: only where a pixel is missing (NaN), and a model may estimate the rest (``VALIDITY_BAND``).
+        self.mask_known = mask is not None or primary.nodata is not None
         self._nodata_values: dict[str, np.ndarray] = {}  # per feed, (C, 1): computed once per run
         # Scene contexts (K,) by tensor name: statistics of the whole raster, the same for every tile.
         self._contexts = {feed.spec.context.name: scene_context(feed) for feed in feeds
@@ -117,6 +121,11 @@ class TileSource:
                                f"{out.shape[1]}x{out.shape[2]}")
         if spec.role == "mask":
             out[0] = item.missing
+            if has_validity(spec):
+                out[1] = 1.0 if self.mask_known else item.missing
+            return
+        if has_validity(spec):
+            self._feed_with_validity(feed, item, out)
             return
         if feed.primary:
             data, bad = item.raw, item.missing
@@ -138,12 +147,33 @@ class TileSource:
             out[:, bad] = fill
 
 
+    def _feed_with_validity(self, feed: Feed, item: TileData, out: np.ndarray) -> None:
+        """An input whose last band is its validity plane: zeros where its pixels are unknown (nodata)
+        and everywhere when the optional input is absent (``backend.tasks.VALIDITY_BAND``)."""
+        if feed.reader is None and not feed.primary:
+            out[...] = 0.0
+            return
+        tile = item.tile
+        reader = self.primary if feed.primary else feed.reader
+        data = item.raw if feed.primary else reader.read(tile.y0, tile.x0, tile.height, tile.width)
+        bad = item.missing if feed.primary else reader.invalid(data)
+        normalize(data, feed.spec.normalization or Normalization(), feed.stats or NormStats((0.0,), (1.0,)),
+                  out=out[:-1])
+        out[:-1, bad] = 0.0
+        out[-1] = ~bad
+
+
+def has_validity(spec: TensorSpec) -> bool:
+    """True when the input's last band is the per-pixel validity plane the engine feeds."""
+    return len(spec.bands) > 1 and spec.bands[-1] == VALIDITY_BAND
+
+
 class CellSink:
     """Maps blended cells back to raster values, applies nodata and writes them (and the fill mask)."""
 
     def __init__(self, writer: RasterWriter, norm: Normalization, stats: NormStats,
                  out_range: tuple[float, float], nodata: float | None, fills: bool,
-                 mask_writer: RasterWriter | None = None) -> None:
+                 mask_writer: RasterWriter | None = None, model_mask: bool = False) -> None:
         self.writer = writer
         self.norm = norm
         self.stats = stats
@@ -151,6 +181,9 @@ class CellSink:
         self.nodata = nodata
         self.fills = fills
         self.mask_writer = mask_writer
+        #: The cells' last channel is the model's own mask of what it reconstructed (``Model.mask``):
+        #: the mask output is that (above 0.5) or the pixels that were missing.
+        self.model_mask = model_mask
         self.stand_in = nodata_stand_in(nodata, writer.dtype)
 
     def write(self, cell: FinalCell, data: TileData) -> None:
@@ -161,6 +194,9 @@ class CellSink:
             if partial.any():
                 values[:, partial] /= weight[partial]  # the cell owns its values: in place is safe
             empty = weight <= 0.0
+        estimated = None
+        if self.model_mask:
+            values, estimated = values[:-1], values[-1] > 0.5
         out = denormalize(values, self.norm, self.stats, self.out_range, self.writer.dtype)
         if self.stand_in is not None:  # a restored value equal to nodata would read back as a hole
             out[out == self.nodata] = self.stand_in
@@ -173,7 +209,11 @@ class CellSink:
             out[:, nodata_px] = fill
         self.writer.write(cell.y0, cell.x0, out)
         if self.mask_writer is not None:
-            filled = data.missing[cell.local] if empty is None else data.missing[cell.local] & ~empty
+            filled = data.missing[cell.local]
+            if estimated is not None:
+                filled = filled | estimated
+            if empty is not None:
+                filled = filled & ~empty
             self.mask_writer.write(cell.y0, cell.x0, filled.astype(np.uint8)[None])
 
 
@@ -234,9 +274,11 @@ class Model:
     """
 
     def __init__(self, session: Any, output: str, batch_size: int, log: Callable[[str], None] | None = None,
-                 strength: Strength | None = None) -> None:
+                 strength: Strength | None = None, mask: str | None = None) -> None:
         self.session = session
         self.output = output
+        #: A mask output (fill_gaps: the pixels the model reconstructed), appended as a last channel.
+        self.mask = mask
         self.batch_size = max(1, batch_size)
         self.log = log
         self.strength = strength
@@ -253,7 +295,11 @@ class Model:
             chunk = len(next(iter(feeds.values())))
             began = time.perf_counter()
             try:
-                (out,) = self.session.run([self.output], feeds)
+                if self.mask is None:
+                    (out,) = self.session.run([self.output], feeds)
+                else:
+                    out, mask = self.session.run([self.output, self.mask], feeds)
+                    out = np.concatenate([out, mask.astype(out.dtype, copy=False)], axis=1)
             except Exception as exc:
                 if is_out_of_memory(exc) and self.batch_size > 1:
                     self.batch_size //= 2
@@ -276,7 +322,7 @@ class Model:
                 raise RestoreError(
                     f"the model returned NaN or infinite values (output {self.output!r}) for finite "
                     "inputs: the model package is broken; re-export it or use another model")
-            if self.strength is not None:
+            if self.strength is not None:  # never with a mask: gap filling takes no strength
                 out = self.strength.apply(out.astype(np.float32, copy=False), feeds[self.strength.feed])
             results.extend(out[k] for k in range(out.shape[0]))
             start += chunk

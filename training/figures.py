@@ -83,3 +83,51 @@ def synthesis_figure(kind: str, root: Path, out: Path, seed: int = 0) -> Path:
 def write_synthesis_figures(root: Path, out_dir: Path, seed: int = 0) -> list[Path]:
     """Every kind's figure into ``out_dir/synthesis_<kind>.png``."""
     return [synthesis_figure(kind, root, out_dir / f"synthesis_{kind}.png", seed) for kind in SYNTHESES]
+
+
+#: The real SLC-off figure: a crop of the 2010-01-16 scene (its own gaps, no ground truth for them)
+#: and the 2010-05-08 scene as the reference date (false colour: bands 5, 4, 3 as R, G, B).
+SLC_OFF_CROP = (0, 1400, 384)
+
+
+def slc_off_figure(root: Path, model: str | Path | None, out: Path) -> Path:
+    """Real Landsat-7 SLC-off gaps as a user has them, filled by GDAL FillNodata, the LLHM-style
+    baseline from another date and the model single-date and with that date (through the engine).
+    No ground truth exists for these pixels: a visual check of what the tables score elsewhere."""
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .baselines.fillnodata import gdal_fill_nodata
+    from .baselines.llhm import local_linear_fill
+    from .data.real_gaps import _date, _unit
+    from .evaluate import restore_file, write_geotiff
+
+    y0, x0, size = SLC_OFF_CROP
+    window = (slice(None), slice(y0, y0 + size), slice(x0, x0 + size))
+    target, reference = _unit(_date(root, "20100116"))[window], _unit(_date(root, "20100508"))[window]
+    panels = [(target, "2010-01-16, real SLC-off gaps"), (reference, "2010-05-08 (reference date)"),
+              (gdal_fill_nodata(target), "GDAL FillNodata"),
+              (local_linear_fill(target, reference), "LLHM-style from 2010-05-08")]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        image = write_geotiff(folder / "image.tif", target, -9999.0)
+        ref = write_geotiff(folder / "reference.tif", reference, -9999.0)
+        single, _ = restore_file("fill_gaps", model, {"optical": image}, folder / "single.tif")
+        both, _ = restore_file("fill_gaps", model, {"optical": image, "reference": ref}, folder / "both.tif")
+    panels += [(single, "model, single date"), (both, "model with 2010-05-08")]
+    lo, hi = np.nanpercentile(target, [1, 99])
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.7 * len(panels), 3.0))
+    for ax, (array, title) in zip(axes, panels, strict=True):
+        low, high = (lo, hi) if array is not reference else np.nanpercentile(reference, [1, 99])
+        _show(ax, np.clip((np.nan_to_num(array[::-1], nan=low) - low) / (high - low), 0, 1), title)
+    fig.suptitle(f"Landsat-7 ETM+ SLC-off, Broken Hill (CC BY 3.0 AU), rows {y0}+{size} cols {x0}+{size}, "
+                 "bands 5-4-3; no ground truth for these gaps", fontsize=9)  # fmt: skip
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out

@@ -30,7 +30,15 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TaskSpec, TrainConfig
 from .data.prepare import like_input
 from .logger import RunLogger, plot_curve
-from .losses import PatchDiscriminator, build_loss, discriminator_loss, generator_adversarial_loss, ssim
+from .losses import (
+    PatchDiscriminator,
+    build_loss,
+    discriminator_loss,
+    generator_adversarial_loss,
+    ssim,
+    staged_loss,
+    uses_stages,
+)
 from .model import RestorationModel
 from .semi_supervised import build_unsupervised_loss
 
@@ -84,7 +92,12 @@ def validate(model: RestorationModel, dataset: Dataset, spec: TaskSpec, loss_fn:
         for batch in DataLoader(dataset, batch_size=batch_size):
             x, y = batch["input"].to(device), batch["target"].to(device)
             pred = model(x, _context(batch, device)).float()
-            terms = {k: float(v) for k, v in loss_fn(pred, y).items()}
+            terms = loss_fn(pred, y)
+            if uses_stages(spec.losses):
+                staged = staged_loss(model.stages, y, spec.losses)
+                terms["total"] = terms["total"] + staged.pop("total")
+                terms.update(staged)
+            terms = {k: float(v) for k, v in terms.items()}
             clamped = pred.clamp(lo, hi) if spec.clamp_output else pred
             mse = ((clamped - y) ** 2).flatten(1).mean(1).clamp_min(1e-12)
             terms["psnr"] = float((10 * torch.log10((hi - lo) ** 2 / mse)).sum())
@@ -165,6 +178,7 @@ def train(
         disc = PatchDiscriminator(spec.out_channels).to(dev).train()
         disc_opt = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     loss_fn = build_loss(spec.losses)
+    staged_losses = uses_stages(spec.losses)
     unsup_fn = None
     if unlabelled_set is not None:
         unsup_fn = build_unsupervised_loss(spec.unsupervised, like_input(spec).normalization.range,
@@ -220,6 +234,10 @@ def train(
         with autocast():
             pred = model(x, _context(batch, dev))
         terms = loss_fn(pred.float(), y)
+        if staged_losses:
+            staged = staged_loss(model.stages, y, spec.losses)
+            terms["total"] = terms["total"] + staged.pop("total")
+            terms.update(staged)
         total = terms["total"]
         fake = pred
         if unlabelled is not None:

@@ -95,15 +95,49 @@ LOSSES: dict[str, LossFn] = {
 }
 
 
+#: Losses on the stages of a staged net (``RestorationModel.stages``), not on ``(pred, target)``:
+#: ``masked_l1`` the GRSL letter's hole/valid-normalised L1 on the coarse and refined outputs,
+#: ``mask_bce`` the binary cross-entropy of the estimated soft mask against the true mask.
+STAGED_LOSSES = ("masked_l1", "mask_bce")
+
+
+def uses_stages(weights: dict[str, float]) -> bool:
+    """True when ``weights`` name a loss of :func:`staged_loss`."""
+    return any(name in STAGED_LOSSES for name in weights)
+
+
+def staged_loss(stages: dict[str, torch.Tensor], target: torch.Tensor,
+                weights: dict[str, float]) -> dict[str, torch.Tensor]:  # fmt: skip
+    """The weighted ``STAGED_LOSSES`` terms of ``weights`` and their sum (``"total"``)."""
+    if "mask" not in stages:
+        raise ValueError(f"losses {[n for n in weights if n in STAGED_LOSSES]} need a gap-filling model "
+                         "(a mask input)")
+    from .archs.inpaint_sanet import reconstruction_loss
+    from .archs.pyramidal_gan import mask_estimation_loss
+
+    mask, target = stages["mask"].float(), target.float()
+    terms: dict[str, torch.Tensor] = {}
+    if "masked_l1" in weights:
+        terms["masked_l1"] = reconstruction_loss(target, stages["coarse"].float(), stages["refined"].float(),
+                                                 mask)  # fmt: skip
+    if "mask_bce" in weights and "soft_mask" in stages:  # only a net that estimates the mask
+        terms["mask_bce"] = mask_estimation_loss(stages["soft_mask"], mask)
+    terms["total"] = sum((weights[name] * value for name, value in terms.items()), target.new_zeros(()))
+    return terms
+
+
 def build_loss(weights: dict[str, float]) -> Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]:
-    """``loss(pred, target) -> {"total": ..., name: ...}`` for the weighted sum of named terms."""
-    unknown = set(weights) - set(LOSSES)
+    """``loss(pred, target) -> {"total": ..., name: ...}`` for the weighted sum of named terms
+    (``STAGED_LOSSES`` are left to :func:`staged_loss`)."""
+    unknown = set(weights) - set(LOSSES) - set(STAGED_LOSSES)
     if unknown:
-        raise KeyError(f"unknown losses {sorted(unknown)}; known: {', '.join(LOSSES)}")
+        raise KeyError(f"unknown losses {sorted(unknown)}; known: {', '.join((*LOSSES, *STAGED_LOSSES))}")
+    plain = [name for name in weights if name in LOSSES]
 
     def loss(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        terms = {name: LOSSES[name](pred.float(), target.float()) for name in weights}
-        terms["total"] = sum(weights[name] * value for name, value in terms.items())
+        terms = {name: LOSSES[name](pred.float(), target.float()) for name in plain}
+        zero = pred.new_zeros((), dtype=torch.float32)
+        terms["total"] = sum((weights[name] * value for name, value in terms.items()), zero)
         return terms
 
     return loss

@@ -52,23 +52,62 @@ def push_pull_fill(image: torch.Tensor, valid: torch.Tensor, levels: int = 8) ->
     return estimate
 
 
+#: Share of training samples whose hard mask (mask and its validity plane) a staged gap-filling net
+#: does not see, as for a raster with stripes written as values and no nodata: its own mask
+#: estimate then decides, and is trained for that case.
+HIDDEN_MASK_SHARE = 0.25
+
+
 class RestorationModel(nn.Module):
-    """``net`` plus the task's composition rule (mask compositing for gap filling)."""
+    """``net`` plus the task's composition rule (mask compositing for gap filling).
+
+    A *staged* net (``net.staged = True``: the pyramidal GAN) returns ``(coarse, refined, soft_mask)``
+    and composites itself with the mask it used; the model returns ``refined`` and keeps the stages
+    in ``self.stages`` for :func:`training.losses.staged_loss`. In training, ``HIDDEN_MASK_SHARE``
+    of the samples are fed without their hard mask. A plain net with a mask input leaves its
+    composited output as both stages (and no soft mask).
+    """
 
     def __init__(self, net: nn.Module, spec: TaskSpec) -> None:
         super().__init__()
         self.net = net
         self.out_channels = spec.out_channels
         self.mask_channel = _mask_channel(spec) if spec.mask_output else None
+        self.staged = bool(getattr(net, "staged", False))
+        self.stages: dict[str, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        if self.staged:
+            return self._staged(x)
         if self.mask_channel is None:
             return self._net(x, context)
         mask = x[:, self.mask_channel : self.mask_channel + 1]
         image = x[:, : self.out_channels]
         filled = push_pull_fill(image, 1.0 - mask)
         out = self._net(torch.cat([filled, x[:, self.out_channels :]], dim=1), context)
-        return image * (1.0 - mask) + out * mask
+        out = image * (1.0 - mask) + out * mask
+        # One stage (coarse = refined) for the masked L1 of ``staged_loss``; no soft mask.
+        self.stages = {"coarse": out, "refined": out, "mask": mask}
+        return out
+
+    def _staged(self, x: torch.Tensor) -> torch.Tensor:
+        mask = None
+        if self.mask_channel is not None:
+            k = self.mask_channel
+            mask = x[:, k : k + 1]
+            if self.training:
+                hide = (torch.rand(x.shape[0], 1, 1, 1, device=x.device) < HIDDEN_MASK_SHARE).to(x.dtype)
+                x = torch.cat([x[:, :k], x[:, k : k + 2] * (1.0 - hide), x[:, k + 2 :]], dim=1)
+        coarse, refined, soft = self.net(x)
+        self.stages = {"coarse": coarse, "refined": refined, "soft_mask": soft}
+        if mask is not None:
+            k = self.mask_channel
+            flag = x[:, k + 1 : k + 2]
+            self.stages["mask"] = mask  # the truth, also where it was hidden
+            self.stages["used_mask"] = flag * x[:, k : k + 1] + (1.0 - flag) * soft
+        else:
+            self.stages["used_mask"] = soft
+        return refined
 
     def _net(self, x: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         return self.net(x) if context is None else self.net(x, context)
@@ -91,6 +130,16 @@ class ExportModel(nn.Module):
         context = inputs[self.images] if len(inputs) > self.images else None
         x = torch.cat(images, dim=1) if len(images) > 1 else images[0]
         out = self.model(x, context)
+        if self.model.staged:
+            # A staged net composited with its soft mask where no hard mask was known; the package
+            # changes exactly the pixels its mask output names (soft mask above 0.5) and clamps only
+            # those: valid pixels beyond the stretch's percentiles must come back unchanged.
+            reconstructed = (self.model.stages["used_mask"] > 0.5).to(out.dtype)
+            image = x[:, : self.model.out_channels]
+            if self.clamp:
+                out = out.clamp(self.low, self.high)
+            out = image + (out - image) * reconstructed
+            return (out, reconstructed) if self.mask_channel is not None else out
         if self.clamp:
             out = out.clamp(self.low, self.high)
         if self.mask_channel is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from backend.model_card import Normalization, TensorSpec, TileSpec
+from backend.tasks import VALIDITY_BAND
 
 from .config import PERCENTILE_01, TaskSpec, TrainConfig
 from .data.scenes import S2_BANDS
@@ -124,17 +125,30 @@ TASK_SPECS: dict[str, TaskSpec] = {
     ),
     "fill_gaps": TaskSpec(
         task="fill_gaps",
-        arch="unet",
-        inputs=(TensorSpec("image", "optical", RGB, PERCENTILE_01), TensorSpec("gaps", "mask", ("mask",))),
+        arch="pyramidal_gan",
+        # Image, the hard mask with its validity plane (1 where the mask is known: nodata declared or
+        # a MASK given; elsewhere MEN's soft mask decides), and an optional reference date with its
+        # own validity plane (all zeros when absent): the network's 2 C + 3 layout.
+        inputs=(TensorSpec("image", "optical", RGB, PERCENTILE_01),
+                TensorSpec("gaps", "mask", ("mask", VALIDITY_BAND), optional=True),
+                TensorSpec("reference", "reference", (*RGB, VALIDITY_BAND), PERCENTILE_01, optional=True)),
         output_bands=RGB,
         data="gaps_rgb",
-        losses={"l1": 1.0, "ssim": 0.2},
-        lite=_LITE,
-        full=_FULL,
-        clamp_output=False,
+        # GRSL: hole/valid-normalised L1 on both stages; TGRS: BCE of MEN's soft mask. The
+        # SN-PatchGAN term (0.005 in the letter) is off in lite (CPU time), on in full.
+        losses={"masked_l1": 1.0, "mask_bce": 0.2},
+        lite=_LITE.replace(steps=50_000, batch_size=8, crop=64, lr=2e-4, schedule="cosine", val_every=200,
+                           val_samples=64),
+        full=_FULL.replace(batch_size=10, crop=256, lr=1e-4, adversarial_weight=0.005),
+        # Half the samples carry a synthetic other date of the same place (training.synthesis.gaps).
+        synthesis={"reference_probability": 0.5},
+        clamp_output=True,  # on the reconstructed pixels only (training.model.ExportModel)
         mask_output=True,
-        tile=TileSpec(multiple=4, default_size=512, overlap=64),
-        description="Residual U-Net filling of SLC-off stripes, dead lines and holes (mask-guided).",
+        tile=TileSpec(multiple=4, default_size=256, overlap=32),
+        description="Pyramidal GAN (MEN + UIN with dilated pyramidal convolutions and attention fusion) "
+        "filling of SLC-off stripes, dead lines and nodata holes, optionally guided by another date.",
+        citation="Efficient Pyramidal GAN for Versatile Missing Data Reconstruction in Remote Sensing "
+        "Images (Shao, Wang, Zuo, Meng, IEEE TGRS); on the GRSL generator of Oliiveralien/Inpainting-on-RSI",
     ),
 }
 

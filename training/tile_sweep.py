@@ -72,7 +72,7 @@ def tile_sweep(task: str, model: str | Path | None, regions: Sequence, tiles: Se
                 out = folder / f"out_{tile}.tif"
                 restored, _ = restore_file(task, info.path, inputs, out, tile_size=tile, device="cpu")
                 seconds += time.perf_counter() - began
-                scores.append(score(restored, deg.target))
+                scores.append(score(restored, deg.target, deg.mask))
             peak, base, bare = one_tile(info.path, tile, threads)
             rows.append({
                 "tile": tile, "overlap": card.tile.overlap,
@@ -81,6 +81,8 @@ def tile_sweep(task: str, model: str | Path | None, regions: Sequence, tiles: Se
                 "engine_mpx_per_s": round(pixels / 1e6 / seconds, 3), "model_mpx_per_s": round(bare, 3),
                 "one_tile_peak_rss_mb": round(peak, 1), "session_rss_mb": round(base, 1),
             })  # fmt: skip
+            if "psnr_gaps" in scores[0]:  # gap filling: what was reconstructed
+                rows[-1]["psnr_gaps"] = round(float(np.mean([s["psnr_gaps"] for s in scores])), 3)
     return {"task": task, "model": info.name, "regions": len(folders), "card_default": card.tile.default_size,
             "rows": rows}  # fmt: skip
 
@@ -95,8 +97,13 @@ def render(result: dict, command: str) -> str:
         "peak RSS of one tile (MB) |",
         "|---|---|---|---|---|---|---|",
     ]
+    gaps = all("psnr_gaps" in r for r in result["rows"])
+    if gaps:
+        lines[4] = lines[4].replace("| PSNR |", "| PSNR | PSNR gaps |")
+        lines[5] += "---|"
     for r in result["rows"]:
-        lines.append(f"| {r['tile']} | {r['overlap']} | {r['psnr']:.2f} | {r['ssim']:.3f} | "
+        psnr = f"{r['psnr']:.2f} | {r['psnr_gaps']:.2f}" if gaps else f"{r['psnr']:.2f}"
+        lines.append(f"| {r['tile']} | {r['overlap']} | {psnr} | {r['ssim']:.3f} | "
                      f"{r['engine_mpx_per_s']:.3f} | {r['model_mpx_per_s']:.3f} | "
                      f"{r['one_tile_peak_rss_mb']:.0f} |")  # fmt: skip
     lines.append(f"\nThe card's default tile: {result['card_default']}.")

@@ -45,12 +45,14 @@ if TYPE_CHECKING:
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
 
 #: Parameter name of each input role, unless a task overrides it (derain_fuse: VISIBLE).
-ROLE_PARAMETERS: dict[str, str] = {"optical": "INPUT", "infrared": "INFRARED", "sar": "SAR", "mask": "MASK"}
+ROLE_PARAMETERS: dict[str, str] = {"optical": "INPUT", "infrared": "INFRARED", "sar": "SAR", "mask": "MASK",
+                                   "reference": "REFERENCE"}
 ROLE_DESCRIPTIONS: dict[str, str] = {
     "optical": "Input raster",
     "infrared": "Infrared raster (same grid as the visible one)",
     "sar": "SAR raster (same grid as the input)",
     "mask": "Mask of the pixels to fill (non-zero = missing)",
+    "reference": "Reference raster: the same place on another date, same bands (optional)",
 }
 
 

@@ -37,6 +37,28 @@ def test_two_inputs_map_to_the_task_roles(tmp_path: Path, models: dict[str, Path
     assert code == 0 and np.allclose(read_raster(tmp_path / "out.tif"), 0.5)
 
 
+def test_reference_option_and_the_positional_order(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from tests.support import tiny_models
+
+    model = str(tiny_models.reference_fill_model(tmp_path / "ref.onnx"))
+    data = np.ones((3, 24, 24), np.float32)
+    data[:, 5:7] = -9.0
+    make_raster(tmp_path / "in.tif", data, nodata=-9.0)
+    make_raster(tmp_path / "ref.tif", np.full((3, 24, 24), 4.0, np.float32))
+    make_raster(tmp_path / "mask.tif", np.zeros((1, 24, 24), np.uint8))
+    args = ["restore", "--task", "fill_gaps", "--model", model]
+    assert main([*args, "--reference", str(tmp_path / "ref.tif"), str(tmp_path / "in.tif"),
+                 str(tmp_path / "a.tif")]) == 0
+    assert np.allclose(read_raster(tmp_path / "a.tif")[:, 5:7], 4.0)
+    # optical, mask, reference, output: the task's order
+    assert main([*args, str(tmp_path / "in.tif"), str(tmp_path / "mask.tif"), str(tmp_path / "ref.tif"),
+                 str(tmp_path / "b.tif")]) == 0
+    assert np.allclose(read_raster(tmp_path / "b.tif"), read_raster(tmp_path / "a.tif"))
+    assert main(["restore", "--task", "dehaze", "--reference", str(tmp_path / "ref.tif"),
+                 str(tmp_path / "in.tif"), str(tmp_path / "c.tif")]) == 1
+    assert "takes no reference input" in capsys.readouterr().err
+
+
 def test_strength_option(tmp_path: Path, models: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
     data = np.random.default_rng(1).integers(0, 255, (3, 40, 40)).astype(np.uint8)
     make_raster(tmp_path / "in.tif", data)

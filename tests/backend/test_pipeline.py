@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Callable
@@ -373,6 +374,48 @@ def test_fill_gaps_with_explicit_mask(tmp_path: Path, models: dict[str, Path]) -
     out = read_raster(result.output)
     assert np.allclose(out[:, holes[0] == 1], 0.5)
     assert np.array_equal(out[:, holes[0] == 0], data[:, holes[0] == 0])
+
+
+def test_fill_gaps_feeds_validity_planes_and_a_resampled_reference(tmp_path: Path) -> None:
+    model = tiny_models.reference_fill_model(tmp_path / "ref.onnx")
+    data = RNG.random((3, 40, 48)).astype(np.float32) + 1.0
+    data[:, 10:13, :] = -999.0  # the target's gaps
+    make_raster(tmp_path / "in.tif", data, nodata=-999.0)
+    # The reference date on a grid twice as fine, with gaps of its own over columns 0-7.
+    fine = np.full((3, 80, 96), 3.0, np.float32)
+    fine[:, :, :16] = -1.0
+    half_pixels = (600000.0, 5.0, 0.0, 4500000.0, 0.0, -5.0)
+    make_raster(tmp_path / "ref.tif", fine, nodata=-1.0, geotransform=half_pixels)
+    job = RestoreJob("fill_gaps", {"optical": tmp_path / "in.tif", "reference": tmp_path / "ref.tif"},
+                     tmp_path / "out.tif", model=model, mask_output=tmp_path / "mask.tif")
+    with pytest.raises(InputRasterError, match="not on the pixel grid"):
+        restore(job)
+    result = restore(dataclasses.replace(job, resample=True))
+    out, mask = read_raster(result.output), read_raster(result.mask_output)[0]
+    assert mask[10:13].all() and mask.sum() == 3 * 48
+    keep = mask == 0
+    assert np.array_equal(out[:, keep], data[:, keep])  # nodata declared: the mask is known
+    assert np.allclose(out[:, 10:13, 9:], 3.0)  # the reference where it is valid
+    assert np.allclose(out[:, 10:13, :7], 0.5)  # neither: the fill
+    alone = restore(RestoreJob("fill_gaps", {"optical": tmp_path / "in.tif"}, tmp_path / "alone.tif",
+                               model=model))
+    assert np.allclose(read_raster(alone.output)[:, 10:13], 0.5)  # absent reference: zeros, valid 0
+
+
+def test_fill_gaps_without_nodata_or_mask_leaves_the_mask_to_the_model(tmp_path: Path) -> None:
+    model = tiny_models.reference_fill_model(tmp_path / "ref.onnx")
+    data = RNG.random((3, 30, 30)).astype(np.float32) + 1.0
+    make_raster(tmp_path / "in.tif", data)  # stripes written as values, no nodata: mask unknown
+    out = read_raster(restore(RestoreJob("fill_gaps", {"optical": tmp_path / "in.tif"}, tmp_path / "o.tif",
+                                         model=model)).output)
+    assert np.allclose(out, data + 0.125)
+    holes = np.zeros((1, 30, 30), np.uint8)
+    holes[0, 4:6] = 1
+    make_raster(tmp_path / "mask.tif", holes)
+    out = read_raster(restore(RestoreJob("fill_gaps", {"optical": tmp_path / "in.tif",
+                                                       "mask": tmp_path / "mask.tif"},
+                                         tmp_path / "m.tif", model=model)).output)
+    assert np.array_equal(out[:, 6:], data[:, 6:]) and np.allclose(out[:, 4:6], 0.5)  # a MASK: known
 
 
 # -- progress and cancel --------------------------------------------------------------------------

@@ -196,7 +196,7 @@ def test_fill_gaps_fills_nodata_and_writes_the_mask(qgis_app, models_dir, tmp_pa
     array[:, gaps] = -999
     scene = make_raster(tmp_path / "gappy.tif", array, nodata=-999)
     out, mask_out = tmp_path / "filled.tif", tmp_path / "filled_mask.tif"
-    result, fb = run("restore:fill_gaps", {"INPUT": str(scene), "OUTPUT": str(out),
+    result, fb = run("restore:fill_gaps", {"INPUT": str(scene), "MODEL": "test-fill-gaps", "OUTPUT": str(out),
                                            "MASK_OUTPUT": str(mask_out)})
     assert result is not None, fb.errors
     assert result["MASK_OUTPUT"] == str(mask_out)
@@ -216,12 +216,36 @@ def test_fill_gaps_takes_an_explicit_mask_layer(qgis_app, models_dir, scene, tmp
     gaps[5:9, :] = 1
     mask = make_raster(tmp_path / "mask.tif", gaps[None])
     out = tmp_path / "filled.tif"
-    result, fb = run("restore:fill_gaps", {"INPUT": str(scene), "MASK": str(mask), "OUTPUT": str(out),
-                                           "MASK_OUTPUT": "TEMPORARY_OUTPUT"})
+    result, fb = run("restore:fill_gaps", {"INPUT": str(scene), "MASK": str(mask), "MODEL": "test-fill-gaps",
+                                           "OUTPUT": str(out), "MASK_OUTPUT": "TEMPORARY_OUTPUT"})
     assert result is not None, fb.errors
     filled, optical = read(out)[0], read(scene)[0]
     np.testing.assert_allclose(filled[:, 5:9, :], 0.5, atol=1e-5)
     np.testing.assert_allclose(filled[:, 9:, :], optical[:, 9:, :], atol=1e-5)
+
+
+def test_fill_gaps_takes_a_reference_on_another_grid(qgis_app, models_dir, tmp_path):
+    from tests.support import tiny_models
+    from tests.support.rasters import DEFAULT_GEOTRANSFORM, make_raster
+
+    model = tiny_models.reference_fill_model(tmp_path / "ref.onnx")
+    array = np.random.default_rng(2).random((3, ROWS, COLS)).astype(np.float32) + 1.0
+    array[:, 4:6, :] = -999
+    scene = make_raster(tmp_path / "gappy.tif", array, nodata=-999)
+    x0, _, _, y0, _, _ = DEFAULT_GEOTRANSFORM  # the same area at half the pixel size
+    other = make_raster(tmp_path / "other_date.tif", np.full((3, 2 * ROWS, 2 * COLS), 7.0, np.float32),
+                        geotransform=(x0, 5.0, 0.0, y0, 0.0, -5.0))
+    out = tmp_path / "filled.tif"
+    result, fb = run("restore:fill_gaps", {"INPUT": str(scene), "REFERENCE": str(other), "MODEL": str(model),
+                                           "OUTPUT": str(out), "MASK_OUTPUT": "TEMPORARY_OUTPUT"})
+    assert result is not None, fb.errors
+    assert_same_grid(out, scene)
+    filled = read(out)[0]
+    np.testing.assert_allclose(filled[:, 4:6], 7.0, atol=1e-5)  # taken from the other date
+    np.testing.assert_allclose(filled[:, 6:], array[:, 6:], atol=1e-5)
+    result, fb = run("restore:fill_gaps", {"INPUT": str(scene), "REFERENCE": str(other), "MODEL": str(model),
+                                           "RESAMPLE": False, "OUTPUT": str(tmp_path / "no.tif")})
+    assert result is None and any("pixel grid" in e for e in fb.errors), fb.errors
 
 
 def test_unknown_model_name_fails_naming_it(qgis_app, models_dir, scene, tmp_path):

@@ -77,7 +77,7 @@ def test_modeler_model_fill_gaps_then_dehaze_runs_in_qgis_process(models_dir, tm
     out = tmp_path / "restored.tif"
     env = qgis_process_env(enabled_profile(tmp_path / "profile"), RESTORE_MODELS_PATH=str(models_dir))
     proc = qgis_process("run", str(MODEL3), "--", f"input={scene}", "dehaze_model=test-dehaze",
-                        f"dehaze:restored={out}", env=env, cwd=tmp_path)
+                        "fill_model=test-fill-gaps", f"dehaze:restored={out}", env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     restored, geotransform, _ = read(out)
     assert geotransform == pytest.approx(read(scene)[1])

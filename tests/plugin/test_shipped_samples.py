@@ -57,6 +57,10 @@ def test_qgis_process_restores_the_shipped_sample_on_its_grid(task, sample, mode
     assert np.abs(restored.astype(np.float64) - original).mean() > 0.01 * original.mean()
     assert restored.std() > 0.1 * original.std()
     assert 0.2 < restored.mean() / original.mean() < 5.0
+    if task == "fill_gaps":  # nodata gaps: every one filled, every valid pixel unchanged
+        gaps = (original == 0).all(axis=0)
+        assert gaps.mean() > 0.05 and (restored[:, gaps] > 0).all()
+        assert np.array_equal(restored[:, ~gaps], original[:, ~gaps])
     if task == "desand":  # dust is an orange-yellow cast: the result must have less of it
         scale = float(np.percentile(original, 99.5))
         assert lab_cast(np.clip(restored / scale, 0, 1)) < lab_cast(np.clip(original / scale, 0, 1))

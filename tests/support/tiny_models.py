@@ -142,6 +142,44 @@ def mask_fill_model(path: str | os.PathLike[str], bands: int = 3, fill: float = 
     return _save(graph, card, path)
 
 
+def reference_fill_model(path: str | os.PathLike[str], fill: float = 0.5,
+                         normalization: Normalization = UNIT, name: str = "test-reference-fill") -> Path:
+    """fill_gaps with validity planes (``backend.tasks.VALIDITY_BAND``): inputs ``image`` (3 bands),
+    ``gaps`` (mask, known) and ``reference`` (3 bands, valid). Gaps take the reference where it is
+    valid, else ``fill``; and ``0.125 * (1 - known)`` is added everywhere, so a test sees where the
+    engine said the mask is unknown."""
+    nodes = [
+        helper.make_node("Split", ["gaps", "halves"], ["mask", "known"], axis=1),
+        helper.make_node("Split", ["reference", "ref_split"], ["ref", "ref_valid"], axis=1),
+        helper.make_node("Sub", ["one", "mask"], ["keep"]),
+        helper.make_node("Mul", ["image", "keep"], ["kept"]),
+        helper.make_node("Sub", ["ref", "fill"], ["ref_minus_fill"]),
+        helper.make_node("Mul", ["ref_minus_fill", "ref_valid"], ["ref_part"]),
+        helper.make_node("Add", ["ref_part", "fill"], ["source"]),
+        helper.make_node("Mul", ["mask", "source"], ["filled"]),
+        helper.make_node("Add", ["kept", "filled"], ["restored_known"]),
+        helper.make_node("Sub", ["one", "known"], ["unknown"]),
+        helper.make_node("Mul", ["unknown", "eighth"], ["shift"]),
+        helper.make_node("Add", ["restored_known", "shift"], ["restored"]),
+    ]
+    inits = [numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+             numpy_helper.from_array(np.array(fill, np.float32), "fill"),
+             numpy_helper.from_array(np.array(0.125, np.float32), "eighth"),
+             numpy_helper.from_array(np.array([1, 1], np.int64), "halves"),
+             numpy_helper.from_array(np.array([3, 1], np.int64), "ref_split")]
+    graph = helper.make_graph(nodes, "reference_fill",
+                              [_value_info("image", 3), _value_info("gaps", 2), _value_info("reference", 4)],
+                              [_value_info("restored", 3)], initializer=inits)
+    names = band_names(3)
+    card = _card("fill_gaps", name,
+                 (TensorSpec("image", "optical", names, normalization),
+                  TensorSpec("gaps", "mask", ("mask", "valid"), optional=True),
+                  TensorSpec("reference", "reference", (*names, "valid"), normalization, optional=True)),
+                 (TensorSpec("restored", "optical", names, like="image", range=normalization.range),),
+                 None, "reference-fill")
+    return _save(graph, card, path)
+
+
 def fuse_model(path: str | os.PathLike[str], bands: int = 3, normalization: Normalization = UNIT,
                tile: TileSpec | None = None, name: str = "test-fuse") -> Path:
     """derain_fuse: ``restored = (optical + infrared) / 2`` (infrared broadcast over the bands)."""

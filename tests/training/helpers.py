@@ -37,7 +37,7 @@ def export_preset(tmp_path: Path, task: str, arch: str, preset: str) -> tuple[An
     from training.export import export_checkpoint
     from training.model import RestorationModel
 
-    spec = get_spec(task)
+    spec = dataclasses.replace(get_spec(task), arch=arch)
     torch.manual_seed(0)
     net, cfg = build_arch(arch, preset, in_channels=sum(len(s.bands) for s in spec.inputs),
                           out_channels=len(spec.output_bands))  # fmt: skip

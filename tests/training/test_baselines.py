@@ -60,3 +60,21 @@ def test_every_task_has_a_baseline_entry():
     from backend.tasks import TASKS
 
     assert set(BASELINES) == set(TASKS)
+
+
+def test_llhm_maps_another_date_onto_the_target_and_falls_back_where_it_has_none():
+    from training.baselines.llhm import local_linear_fill
+
+    clean = _textured(3)
+    reference = 0.5 * clean + 0.2  # another date: the same ground, other radiometry
+    holed = clean.copy()
+    holed[:, 40:46, :] = np.nan
+    filled = local_linear_fill(holed, reference)
+    np.testing.assert_array_equal(filled[:, :40], clean[:, :40])  # valid pixels untouched
+    assert psnr(filled, clean) > 45  # the linear map is recovered exactly up to float error
+    assert psnr(filled, clean) > psnr(gdal_fill_nodata(holed), clean) + 10
+    reference[:, 40:46, :30] = np.nan  # the reference has a gap there too: FillNodata instead
+    filled = local_linear_fill(holed, reference)
+    assert np.isfinite(filled).all()
+    np.testing.assert_allclose(filled[:, 40:46, :20], gdal_fill_nodata(holed)[:, 40:46, :20])
+    assert BASELINES["fill_gaps"]["LLHM-style (reference date)"]({"optical": holed}) is None

@@ -92,6 +92,42 @@ def test_fill_gaps_evaluation_runs_with_nodata_and_masks(tmp_path):
     assert set(means) == methods
     assert means["GDAL FillNodata"]["psnr"] > means["degraded input"]["psnr"]
     assert np.isfinite(means["fill_gaps_tiny (model)"]["psnr"])
+    # Gap pixels alone: a lower PSNR than over the whole image, whose valid pixels are exact.
+    for values in means.values():
+        assert values["psnr_gaps"] < values["psnr"] and 0 < values["ssim_gaps"] < values["ssim"]
+    gaps = report.regions[0]["scores"]["degraded input"]["psnr_gaps"]
+    (_, deg), = _items("gaps", count=1)
+    mask = deg.mask[0] > 0
+    from training.evaluate import input_baseline
+
+    error = input_baseline(deg)[:, mask].astype(np.float64) - deg.target[:, mask]
+    direct = 10 * np.log10(1 / np.mean(error**2))
+    assert gaps == pytest.approx(direct, abs=1e-6)
+
+
+def test_fill_gaps_evaluation_with_a_reference_date_scores_the_llhm_baseline(tmp_path):
+    path, _ = _package(tmp_path, "fill_gaps")
+    (name, deg), = _items("gaps", count=1)
+    deg.inputs["reference"] = 0.7 * deg.target + 0.1  # another date of the same ground
+    report = evaluate_items("fill_gaps", path, [(name, deg)], tmp_path / "docs", suffix="_reference",
+                            title="with a reference")  # fmt: skip
+    assert report.table_path.name == "fill_gaps_reference.md" and "(with a reference)" in report.markdown
+    llhm = report.means["LLHM-style (reference date)"]
+    assert llhm["psnr_gaps"] > report.means["GDAL FillNodata"]["psnr_gaps"] + 10  # an exact linear map
+    assert len(report.figures) == 1 and report.figures[0].name.startswith("fill_gaps_reference_")
+
+
+def test_real_slc_off_regions_have_truth_on_their_new_gaps(shared_data):
+    from training.data.real_gaps import SIZE, slc_off_regions
+
+    regions = list(slc_off_regions(shared_data))
+    assert len(regions) == 6
+    for _, deg in regions:
+        gaps = deg.mask[0] > 0
+        assert deg.target.shape == (3, SIZE, SIZE) and 0.02 < gaps.mean() < 0.4
+        assert np.isfinite(deg.target[:, gaps]).all()  # scored pixels have a true value
+        assert np.isnan(deg.inputs["optical"][:, gaps]).all()
+        assert np.isfinite(deg.inputs["reference"]).all(axis=0).mean() > 0.5
 
 
 def test_decloud_evaluation_splits_kinds_and_checks_clean_input(tmp_path):

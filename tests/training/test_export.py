@@ -53,6 +53,7 @@ def test_export_round_trip_matches_pytorch(tmp_path, task):
     feeds = {s.name: rng.random((1, len(s.bands), 40, 24), dtype=np.float32) for s in spec.inputs}
     if task == "fill_gaps":
         feeds["gaps"] = (feeds["gaps"] > 0.5).astype(np.float32)
+        feeds["reference"][:, -1] = feeds["reference"][:, -1] > 0.5
     got = session.run(None, feeds)
     with torch.no_grad():
         expected = ExportModel(model.eval(), spec)(*[torch.from_numpy(v) for v in feeds.values()])
@@ -71,7 +72,9 @@ def test_fill_gaps_export_keeps_valid_pixels(tmp_path):
     image = np.random.default_rng(1).random((1, 3, 16, 16), dtype=np.float32)
     mask = np.zeros((1, 1, 16, 16), dtype=np.float32)
     mask[..., 5:8, :] = 1
-    restored, mask_out = session.run(None, {"image": image, "gaps": mask})
+    gaps = np.concatenate([mask, np.ones_like(mask)], axis=1)  # the mask and its validity plane
+    reference = np.zeros((1, 4, 16, 16), dtype=np.float32)  # absent: zeros, validity 0
+    restored, mask_out = session.run(None, {"image": image, "gaps": gaps, "reference": reference})
     np.testing.assert_array_equal(restored[..., mask[0, 0] == 0], image[..., mask[0, 0] == 0])
     np.testing.assert_array_equal(mask_out, mask)
 

@@ -35,8 +35,18 @@ def test_clamped_outputs_clip_the_target_and_gaps_become_zero():
     mask = np.isnan(holed[:1]).astype(np.float32)
     spec = get_spec("fill_gaps")
     x, y, _ = prepare_pair(Degradation(inputs={"optical": holed, "mask": mask}, target=clean), spec)
-    assert x.shape == (4, 16, 16) and np.isfinite(x).all()
-    assert (x[:3, 4:6] == 0).all() and np.array_equal(x[3], mask[0])
+    # image (3), mask + its validity plane (2), absent reference (3 + validity, all zeros)
+    assert x.shape == (9, 16, 16) and np.isfinite(x).all()
+    assert (x[:3, 4:6] == 0).all() and np.array_equal(x[3], mask[0]) and (x[4] == 1).all()
+    assert (x[5:] == 0).all()
+    reference = 2.0 * clean + 0.1
+    reference[:, 10:12] = np.nan  # the other date has gaps of its own
+    deg = Degradation(inputs={"optical": holed, "mask": mask, "reference": reference}, target=clean)
+    x, _, _ = prepare_pair(deg, spec)
+    known = np.ones((16, 16), bool)
+    known[10:12] = False
+    np.testing.assert_array_equal(x[8], known)
+    assert (x[5:8, ~known] == 0).all() and x[5:8, known].max() > 0.9  # stretched on its own statistics
     clamped = dataclasses.replace(get_spec("decloud"), clamp_output=True)
     _, y, _ = prepare_pair(Degradation(inputs={"optical": 0.5 * clean + 0.5}, target=clean), clamped)
     assert y.min() == 0.0 and y.max() <= 1.0  # the clean darks fall below the hazy stretch: clipped

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -191,3 +193,92 @@ def test_lite_exports_to_onnx_and_onnx_runtime_matches_pytorch(tmp_path):
     refined = session.run(["refined"], {"x": x.numpy()})[0]
     valid = (x[:, 3:4] == 0).expand(-1, 3, -1, -1).numpy()
     assert np.array_equal(refined[valid], x[:, :3].numpy()[valid])
+
+
+# -- the fill_gaps spec around it: training stages, export, the engine ---------------------------
+
+
+def test_restoration_model_trains_on_the_stages_and_hides_some_hard_masks():
+    import dataclasses
+
+    from training.losses import staged_loss
+    from training.model import RestorationModel
+    from training.specs import get_spec
+
+    spec = get_spec("fill_gaps")
+    assert spec.in_channels == 9 and spec.arch == "pyramidal_gan"
+    torch.manual_seed(0)
+    model = RestorationModel(_net(9), spec).train()
+    assert model.staged
+    x = torch.cat([_full_input(24, 24, seed=s) for s in range(16)])
+    target = torch.rand(16, 3, 24, 24)
+    pred = model(x)
+    stages = model.stages
+    assert set(stages) == {"coarse", "refined", "soft_mask", "mask", "used_mask"}
+    assert torch.equal(stages["mask"], x[:, 3:4])  # the truth, also where the net did not see it
+    hidden = (stages["used_mask"] != x[:, 3:4]).flatten(1).any(1)
+    assert 0 < int(hidden.sum()) < 16  # HIDDEN_MASK_SHARE of the samples ran on the soft mask
+    terms = staged_loss(stages, target, spec.losses)
+    assert set(terms) == {"masked_l1", "mask_bce", "total"} and torch.isfinite(terms["total"])
+    terms["total"].backward()
+    assert model.net.men.head.weight.grad.abs().sum() > 0 and pred.shape == target.shape
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+    keep = (x[:, 3:4] == 0).expand(-1, 3, -1, -1)
+    assert torch.equal(out[keep], x[:, :3][keep])  # eval: every hard mask is used
+    weights = dataclasses.replace(spec, losses={"masked_l1": 1.0}).losses
+    assert set(staged_loss(stages, target, weights)) == {"masked_l1", "total"}
+
+
+def test_lite_package_through_the_engine_changes_only_masked_pixels(tmp_path):
+    from backend.pipeline import RestoreJob, restore
+    from tests.support.rasters import make_raster, read_raster
+
+    from .helpers import export_preset
+
+    report, _, _ = export_preset(tmp_path, "fill_gaps", "pyramidal_gan", "lite")
+    assert report.max_abs_diff < 1e-4
+    rng = np.random.default_rng(3)
+    data = rng.integers(200, 4000, size=(3, 70, 90)).astype(np.uint16)
+    data[:, 30:34] = 0
+    data[:, :, 50] = 0  # a dead column
+    make_raster(tmp_path / "in.tif", data, nodata=0)
+    reference = rng.integers(100, 3000, size=(3, 70, 90)).astype(np.uint16)
+    make_raster(tmp_path / "ref.tif", reference)
+    image, ref = tmp_path / "in.tif", tmp_path / "ref.tif"
+    for inputs in ({"optical": image}, {"optical": image, "reference": ref}):
+        name = "_".join(inputs)
+        rasters = {k: str(v) for k, v in inputs.items()}
+        result = restore(RestoreJob("fill_gaps", rasters, tmp_path / f"{name}.tif",
+                                    model=str(report.path), tile_size=64, overlap=16,
+                                    mask_output=tmp_path / f"{name}_mask.tif"))  # fmt: skip
+        out, mask = read_raster(result.output), read_raster(result.mask_output)[0]
+        gaps = (data == 0).all(axis=0)
+        assert np.array_equal(mask.astype(bool), gaps)
+        assert np.array_equal(out[:, ~gaps], data[:, ~gaps])  # only masked pixels change
+        assert out.dtype == np.uint16 and (out[:, gaps] > 0).all()  # filled, not left as nodata
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "models" / "fill_gaps-pyramidal-lite.onnx"
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="the shipped fill_gaps model is not in this checkout")
+def test_without_nodata_the_estimated_mask_is_written_and_only_it_changes(tmp_path):
+    """The shipped model's MEN finds stripes written as values (no nodata, no MASK): the mask output
+    is its estimate and no pixel outside it changes."""
+    from backend.pipeline import RestoreJob, restore
+    from tests.support.rasters import make_raster, read_raster
+    from training.synthesis.noise import smooth_noise
+
+    rng = np.random.default_rng(4)
+    data = np.stack([1000 + 2000 * smooth_noise((64, 80), rng, base_scale=16.0) for _ in range(3)])
+    data = data.astype(np.uint16)
+    data[:, 30:33] = 0  # a dead line written as zeros: no nodata, no MASK
+    make_raster(tmp_path / "in.tif", data)
+    result = restore(RestoreJob("fill_gaps", {"optical": str(tmp_path / "in.tif")}, tmp_path / "out.tif",
+                                model=str(SHIPPED), mask_output=tmp_path / "mask.tif"))  # fmt: skip
+    out, mask = read_raster(result.output), read_raster(result.mask_output)[0] > 0
+    assert np.array_equal(out[:, ~mask], data[:, ~mask])  # the model's own mask: nothing else changes
+    assert mask[30:33].mean() > 0.9 and mask.mean() < 0.2  # it found the line, not the whole image
+    assert (out[:, 30:33][:, mask[30:33]] > 500).all()  # and filled it with ground-like values

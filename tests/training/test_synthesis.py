@@ -337,3 +337,27 @@ def test_synthesis_imports_nothing_from_the_data_package() -> None:
                 assert not module.startswith(("..data", "training.data")), f"{path.name} imports {module}"
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("training.data") for a in node.names), path.name
+
+
+def test_the_other_date_is_the_same_place_in_another_radiometry_with_its_own_gaps():
+    from dataclasses import replace
+
+    from training.synthesis.gaps import GapConfig, other_date, synthesize_gaps
+
+    rng = np.random.default_rng(0)
+    clean = np.stack([smooth_noise((64, 64), rng, base_scale=16.0) for _ in range(3)]).astype(np.float32)
+    config = GapConfig(reference_probability=1.0, reference_gap_probability=1.0,
+                       reference_change_probability=0.0)  # fmt: skip
+    deg = synthesize_gaps({"optical": clean}, np.random.default_rng(1), config, RGB)
+    ref = deg.inputs["reference"]
+    known = np.isfinite(ref).all(axis=0)
+    assert ref.shape == clean.shape and 0.05 < 1 - known.mean() < 0.6  # SLC-off gaps of its own
+    assert not np.allclose(ref[:, known], clean[:, known], atol=0.02)  # not a copy
+    for band in range(3):  # but the same ground: strongly correlated band by band
+        assert np.corrcoef(ref[band][known], clean[band][known])[0, 1] > 0.9
+    # The mask of the target does not depend on whether a reference is drawn.
+    single = synthesize_gaps({"optical": clean}, np.random.default_rng(1), GapConfig(), RGB)
+    assert "reference" not in single.inputs and np.array_equal(single.mask, deg.mask)
+    changed = other_date(clean, np.random.default_rng(2), replace(config, reference_change_probability=1.0,
+                                                                  reference_gap_probability=0.0))
+    assert np.isfinite(changed).all() and changed.min() >= 0.0

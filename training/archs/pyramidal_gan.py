@@ -56,6 +56,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .inpaint_sanet import (
@@ -88,6 +89,11 @@ class PyramidalGANConfig:
     men_width: int = 16
     #: DilatedPyramidalConv layers in each stage's context block.
     dpc_layers: int = 4
+    #: *Deviation (parameter-free):* start both stages from a classical estimate of the gaps, a
+    #: push-pull interpolation or, where a reference date is valid, its local linear histogram match
+    #: onto the image (:func:`prior_fill`), and make each stage predict a correction of its input
+    #: (last batch norm zero-initialised). ``False`` is the GRSL generator's zero-filled holes.
+    prefill: bool = True
 
     @classmethod
     def full(cls) -> PyramidalGANConfig:
@@ -153,24 +159,71 @@ class FusionRefineNet(nn.Module):
         return self.decoder(self.fusion(self.attention(features), self.context(features)))
 
 
+#: Side of the moving window of the reference's local linear histogram match (:func:`prior_fill`),
+#: and the least share of it that must be valid in both dates.
+LLHM_WINDOW = 31
+LLHM_MIN_SHARE = 0.03
+
+
+def _box_mean(t: torch.Tensor, size: int = LLHM_WINDOW) -> torch.Tensor:
+    """Separable ``size`` x ``size`` moving mean (zero padding counted: only ratios are used)."""
+    half = size // 2
+    t = F.avg_pool2d(t, (1, size), stride=1, padding=(0, half))
+    return F.avg_pool2d(t, (size, 1), stride=1, padding=(half, 0))
+
+
+def prior_fill(image: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor,
+               present: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """A parameter-free estimate of ``image`` where ``mask`` is 1 (no gradient flows through it).
+
+    Where the reference date is valid (``present``) and enough of the window is valid in both dates:
+    the USGS local linear histogram match, ``mean_t + std_t / std_r * (reference - mean_r)`` over a
+    31 px window; elsewhere push-pull interpolation (:func:`training.model.push_pull_fill`).
+    """
+    from ..model import push_pull_fill
+
+    image, mask, reference, present = (t.detach() for t in (image, mask, reference, present))
+    spatial = push_pull_fill(image * (1.0 - mask), 1.0 - mask)
+    both = (1.0 - mask) * present
+    share = _box_mean(both)
+    n = share.clamp_min(1e-6)
+    mean_t, mean_r = _box_mean(both * image) / n, _box_mean(both * reference) / n
+    var_t = (_box_mean(both * image * image) / n - mean_t**2).clamp_min(0.0)
+    var_r = (_box_mean(both * reference * reference) / n - mean_r**2).clamp_min(0.0)
+    matched = mean_t + torch.sqrt(var_t / (var_r + 1e-4)) * (reference - mean_r)
+    usable = present * (share >= LLHM_MIN_SHARE).to(image.dtype)
+    return usable * matched + (1.0 - usable) * spatial
+
+
 class UIN(nn.Module):
     """The inpainting network: a coarse stage (:class:`CoarseNet` with DPC context) and a
-    :class:`FusionRefineNet`, each fed ``[image, guidance, mask, ones]`` as in GRSL."""
+    :class:`FusionRefineNet`, each fed ``[image, guidance, mask, ones]`` as in GRSL.
 
-    def __init__(self, cin: int, cout: int, width: int, dpc_layers: int) -> None:
+    With ``prefill`` the holes of the coarse stage's image hold :func:`prior_fill` instead of zeros
+    and each stage adds its output to its input image (a correction, zero at initialisation)."""
+
+    def __init__(self, cin: int, cout: int, width: int, dpc_layers: int, prefill: bool = False) -> None:
         super().__init__()
         context = nn.Sequential(*(DilatedPyramidalConv(4 * width) for _ in range(dpc_layers)))
         self.coarse = CoarseNet(cin, cout, width, context=context)
         self.refine = FusionRefineNet(cin, cout, width, dpc_layers)
+        self.prefill = prefill
+        if prefill:  # the last gated convolution's batch norm: each stage starts as the identity
+            for decoder in (self.coarse.decoder, self.refine.decoder):
+                nn.init.zeros_(decoder[-1].norm.weight)
 
-    def forward(self, image: torch.Tensor, mask: torch.Tensor,
-                guidance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-        """``(coarse, refined)``; ``refined`` keeps ``image`` where ``mask`` is 0."""
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, guidance: torch.Tensor,
+                start: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """``(coarse, refined)``; ``refined`` keeps ``image`` where ``mask`` is 0. ``start`` is the
+        prior estimate of the holes (``prefill`` only)."""
         ones = torch.ones_like(mask)
         masked = image * (1.0 - mask)
-        coarse = self.coarse(torch.cat([masked, guidance, mask, ones], dim=1)).clamp(-1.0, 1.0)
+        first = masked if start is None else masked + start * mask
+        coarse = self.coarse(torch.cat([first, guidance, mask, ones], dim=1))
+        coarse = (coarse + first if self.prefill else coarse).clamp(-1.0, 1.0)
         composite = masked + coarse * mask
-        refined = self.refine(torch.cat([composite, guidance, mask, ones], dim=1)).clamp(-1.0, 1.0)
+        refined = self.refine(torch.cat([composite, guidance, mask, ones], dim=1))
+        refined = (refined + composite if self.prefill else refined).clamp(-1.0, 1.0)
         return coarse, masked + refined * mask
 
 
@@ -205,6 +258,9 @@ class MaskEstimationNet(nn.Module):
 class PyramidalGAN(nn.Module):
     """MEN + UIN (see the module docstring): ``x`` -> ``(coarse, refined, soft_mask)``."""
 
+    #: Returns its stages and composites itself (``training.model.RestorationModel``).
+    staged = True
+
     def __init__(self, config: PyramidalGANConfig) -> None:
         super().__init__()
         self.config = config
@@ -218,7 +274,7 @@ class PyramidalGAN(nn.Module):
         self.has_mask, self.has_reference = extra > 0, extra == bands + 3
         self.men = MaskEstimationNet(bands, config.men_width)
         # Stage inputs: image, reference, reference flag, mask, ones.
-        self.uin = UIN(2 * bands + 3, bands, config.width, config.dpc_layers)
+        self.uin = UIN(2 * bands + 3, bands, config.width, config.dpc_layers, config.prefill)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         height, width = x.shape[-2:]
@@ -236,7 +292,8 @@ class PyramidalGAN(nn.Module):
         else:
             present = torch.zeros_like(soft)
             reference = torch.zeros_like(image)
-        coarse, refined = self.uin(image, mask, torch.cat([reference, present], dim=1))
+        start = prior_fill(image, mask, reference, present) if self.config.prefill else None
+        coarse, refined = self.uin(image, mask, torch.cat([reference, present], dim=1), start)
         crop = (..., slice(0, height), slice(0, width))
         return coarse[crop], refined[crop], soft[crop]
 

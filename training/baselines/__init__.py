@@ -14,8 +14,10 @@ import numpy as np
 from .dcp import dark_channel_dehaze
 from .fillnodata import gdal_fill_nodata
 from .grayworld_clahe import grayworld_clahe
+from .llhm import local_linear_fill
 
-Baseline = Callable[[dict[str, np.ndarray]], np.ndarray]
+#: ``None`` when the baseline does not apply to these inputs (e.g. it needs a reference date).
+Baseline = Callable[[dict[str, np.ndarray]], np.ndarray | None]
 
 
 def push_pull(inputs: dict[str, np.ndarray]) -> np.ndarray:
@@ -38,6 +40,8 @@ BASELINES: dict[str, dict[str, Baseline]] = {
     "fill_gaps": {
         "GDAL FillNodata": lambda inputs: gdal_fill_nodata(inputs["optical"]),
         "push-pull interpolation": push_pull,
+        "LLHM-style (reference date)": lambda inputs: (
+            local_linear_fill(inputs["optical"], inputs["reference"]) if "reference" in inputs else None),
     },
     # For thin cloud only: a veil over the ground is haze-like; thick cores and shadows are not.
     "decloud": {"dark channel prior (thin cloud)": lambda inputs: dark_channel_dehaze(inputs["optical"])},

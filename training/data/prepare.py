@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from backend.model_card import TensorSpec
 from backend.normalization import NormStats, compute_stats, context_vector, nodata_fill, normalize
+from backend.tasks import VALIDITY_BAND
 
 from ..config import TaskSpec
 from ..synthesis.base import Degradation
@@ -29,6 +31,11 @@ def normalize_inputs(
     arrays, stats_by_role = [], {}
     has_mask = any(s.role == "mask" for s in spec.inputs)
     for spec_in in spec.inputs:
+        validity = len(spec_in.bands) > 1 and spec_in.bands[-1] == VALIDITY_BAND
+        if validity:  # fed per pixel like the engine does (``backend.tasks.VALIDITY_BAND``)
+            shape = next(iter(inputs.values())).shape[1:]
+            arrays.append(_with_validity(inputs.get(spec_in.role), spec_in, shape, stats_by_role))
+            continue
         array = inputs[spec_in.role]
         missing = np.isnan(array).any(axis=0)
         if spec_in.normalization is not None:
@@ -40,6 +47,24 @@ def normalize_inputs(
                 array[:, missing] = fill[:, None]
         arrays.append(np.nan_to_num(array, nan=0.0).astype(np.float32))
     return np.concatenate(arrays, axis=0), stats_by_role
+
+
+def _with_validity(array: np.ndarray | None, spec_in: TensorSpec, shape: tuple[int, ...],
+                   stats_by_role: dict[str, NormStats]) -> np.ndarray:
+    """An input whose last band is the validity plane: all zeros when absent (``array`` None); a
+    mask (1, H, W) is known everywhere; other inputs are normalised with NaN as unknown, where the
+    data are 0 (the engine's ``TileSource`` feeds the same)."""
+    bands = len(spec_in.bands) - 1
+    if array is None:
+        return np.zeros((bands + 1, *shape), dtype=np.float32)
+    if spec_in.role == "mask":
+        return np.concatenate([array[:1], np.ones_like(array[:1])]).astype(np.float32)
+    known = ~np.isnan(array).any(axis=0)
+    stats = compute_stats(array, spec_in.normalization, context=spec_in.context)
+    stats_by_role[spec_in.role] = stats
+    data = normalize(array[:bands], spec_in.normalization, stats)
+    data[:, ~known] = 0.0
+    return np.concatenate([np.nan_to_num(data, nan=0.0), known[None]]).astype(np.float32)
 
 
 def like_input(spec: TaskSpec):

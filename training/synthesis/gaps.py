@@ -7,6 +7,8 @@ tilted with the orbit. The defaults match the real SLC-off scenes of ``landsat7_
 wide along a column (``python -m training realism`` measures both). Dead lines are whole rows or columns
 of a failed detector. Holes are thick-cloud-shaped blobs masked out. Missing pixels are NaN in the
 optical input (nodata, as a user raster would have) and 1 in the mask input; the target is whole.
+On a share of samples (``reference_probability``) a ``reference`` input is added: a synthetic
+other date of the same place (:func:`other_date`), for models that take one.
 """
 
 from __future__ import annotations
@@ -34,6 +36,15 @@ class GapConfig:
     dead_lines: tuple[int, int] = (1, 8)
     dead_line_width: tuple[int, int] = (1, 3)
     hole_cover: tuple[float, float] = (0.03, 0.3)
+    #: Share of samples that get a ``reference`` input (the same place on another date, see
+    #: :func:`other_date`); 0 keeps the single-date task.
+    reference_probability: float = 0.0
+    #: Per-band gain and offset of the other date's radiometry, and the share of its samples with
+    #: their own SLC-off gaps (a Landsat-7 reference has them too) and with changed ground.
+    reference_gain: tuple[float, float] = (0.7, 1.3)
+    reference_offset: tuple[float, float] = (-0.1, 0.1)
+    reference_gap_probability: float = 0.5
+    reference_change_probability: float = 0.5
 
 
 def slc_off_mask(shape: tuple[int, int], rng: np.random.Generator, config: GapConfig) -> np.ndarray:
@@ -90,6 +101,34 @@ def gap_mask(shape: tuple[int, int], rng: np.random.Generator, config: GapConfig
     return mask
 
 
+def other_date(image: np.ndarray, rng: np.random.Generator, config: GapConfig) -> np.ndarray:
+    """A synthetic other-date image of the same place: radiometrically perturbed, not a copy.
+
+    Per-band gain and offset (another sun angle, atmosphere, season), a smooth spatial gain
+    (+-10 %, thin haze and phenology), on some samples changed ground (blobs taken from elsewhere
+    in the scene, flipped), a sub-pixel misregistration, sensor noise and, on some samples, its own
+    SLC-off gaps as NaN. Values are in the unit domain, not clipped above (the engine re-normalises
+    the reference with its own statistics).
+    """
+    bands, height, width = image.shape
+    gain = rng.uniform(*config.reference_gain, size=(bands, 1, 1)).astype(np.float32)
+    offset = rng.uniform(*config.reference_offset, size=(bands, 1, 1)).astype(np.float32)
+    spatial = 1.0 + 0.2 * (smooth_noise((height, width), rng, base_scale=rng.uniform(32.0, 128.0)) - 0.5)
+    ref = image * gain * spatial[None] + offset
+    if rng.random() < config.reference_change_probability:
+        field = smooth_noise((height, width), rng, base_scale=rng.uniform(8.0, 32.0), octaves=3)
+        changed = field > np.quantile(field, 1.0 - rng.uniform(0.02, 0.15))
+        elsewhere = image[:, ::-1, ::-1] * gain + offset
+        ref = np.where(changed[None], elsewhere, ref)
+    shift = rng.uniform(-0.5, 0.5, size=2)
+    ref = np.stack([ndimage.shift(band, shift, order=1, mode="nearest") for band in ref])
+    ref = ref + rng.normal(0.0, rng.uniform(0.0, 0.02), size=ref.shape)
+    ref = np.clip(ref, 0.0, None).astype(np.float32)
+    if rng.random() < config.reference_gap_probability:
+        ref[:, slc_off_mask((height, width), rng, config) > 0] = np.nan
+    return ref
+
+
 def synthesize_gaps(
     clean: Mapping[str, np.ndarray], rng: np.random.Generator, config: GapConfig, bands: tuple[str, ...]
 ) -> Degradation:
@@ -97,8 +136,11 @@ def synthesize_gaps(
     image = clean["optical"]
     mask = gap_mask(image.shape[1:], rng, config)
     holed = np.where(mask[None] > 0, np.float32(np.nan), image).astype(np.float32)
+    inputs = {"optical": holed, "mask": mask[None]}
+    if rng.random() < config.reference_probability:
+        inputs["reference"] = other_date(image, rng, config)
     return Degradation(
-        inputs={"optical": holed, "mask": mask[None]},
+        inputs=inputs,
         target=image.astype(np.float32),
         mask=mask[None],
     )
