@@ -111,6 +111,14 @@ class TaskSpec:
     #: semi-supervised branch, and its loss weights (``training.semi_supervised``).
     unlabelled: str | None = None
     unsupervised: dict[str, float] = field(default_factory=dict)
+    #: For a task that runs in stages (``backend.tasks.Task.stages``): the stage this spec trains
+    #: (its key in ``training.specs.TASK_SPECS`` is ``task.stage``, the card's ``stage``).
+    stage: str = ""
+
+    @property
+    def key(self) -> str:
+        """``task`` or ``task.stage``: the spec's key in ``TASK_SPECS`` and in run folder names."""
+        return f"{self.task}.{self.stage}" if self.stage else self.task
 
     def train_config(self, name: str) -> TrainConfig:
         """The ``lite`` or ``full`` schedule."""

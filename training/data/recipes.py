@@ -43,6 +43,8 @@ RECIPES: dict[str, Recipe] = {
     "dust_rgb": Recipe("dust", CLEAN_SCENES, pairs="sand_dust", pair_share=0.5),
     "clouds_rgb": Recipe("clouds", CLEAN_SCENES),
     "night_rain": Recipe("night_rain", pairs="roadscene_rain", synthesize_pairs=True, pair_share=1.0),
+    # The fusion stage of derain_fuse: the clean visible at night (a perfect de-rainer's output) + IR.
+    "night_fuse": Recipe("night_scene", pairs="roadscene_rain", synthesize_pairs=True, pair_share=1.0),
     "gaps_rgb": Recipe("gaps", CLEAN_SCENES),
 }
 
