@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backend import registry
 from backend.errors import CancelledError, InvalidOptionError, ModelCardError, ModelNotFoundError
 from backend.model_card import ModelCard
 from backend.package import read_card
@@ -20,17 +21,25 @@ VIS = np.linspace(0.1, 0.9, 3 * 40 * 56, dtype=np.float32).reshape(3, 40, 56)
 IR = np.full((1, 40, 56), 0.2, np.float32)
 
 
+def _only_models_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty model folder on the search path, the shipped models out of it."""
+    monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path / "no-shipped-models")
+    folder = tmp_path / "models"
+    folder.mkdir()
+    return folder
+
+
 @pytest.fixture
 def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Both stages installed as the task's defaults: derain halves the visible image, fuse averages
     it with the infrared."""
-    folder = tmp_path / "models"
-    folder.mkdir()
+    folder = _only_models_in(tmp_path, monkeypatch)
     tiny_models.derain_stage_model(folder / "derain.onnx")
     tiny_models.fuse_model(folder / "fuse.onnx", name="test-fuse-stage", stage="fuse")
-    write_index(folder, [{"file": "derain.onnx", "task": "derain_fuse", "name": "test-derain", "default": True},
-                        {"file": "fuse.onnx", "task": "derain_fuse", "name": "test-fuse-stage",
-                         "default": True}])  # fmt: skip
+    write_index(folder, [
+        {"file": "derain.onnx", "task": "derain_fuse", "name": "test-derain", "default": True},
+        {"file": "fuse.onnx", "task": "derain_fuse", "name": "test-fuse-stage", "default": True},
+    ])
     monkeypatch.setenv("RESTORE_MODELS_PATH", str(folder))
     return folder
 
@@ -51,7 +60,8 @@ def _out_folder(tmp_path: Path) -> Path:
 def test_the_default_runs_both_stages_in_series(installed, rasters, tmp_path):
     out = _out_folder(tmp_path)
     seen: list[float] = []
-    result = restore(RestoreJob("derain_fuse", rasters, out / "fused.tif", tile_size=24), progress=seen.append)
+    job = RestoreJob("derain_fuse", rasters, out / "fused.tif", tile_size=24)
+    result = restore(job, progress=seen.append)
     assert np.allclose(read_raster(result.output), (VIS * 0.5 + IR) / 2, atol=1e-6)
     assert result.stage_models == {"derain": "test-derain", "fuse": "test-fuse-stage"}
     assert result.model == "test-derain -> test-fuse-stage"
@@ -63,7 +73,8 @@ def test_the_default_runs_both_stages_in_series(installed, rasters, tmp_path):
 
 def test_the_derained_stage_output_is_written_on_request(installed, rasters, tmp_path):
     out = _out_folder(tmp_path)
-    job = RestoreJob("derain_fuse", rasters, out / "fused.tif", stage_outputs={"derain": out / "derained.tif"})
+    job = RestoreJob("derain_fuse", rasters, out / "fused.tif",
+                     stage_outputs={"derain": out / "derained.tif"})
     result = restore(job)
     assert np.allclose(read_raster(out / "derained.tif"), VIS * 0.5, atol=1e-6)
     assert np.allclose(read_raster(result.output), (VIS * 0.5 + IR) / 2, atol=1e-6)
@@ -76,7 +87,8 @@ def test_a_named_stage_model_replaces_only_its_stage(installed, rasters, tmp_pat
     result = restore(RestoreJob("derain_fuse", rasters, _out_folder(tmp_path) / "a.tif", model=better))
     assert result.stage_models == {"derain": "better-derain", "fuse": "test-fuse-stage"}
     assert np.allclose(read_raster(result.output), (VIS * 0.25 + IR) / 2, atol=1e-6)
-    by_name = restore(RestoreJob("derain_fuse", rasters, _out_folder(tmp_path) / "b.tif", model="test-fuse-stage"))
+    job = RestoreJob("derain_fuse", rasters, _out_folder(tmp_path) / "b.tif", model="test-fuse-stage")
+    by_name = restore(job)
     assert by_name.stage_models["derain"] == "test-derain"
 
 
@@ -88,19 +100,19 @@ def test_a_cancel_in_the_second_stage_leaves_no_file(installed, rasters, tmp_pat
         calls["n"] += 1
         return calls["n"] > 2
 
-    job = RestoreJob("derain_fuse", rasters, out / "fused.tif", stage_outputs={"derain": out / "derained.tif"})
+    job = RestoreJob("derain_fuse", rasters, out / "fused.tif",
+                     stage_outputs={"derain": out / "derained.tif"})
     with pytest.raises(CancelledError):
         restore(job, cancel=cancel)
     assert list(out.iterdir()) == []  # neither the finished stage output nor a temporary file
 
 
 def test_a_missing_stage_model_is_named(rasters, tmp_path, monkeypatch):
-    folder = tmp_path / "models"
-    folder.mkdir()
+    folder = _only_models_in(tmp_path, monkeypatch)
     tiny_models.fuse_model(folder / "fuse.onnx", name="only-fuse", stage="fuse")
     write_index(folder, [{"file": "fuse.onnx", "task": "derain_fuse", "name": "only-fuse", "default": True}])
     monkeypatch.setenv("RESTORE_MODELS_PATH", str(folder))
-    with pytest.raises(ModelNotFoundError, match="no model is installed for stage 'derain' of task 'derain_fuse'"):
+    with pytest.raises(ModelNotFoundError, match="no model is installed for stage 'derain' of task"):
         restore(RestoreJob("derain_fuse", rasters, _out_folder(tmp_path) / "o.tif"))
     assert list(_out_folder(tmp_path).iterdir()) == []
 
@@ -117,7 +129,8 @@ def test_bad_stage_outputs_are_refused(installed, rasters, models, tmp_path):
 
 
 def test_a_one_step_model_of_a_staged_task_still_runs_alone(rasters, models, tmp_path):
-    result = restore(RestoreJob("derain_fuse", rasters, _out_folder(tmp_path) / "o.tif", model=models["fuse"]))
+    job = RestoreJob("derain_fuse", rasters, _out_folder(tmp_path) / "o.tif", model=models["fuse"])
+    result = restore(job)
     assert np.allclose(read_raster(result.output), (VIS + IR) / 2, atol=1e-6)
     assert result.stage_models == {}
 
@@ -134,3 +147,20 @@ def test_the_card_stage_must_be_a_stage_of_its_task(tmp_path):
     assert "stage" not in dehaze.to_dict()  # older readers still take cards without a stage
     with pytest.raises(ModelCardError, match="the task has no stages"):
         ModelCard.from_json(dataclasses.replace(dehaze, stage="derain", schema_version=3).to_json())
+
+
+def test_the_cli_writes_the_derained_image_with_its_flag(installed, rasters, models, tmp_path, capsys):
+    from backend.cli import main
+
+    out = _out_folder(tmp_path)
+    code = main(["restore", "--task", "derain_fuse", "--derained", str(out / "derained.tif"),
+                 str(rasters["optical"]), str(rasters["infrared"]), str(out / "fused.tif")])  # fmt: skip
+    assert code == 0
+    assert np.allclose(read_raster(out / "derained.tif"), VIS * 0.5, atol=1e-6)
+    assert np.allclose(read_raster(out / "fused.tif"), (VIS * 0.5 + IR) / 2, atol=1e-6)
+    printed = capsys.readouterr().out
+    assert "test-derain -> test-fuse-stage" in printed and "derained.tif (derain stage)" in printed
+    code = main(["restore", "--task", "derain_fuse", "--model", str(models["fuse"]), "--derained",
+                 str(out / "d2.tif"), str(rasters["optical"]), str(rasters["infrared"]), str(out / "x.tif")])
+    assert code == 1
+    assert "--derained" in capsys.readouterr().err
