@@ -146,10 +146,12 @@ TASK_SPECS: dict[str, TaskSpec] = {
 
 
 def get_spec(task: str, stage: str | None = None) -> TaskSpec:
-    """The spec of ``task`` (of its ``stage``, for a task that runs in stages); raises ``KeyError``
-    listing the known ones."""
+    """The spec of ``task`` (of its ``stage``, for a task that runs in stages; ``task`` may also be
+    the key ``"task.stage"``); raises ``KeyError`` listing the known ones."""
     from backend.tasks import TASKS
 
+    if "." in task and stage is None:
+        task, stage = task.split(".", 1)
     stages = TASKS[task].stages if task in TASKS else ()
     if stages and not stage:
         raise KeyError(f"task {task!r} runs in stages ({', '.join(stages)}): name one (--stage)")
