@@ -46,7 +46,8 @@ def test_export_round_trip_matches_pytorch(tmp_path, task):
     assert [i.name for i in card.inputs] == [s.name for s in spec.inputs]
     assert card.outputs[0].like == spec.inputs[0].name and card.outputs[0].range == spec.output_range
     assert card.metrics["val_psnr_synthetic_db"] == 21.5 and card.parameters == report.parameters
-    assert card.training_data and "--task " + task in card.training_recipe
+    stage = f" --stage {spec.stage}" if spec.stage else ""
+    assert card.training_data and f"--task {spec.task}{stage}:" in card.training_recipe
     # Our own check at another size, independent of export's: dynamic H and W.
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
