@@ -7,6 +7,8 @@ export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
 CONFIG ?= lite
+# A task that runs in stages trains one stage at a time: make train-derain_fuse STAGE=derain (then fuse).
+STAGE ?=
 TASKS := dehaze desand decloud derain_fuse fill_gaps
 
 .PHONY: setup test lint demo gui-check bench package install clean $(addprefix train-,$(TASKS)) $(addprefix eval-,$(TASKS))
@@ -45,7 +47,7 @@ install: package
 	bash scripts/install_plugin.sh dist/qgis_restore_plugin.zip
 
 $(addprefix train-,$(TASKS)): train-%: setup
-	$(PY) -m training train --task $* --config $(CONFIG)
+	$(PY) -m training train --task $* --config $(CONFIG) $(if $(STAGE),--stage $(STAGE))
 
 $(addprefix eval-,$(TASKS)): eval-%: setup
 	$(PY) -m training evaluate --task $*

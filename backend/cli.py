@@ -25,6 +25,9 @@ EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
 #: The flag of each ``RestoreJob`` option, shown after an error that asks to change it.
 FLAGS: dict[str, str] = {option: "--" + option.replace("_", "-") for option in OPTIONS}
+#: The stage results the CLI can write apart, by flag: ``--derained PATH`` (derain_fuse's stage 1).
+STAGE_FLAGS: dict[str, str] = {"derain": "--derained"}
+FLAGS["stage_outputs"] = ", ".join(STAGE_FLAGS.values())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--reference", metavar="RASTER",
                      help="fill_gaps: the same place on another date, to fill the gaps from (optional; "
                           "with --resample when it is on another grid)")
+    run.add_argument("--derained", metavar="PATH",
+                     help="derain_fuse: also write the de-rained visible image (stage 1) here")
     run.add_argument("--resample", action="store_true", help="resample extra inputs onto the first's grid")
     run.add_argument("--float-output", action="store_true", help="write float32 instead of the input dtype")
     with_strength = ", ".join(t.id for t in TASKS.values() if t.takes_strength)
@@ -159,6 +164,8 @@ def _restore(args: argparse.Namespace) -> int:
         job = RestoreJob(args.task, inputs, output, model=args.model, device=args.device,
                          tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
                          threads=args.threads, bands=bands, mask_output=args.mask_output,
+                         stage_outputs={stage: getattr(args, flag[2:]) for stage, flag in STAGE_FLAGS.items()
+                                        if getattr(args, flag[2:])},
                          resample=args.resample, float_output=args.float_output,
                          strength=args.strength, black_level=args.black_level,
                          allow_large=args.allow_large, extent=args.extent, region=args.region)
@@ -167,12 +174,15 @@ def _restore(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if args.json:
-        _emit("done", output=result.output, mask_output=result.mask_output, model=result.model,
+        _emit("done", output=result.output, mask_output=result.mask_output,
+              stage_outputs=result.stage_outputs, model=result.model,
               provider=result.provider, device=result.device, tiles=result.tiles,
               skipped_tiles=result.skipped_tiles, seconds=result.seconds)
     else:
         print(f"wrote {result.output} with {result.model} on {result.provider} "
               f"({result.tiles} tile(s), {result.seconds['total']:.1f} s)")
+        for stage, path in result.stage_outputs.items():
+            print(f"wrote {path} ({stage} stage)")
     return 0
 
 

@@ -25,6 +25,7 @@ class RestoreJob:
     ``inputs`` maps a role of ``backend.tasks`` (``optical``, ``infrared``, ``sar``, ``mask``) to a
     raster path; it is copied, so changing the caller's mapping later does not change the job.
     ``bands`` are 1-based bands of the optical input in the model's order (empty: all, stored as
+    ``None``). ``stage_outputs`` (a task that runs in stages) also keeps stage results (empty:
     ``None``). ``None`` tile size, overlap and batch size take the model card's values and the
     device's batch. ``threads`` caps ONNX Runtime's CPU threads (default: one per core).
     ``strength`` (0-1) keeps that share of the model's change, for models whose output is an enhanced
@@ -48,6 +49,9 @@ class RestoreJob:
     threads: int | None = None
     bands: Sequence[int] | None = None
     mask_output: PathLike | None = None
+    #: A task that runs in stages: stage name -> where to write that stage's own result too
+    #: (derain_fuse: ``{"derain": path}``, the de-rained visible image); the last stage writes ``output``.
+    stage_outputs: Mapping[str, PathLike] | None = None
     resample: bool = False
     float_output: bool = False
     strength: float = 1.0
@@ -60,6 +64,7 @@ class RestoreJob:
         if isinstance(self.extent, str):
             object.__setattr__(self, "extent", Extent.parse(self.extent))
         object.__setattr__(self, "inputs", dict(self.inputs))
+        object.__setattr__(self, "stage_outputs", dict(self.stage_outputs) if self.stage_outputs else None)
         object.__setattr__(self, "bands", tuple(self.bands) if self.bands else None)
 
 

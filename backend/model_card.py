@@ -36,8 +36,11 @@ from .tasks import BAND_NAMES, ROLES, TASKS
 from .tiling import overlap_fits
 
 #: Version 2 added the scene context; a version-1 card (no context) is read as it always was.
+#: Version 3 added the ``stage`` of a staged task (only a stage model's card needs it and says 3;
+#: a card without a stage leaves the field out, so older readers still take it).
 SCHEMA_VERSION = 2
-SUPPORTED_SCHEMA_VERSIONS = (1, 2)
+STAGE_SCHEMA_VERSION = 3
+SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
 #: The ONNX metadata key that holds the card.
 METADATA_KEY = "restore_model_card"
 NORMALIZATION_MODES = ("fixed", "percentile", "scale")
@@ -143,6 +146,9 @@ class ModelCard:
     licence: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     parameters: int | None = None
+    #: For a task that runs in stages (``backend.tasks.Task.stages``): the stage this model does;
+    #: empty for a model that does the whole task.
+    stage: str = ""
     schema_version: int = SCHEMA_VERSION
 
     # -- views ---------------------------------------------------------------------------------
@@ -162,7 +168,10 @@ class ModelCard:
 
     # -- (de)serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.stage:
+            del data["stage"]
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -194,6 +203,7 @@ class ModelCard:
                 licence=data.get("licence", ""),
                 metrics=dict(data.get("metrics", {})),
                 parameters=data.get("parameters"),
+                stage=data.get("stage", ""),
                 schema_version=version,
             )
         except KeyError as exc:
@@ -259,6 +269,13 @@ def validate(card: ModelCard) -> None:
             raise ModelCardError(
                 f"input {spec.name!r}: role {spec.role!r} is not an input of task {card.task!r}"
             )
+    stages = TASKS[card.task].stages
+    if not isinstance(card.stage, str) or (card.stage and card.stage not in stages):
+        known = f"one of {', '.join(stages)} or empty" if stages else "empty (the task has no stages)"
+        raise ModelCardError(f"model card stage {card.stage!r} is not a stage of task {card.task!r}: "
+                             f"it must be {known}")
+    if card.stage and card.schema_version < STAGE_SCHEMA_VERSION:
+        raise ModelCardError(f"model card stage {card.stage!r} needs schema_version {STAGE_SCHEMA_VERSION}")
     tile = card.tile
     if tile.multiple < 1 or tile.default_size < tile.multiple or tile.default_size % tile.multiple:
         raise ModelCardError("tile: default_size must be a positive multiple of 'multiple'")

@@ -8,7 +8,9 @@ the output's metadata.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ import numpy as np
 
 from .budget import check_budget, check_pixels, check_tile_size, estimate
 from .engine import CellSink, Feed, Model, Strength, TileSource, cache_budget, has_validity, run_engine
-from .errors import InputRasterError, InvalidOptionError, OutputRasterError
+from .errors import CancelledError, InputRasterError, InvalidOptionError, OutputRasterError
 from .extent import Window, pixel_window
 from .job import RestoreJob
 from .model_card import ModelCard, Normalization, TensorSpec
@@ -59,9 +61,15 @@ class RestoreResult:
     tiles: int
     skipped_tiles: int
     seconds: dict[str, float] = field(default_factory=dict)
+    #: A task that runs in stages: the stage results written apart (``RestoreJob.stage_outputs``)
+    #: and the model that ran each stage.
+    stage_outputs: dict[str, Path] = field(default_factory=dict)
+    stage_models: dict[str, str] = field(default_factory=dict)
 
 
-def _check_roles(task_id: str, inputs: Mapping[str, str | os.PathLike[str]]) -> None:
+def _check_roles(task_id: str, inputs: Mapping[str, str | os.PathLike[str]], required: bool = True) -> None:
+    """Every role is one the task takes and, with ``required``, every required role is there (one
+    stage of a staged task takes only some of them)."""
     task = get_task(task_id)
     accepted = {slot.role for slot in task.inputs}
     for role in inputs:
@@ -71,7 +79,7 @@ def _check_roles(task_id: str, inputs: Mapping[str, str | os.PathLike[str]]) -> 
             raise InputRasterError(
                 f"task {task_id!r} does not take a {role!r} input (it takes {', '.join(sorted(accepted))})")
     for slot in task.inputs:
-        if slot.required and slot.role not in inputs:
+        if required and slot.required and slot.role not in inputs:
             raise InputRasterError(f"task {task_id!r} needs an input raster for the {slot.role!r} role")
 
 
@@ -289,6 +297,113 @@ def _output_nodata(reader: RasterReader, dtype: np.dtype) -> float | None:
     return nodata
 
 
+def _stage_chain(task_id: str, given: ModelInfo, band_count: int) -> list[ModelInfo]:
+    """The model of each stage of ``task_id``, in order: ``given`` for its own stage, the installed
+    default of every other stage (the first stage's picked by the optical raster's ``band_count``)."""
+    stages = get_task(task_id).stages
+    return [given if stage == given.card.stage
+            else resolve_model(task_id, None, band_count=band_count if k == 0 else None, stage=stage)
+            for k, stage in enumerate(stages)]  # fmt: skip
+
+
+def _stage_outputs(job: RestoreJob, stages: list[str]) -> dict[str, Path]:
+    """The job's stage outputs, checked: a stage before the last, each its own regular .tif path."""
+    wanted = {stage: Path(path) for stage, path in (job.stage_outputs or {}).items()}
+    unknown = [stage for stage in wanted if stage not in stages[:-1]]
+    if unknown:
+        raise InvalidOptionError(
+            f"task {job.task!r} has no stage {', '.join(map(repr, unknown))} whose result can be written "
+            f"apart (its stages: {', '.join(stages)}; the last one writes the output)",
+            options=("stage_outputs",))
+    seen = [Path(job.output).resolve()]
+    for stage, path in wanted.items():
+        _check_output(path, job.inputs, f"{stage} output")
+        if path.resolve() in seen:
+            raise OutputRasterError(f"the {stage} output {path} is another output of the run too")
+        seen.append(path.resolve())
+    return wanted
+
+
+def _remove_raster(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".aux.xml")):
+        leftover.unlink(missing_ok=True)
+
+
+def _restore_stages(job: RestoreJob, given: ModelInfo, band_count: int,
+                    progress: Callable[[float], None] | None, cancel: Callable[[], bool] | None,
+                    say: Callable[[str], None], began: float) -> RestoreResult:  # fmt: skip
+    """Run the models of a staged task in series (docs/BACKEND.md, "Staged tasks").
+
+    Each stage is one ``_restore`` of its model on the optical input (the first stage: the job's,
+    with its bands and black level; later ones: the previous stage's result) plus the other inputs its
+    card takes. A stage's result goes to its path in ``job.stage_outputs``, else to a temporary
+    GeoTIFF in the output's folder, deleted at the end; the last stage writes the job's output.
+    Progress is split evenly over the stages and ``cancel`` is checked by each. When any stage fails
+    or is cancelled, every file the run wrote is removed: a run leaves all its outputs or none.
+    """
+    chain = _stage_chain(job.task, given, band_count)
+    stages = [info.card.stage for info in chain]
+    wanted = _stage_outputs(job, stages)
+    taken = {spec.role for info in chain for spec in info.card.inputs}
+    unused = [role for role in job.inputs if role not in taken]
+    if unused:
+        raise InputRasterError(f"no stage model of task {job.task!r} takes a {', '.join(unused)} input; "
+                               "leave it out or pick other models")
+    output = Path(job.output)
+    say("stages: " + " -> ".join(f"{stage} ({info.name})" for stage, info in zip(stages, chain, strict=True)))
+    written: list[Path] = []
+    temporary: list[Path] = []
+    results: list[RestoreResult] = []
+    current = Path(job.inputs["optical"])
+    try:
+        for k, (stage, info) in enumerate(zip(stages, chain, strict=True)):
+            if cancel is not None and cancel():
+                raise CancelledError("cancelled")
+            last = k == len(chain) - 1
+            if last:
+                target = output
+            elif stage in wanted:
+                target = wanted[stage]
+            else:
+                handle, name = tempfile.mkstemp(prefix=f".{output.stem}.{stage}-", suffix=".tif",
+                                                dir=output.absolute().parent)  # fmt: skip
+                os.close(handle)
+                target = Path(name)
+                temporary.append(target)
+            roles = {spec.role for spec in info.card.inputs}
+            inputs = {role: path for role, path in job.inputs.items() if role in roles and role != "optical"}
+            inputs["optical"] = current
+            first = k == 0
+            sub = dataclasses.replace(
+                job, inputs=inputs, output=target, model=info.path, stage_outputs=None,
+                bands=job.bands if first else None, black_level=job.black_level if first else 0.0,
+                strength=job.strength if last else 1.0)  # fmt: skip
+            share = (lambda f, k=k: progress((k + f) / len(chain))) if progress is not None else None
+            say(f"stage {k + 1}/{len(chain)}: {stage}")
+            result = _restore(sub, share, cancel, say, info)
+            if target not in temporary:
+                written.append(result.output)
+            results.append(result)
+            current = result.output
+    except BaseException:
+        for path in written:
+            _remove_raster(path)
+        raise
+    finally:
+        for path in temporary:
+            _remove_raster(path)
+    final = results[-1]
+    seconds = {f"{stage} {key}": value for stage, r in zip(stages, results, strict=True)
+               for key, value in r.seconds.items()}  # fmt: skip
+    seconds["total"] = time.perf_counter() - began
+    return RestoreResult(
+        output=final.output, mask_output=None, model=" -> ".join(info.name for info in chain),
+        model_path=final.model_path, provider=final.provider, device=final.device,
+        tiles=sum(r.tiles for r in results), skipped_tiles=sum(r.skipped_tiles for r in results),
+        seconds=seconds, stage_outputs={stage: wanted[stage] for stage in wanted},
+        stage_models={stage: info.name for stage, info in zip(stages, chain, strict=True)})
+
+
 def restore(
     job: RestoreJob,
     *,
@@ -300,8 +415,16 @@ def restore(
 
     ``progress(fraction)`` is called after every batch, ``cancel()`` is checked before every batch
     (``True`` raises ``CancelledError``), ``log(message)`` receives what ran and how. The job's
-    options are checked here (``RestoreJob`` says what each does).
+    options are checked here (``RestoreJob`` says what each does). A model that is one stage of a
+    task that runs in stages (``Task.stages``) runs with the other stages' models in series
+    (``_restore_stages``).
     """
+    return _restore(job, progress, cancel, log, None)
+
+
+def _restore(job: RestoreJob, progress: Callable[[float], None] | None, cancel: Callable[[], bool] | None,
+             log: Callable[[str], None] | None, stage_model: ModelInfo | None) -> RestoreResult:
+    """``restore``; with ``stage_model``, run that one model of a staged task (one stage)."""
     task, inputs, bands = job.task, job.inputs, job.bands
     strength, black_level, device = job.strength, job.black_level, job.device
     if not 0.0 <= strength <= 1.0:
@@ -315,7 +438,7 @@ def restore(
             options=("black_level",))
     began = time.perf_counter()
     say = log or (lambda message: None)
-    _check_roles(task, inputs)
+    _check_roles(task, inputs, required=stage_model is None)
     output = Path(job.output)
     _check_output(output, inputs)
     mask_path = Path(job.mask_output) if job.mask_output else None
@@ -343,7 +466,12 @@ def restore(
     # A band flagged as alpha does not steer the choice of model unless the job's bands name it: an
     # RGBA photo is three bands of image, not blue, green, red and NIR.
     image_bands = optical.count if bands else optical.count - len(optical.alpha)
-    info: ModelInfo = resolve_model(task, job.model, band_count=image_bands, roles=inputs)
+    info: ModelInfo = stage_model or resolve_model(task, job.model, band_count=image_bands, roles=inputs)
+    if info.card.stage and stage_model is None:
+        return _restore_stages(job, info, image_bands, progress, cancel, say, began)
+    if job.stage_outputs and stage_model is None:
+        raise InvalidOptionError(f"model {info.name!r} does the whole task in one step, so it has no stage "
+                                 "results to write; leave the stage outputs out", options=("stage_outputs",))
     _check_output(output, inputs, model=info.path)
     if mask_path is not None:
         _check_output(mask_path, inputs, "mask output", model=info.path)

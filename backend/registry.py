@@ -233,18 +233,29 @@ def _load_entry(folder: Path, entry: dict) -> ModelInfo:
                      default=bool(entry.get("default", False)), card=card, data=verified.data)
 
 
-def _default_model(task: str, band_count: int | None, roles: frozenset[str] | None = None) -> ModelInfo:
+def _stage_of(folder: Path, entry: dict) -> str | None:
+    """The ``stage`` of an entry's card (``None``: the card cannot be read)."""
+    info = _info_from_entry(folder, entry)
+    return None if info is None else info.card.stage
+
+
+def _default_model(task: str, band_count: int | None, roles: frozenset[str] | None = None,
+                   stage: str | None = None) -> ModelInfo:
     """The task's default, or with ``band_count`` the first model (defaults first) whose optical
     input takes that many bands; the plain default when none does (the band check then says so).
+    With ``stage``, only the models of that stage of a staged task are candidates.
 
     With ``roles`` (the inputs the job has, e.g. optical and SAR) a model that takes exactly those
     inputs (every given role, and no required role that is missing) comes first among the models
     with the right band count, so a SAR raster picks a SAR model where one is installed.
     """
     candidates = [(f, e) for f, e in _indexed_entries() if e.get("task") == task]
+    if stage is not None:
+        candidates = [(f, e) for f, e in candidates if _stage_of(f, e) == stage]
     if not candidates:
+        what = f"for stage {stage!r} of task {task!r}" if stage is not None else f"for task {task!r}"
         raise ModelNotFoundError(
-            f"no model is installed for task {task!r}; put a model package (.onnx) and an index.json "
+            f"no model is installed {what}; put a model package (.onnx) and an index.json "
             f"in {user_models_dir()} or a folder listed in {ENV_VAR}{_problems_note()}"
         )
     candidates.sort(key=lambda fe: not fe[1].get("default"))  # stable: index order within each group
@@ -271,16 +282,18 @@ def _default_model(task: str, band_count: int | None, roles: frozenset[str] | No
 
 
 def resolve_model(task: str, model: str | os.PathLike[str] | None = None,
-                  band_count: int | None = None, roles: Iterable[str] | None = None) -> ModelInfo:
+                  band_count: int | None = None, roles: Iterable[str] | None = None,
+                  stage: str | None = None) -> ModelInfo:
     """The model to run for ``task``: the default (``None``), a name from an index, or an .onnx path.
 
     ``band_count`` (the optical raster's bands) picks among the task's installed models when no
     model is named: a 4-band blue, green, red, NIR raster gets the 4-band model, an RGB one the
     RGB default. ``roles`` (the job's input roles) prefers a model that takes exactly those inputs.
+    ``stage`` (a task that runs in stages) picks the default among that stage's models.
     """
     get_task(task)
     if model is None:
-        info = _default_model(task, band_count, None if roles is None else frozenset(roles))
+        info = _default_model(task, band_count, None if roles is None else frozenset(roles), stage)
     else:
         text = os.fspath(model)
         path = Path(text).expanduser()

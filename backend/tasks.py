@@ -50,6 +50,11 @@ class Task:
     #: keeps the haze floor), so a sensor's black level must come off first
     #: (``RestoreJob(black_level=...)``, the plugin's BLACK_LEVEL parameter).
     takes_black_level: bool = False
+    #: A task whose models run in series, in this order (e.g. de-rain, then fuse): each model's card
+    #: names its ``stage``; a stage's output replaces the optical input of the next stage, and only
+    #: the last stage writes the job's output (``backend.pipeline``, docs/BACKEND.md "Staged tasks").
+    #: Empty: one model does the whole task.
+    stages: tuple[str, ...] = ()
 
 
 TASKS: dict[str, Task] = {
@@ -60,7 +65,7 @@ TASKS: dict[str, Task] = {
         Task("decloud", "Remove clouds", (InputSlot("optical"), InputSlot("sar", required=False)),
              takes_black_level=True),
         Task("derain_fuse", "De-rain and fuse visible with infrared",
-             (InputSlot("optical"), InputSlot("infrared"))),
+             (InputSlot("optical"), InputSlot("infrared")), stages=("derain", "fuse")),
         Task("fill_gaps", "Fill missing data", (InputSlot("optical"), InputSlot("mask", required=False),
                                                 InputSlot("reference", required=False)), writes_mask=True),
     )

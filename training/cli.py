@@ -29,7 +29,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .specs import get_spec
 
     _threads(args.threads)
-    spec = get_spec(args.task, args.variant)
+    spec = get_spec(args.task, args.stage, variant=args.variant)
     if args.arch:
         spec = dataclasses.replace(spec, arch=args.arch)
     cfg = spec.train_config(args.config).replace(
@@ -38,9 +38,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         val_samples=args.val_samples, seed=args.seed,
     )  # fmt: skip
     arch_config = json.loads(args.arch_config) if args.arch_config else spec.arch_config[args.config]
-    out = Path(args.out) if args.out else default_run_dir(args.task, args.config)
+    out = Path(args.out) if args.out else default_run_dir(spec.key, args.config)
     root = Path(args.data) if args.data else default_data_root()
-    print(f"task {spec.task}: arch {spec.arch} ({arch_config}), data {spec.data} from {root}")
+    print(f"task {spec.key}: arch {spec.arch} ({arch_config}), data {spec.data} from {root}")
     print(f"config {args.config}: {cfg}")
     train_set = build_dataset(spec, root, "train", crop=cfg.crop, length=cfg.steps * cfg.batch_size,
                               seed=cfg.seed, train=True)  # fmt: skip
@@ -143,8 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a task's model on its data recipe")
     p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--variant", help="a variant of the task's spec (e.g. decloud's 's2': 13 bands)")
+    p.add_argument("--stage", help="for a task that runs in stages (derain_fuse: derain, fuse): the "
+                   "stage whose model to train")
     p.add_argument("--config", default="lite", choices=("lite", "full"))
-    p.add_argument("--out", help="run folder (default runs/<task>-<config>)")
+    p.add_argument("--out", help="run folder (default runs/<task>[.<stage>]-<config>)")
     p.add_argument("--data", help="shared data root (default $RESTORE_SHARED_DATA or ../shared/data)")
     p.add_argument("--steps", type=int)
     p.add_argument("--batch-size", type=int)

@@ -117,6 +117,14 @@ class TaskSpec:
     #: A real degraded scene of ``training.data.real_scenes`` that ``evaluate`` restores for a
     #: qualitative figure and checks against its degradation mask.
     real_scene: str | None = None
+    #: For a task that runs in stages (``backend.tasks.Task.stages``): the stage this spec trains
+    #: (its key in ``training.specs.TASK_SPECS`` is ``task.stage``, the card's ``stage``).
+    stage: str = ""
+
+    @property
+    def key(self) -> str:
+        """``task`` or ``task.stage``: the spec's key in ``TASK_SPECS`` and in run folder names."""
+        return f"{self.task}.{self.stage}" if self.stage else self.task
 
     def train_config(self, name: str) -> TrainConfig:
         """The ``lite`` or ``full`` schedule."""

@@ -417,16 +417,101 @@ def _real_scene_figure(path: Path, unit_in: np.ndarray, unit_out: np.ndarray, ma
     return path
 
 
+#: NiteDR's own fusion row on the 40 RoadScene-rain test pairs (paper / README Table II; seed_models.md §4).
+NITEDR_PAPER = {"psnr": 64.71, "ssim": 0.491, "ms_ssim": 0.889, "mi": 2.96, "vif": 0.577, "cc": 0.650,
+                "fmi_pixel": 0.862, "qabf": 0.460}  # fmt: skip
+FUSION_COLUMNS = {"psnr": "PSNR", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "mi": "MI", "vif": "VIF", "cc": "CC",
+                  "fmi_pixel": "FMI_pixel", "qabf": "Qabf"}  # fmt: skip
+
+
+def _means(rows: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    return {m: {k: float(np.mean([r[m][k] for r in rows])) for k in rows[0][m]} for m in rows[0]}
+
+
+def evaluate_stages(task: str, model: str | Path | None, items: Iterable[tuple[str, Degradation]],
+                    out_dir: Path, *, figures: bool = True, command: str = "",
+                    progress: bool = True) -> EvalReport:  # fmt: skip
+    """A task that runs in stages (derain_fuse), through the engine with the first stage's result
+    kept: table 1 scores that result (DERAINED) and the classical de-rainer against the clean visible
+    image (PSNR/SSIM), table 2 the fusion metrics (``training.fusion_metrics``) of OUTPUT and the
+    classical fusions, all fusing the same DERAINED image with the infrared image, beside the paper."""
+    from backend.tasks import get_task
+
+    from .baselines.rain_fusion import laplacian_pyramid_fusion, median_guided_derain, weighted_average_fusion
+    from .fusion_metrics import fusion_scores
+
+    info = resolve_model(task, model)
+    first = get_task(task).stages[0]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    derain_rows, fusion_rows, regions, figure_paths = [], [], [], []
+    stage_models: dict[str, str] = {}
+    for name, deg in tqdm(items, desc=f"evaluate {task}", unit="region", disable=not progress):
+        with tempfile.TemporaryDirectory() as tmp:
+            inputs = write_inputs(deg, Path(tmp))
+            job = RestoreJob(task, {r: str(p) for r, p in inputs.items()}, str(Path(tmp) / "out.tif"),
+                             model=str(info.path), float_output=True,
+                             stage_outputs={first: str(Path(tmp) / "stage1.tif")})  # fmt: skip
+            result = restore(job)
+            stage_models = result.stage_models
+            derained = read_raster(Path(tmp) / "stage1.tif")
+            fused = read_raster(result.output)
+        visible, infrared = deg.inputs["optical"], deg.inputs["infrared"]
+        clean = np.clip(np.nan_to_num(derained), 0.0, 1.0)
+        derain = {INPUT_METHOD: visible, "median 5x5 + guided filter": median_guided_derain(visible),
+                  f"{stage_models.get(first, info.name)} (DERAINED)": derained}  # fmt: skip
+        fusion = {"weighted average (Y)": weighted_average_fusion(clean, infrared),
+                  "Laplacian pyramid (Y, 4 levels)": laplacian_pyramid_fusion(clean, infrared),
+                  f"{info.name if not stage_models else result.model} (OUTPUT)": fused}  # fmt: skip
+        derain_scores = {m: score(r, deg.target) for m, r in derain.items()}
+        fusion_scores_ = {m: fusion_scores(clean, infrared, np.clip(np.nan_to_num(r), 0, 1))
+                          for m, r in fusion.items()}  # fmt: skip
+        derain_rows.append(derain_scores)
+        fusion_rows.append(fusion_scores_)
+        regions.append({"region": name, "derain": derain_scores, "fusion": fusion_scores_})
+        if figures and len(figure_paths) < FIGURES_PER_SOURCE:
+            shown = {**{k: v for k, v in derain.items() if k != INPUT_METHOD}, **fusion}
+            scores = {m: score(r, deg.target) for m, r in shown.items()}  # all against the clean visible
+            figure_paths.append(side_by_side(out_dir / f"{task}_{name}.png", deg, shown, scores))
+    if not regions:
+        raise ValueError(f"no test regions to evaluate for task {task!r}")
+    derain_means, fusion_means = _means(derain_rows), _means(fusion_rows)
+    lines = [f"## {task}: {result.model if stage_models else info.name} on {len(regions)} test pair(s)", ""]
+    if command:
+        lines += [f"Reproduce: `{command}`", ""]
+    lines += ["Table 1, de-raining: PSNR (dB, data range 1) / SSIM against the clean visible image at the "
+              "same night exposure.", "", "| method | PSNR | SSIM |", "|---|---|---|"]
+    lines += [f"| {m} | {v['psnr']:.2f} | {v['ssim']:.3f} |" for m, v in derain_means.items()]
+    lines += ["", "Table 2, fusion of DERAINED with the infrared image: the fusion toolbox's metrics against "
+              "both sources (grey; higher is better; fusion-PSNR is not a restoration PSNR).", "",
+              "| method | " + " | ".join(FUSION_COLUMNS.values()) + " |",
+              "|---|" + "---|" * len(FUSION_COLUMNS)]
+    for m, v in [*fusion_means.items(), ("NiteDR (paper, its own test set and sources)", NITEDR_PAPER)]:
+        lines.append(f"| {m} | " + " | ".join(f"{v[k]:.2f}" if k in ("psnr", "mi") else f"{v[k]:.3f}"
+                                              for k in FUSION_COLUMNS) + " |")  # fmt: skip
+    markdown = "\n".join([*lines, ""])
+    table_path = out_dir / f"{task}.md"
+    table_path.write_text(markdown)
+    (out_dir / f"{task}.json").write_text(json.dumps(
+        {"task": task, "model": info.name, "stage_models": stage_models, "derain": derain_means,
+         "fusion": fusion_means, "paper": NITEDR_PAPER, "regions": regions}, indent=2))  # fmt: skip
+    return EvalReport(task, info.name, markdown, table_path, {**derain_means, **fusion_means}, regions,
+                      figure_paths)  # fmt: skip
+
+
 def evaluate_task(task: str, *, model: str | None, data_root: Path, out_dir: Path, limit: int | None = None,
                   figures: bool = True, variant: str | None = None) -> EvalReport:  # fmt: skip
-    """``python -m training evaluate --task T``: the recipe's test regions from ``data_root``."""
+    """``python -m training evaluate --task T``: the recipe's test regions from ``data_root``; a task
+    that runs in stages takes its first stage's recipe and is scored by ``evaluate_stages``."""
     import itertools
+
+    from backend.tasks import get_task
 
     from .data.recipes import evaluation_regions
     from .data.unlabelled import UNLABELLED_SOURCES
     from .specs import get_spec
 
-    spec = get_spec(task, variant)
+    stages = get_task(task).stages
+    spec = get_spec(task, stages[0] if stages else None, variant=variant)
     command = f"python -m training evaluate --task {task}" + (f" --variant {variant}" if variant else "") + (
         f" --model {model}" if model else "") + (
         f" --limit {limit}" if limit else "")  # fmt: skip
@@ -435,6 +520,8 @@ def evaluate_task(task: str, *, model: str | None, data_root: Path, out_dir: Pat
     items = evaluation_regions(spec, data_root)
     if limit:
         items = itertools.islice(items, limit)
+    if stages:
+        return evaluate_stages(task, model, items, out_dir, figures=figures, command=command)
     report = evaluate_items(task, model, items, out_dir, figures=figures, command=command)
     extra = kind_tables(report.regions)
     if spec.clean_passthrough:

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 import torch
 
-from backend.model_card import ModelCard, TensorSpec
+from backend.model_card import SCHEMA_VERSION, STAGE_SCHEMA_VERSION, ModelCard, TensorSpec
 from backend.package import embed_card, validate_package
 
 from .archs import describe_arch
@@ -62,7 +62,8 @@ def build_card(spec: TaskSpec, *, name: str, version: str, arch: str, arch_confi
         outputs.append(TensorSpec(name="mask", role="mask", bands=("mask",), range=(0.0, 1.0)))
     tc = train_config
     recipe = (
-        f"python -m training train --task {spec.task}: arch {arch} {json.dumps(arch_config, sort_keys=True)}"
+        f"python -m training train --task {spec.task}" + (f" --stage {spec.stage}" if spec.stage else "")
+        + f": arch {arch} {json.dumps(arch_config, sort_keys=True)}"
         f"; {steps} steps, batch {tc.batch_size}, crop {tc.crop}, Adam lr {tc.lr} ({_schedule(tc)}), losses "
         f"{json.dumps(spec.losses, sort_keys=True)}, adversarial {train_config.adversarial_weight}, "
         + (f"unsupervised {json.dumps(spec.unsupervised, sort_keys=True)} on {spec.unlabelled!r}, "
@@ -75,7 +76,8 @@ def build_card(spec: TaskSpec, *, name: str, version: str, arch: str, arch_confi
         outputs=tuple(outputs), tile=spec.tile, citation=spec.citation, description=spec.description,
         training_data=recipe_sources(spec.data) + UNLABELLED_CITATIONS.get(spec.unlabelled or "", ()),
         training_recipe=recipe, licence=spec.licence,
-        metrics=dict(metrics or {}), parameters=parameters,
+        metrics=dict(metrics or {}), parameters=parameters, stage=spec.stage,
+        schema_version=STAGE_SCHEMA_VERSION if spec.stage else SCHEMA_VERSION,
     )  # fmt: skip
 
 

@@ -77,6 +77,12 @@ def _context(batch: dict[str, torch.Tensor], device: torch.device) -> torch.Tens
     return None if context is None else context.to(device, non_blocking=True)
 
 
+def loss_inputs(model: RestorationModel) -> dict[str, torch.Tensor] | None:
+    """What a network without a target keeps for its losses after a forward pass (NiteDR's fusion
+    stage, ``training.losses.FUSION_LOSSES``), else ``None``."""
+    return getattr(model.net, "loss_inputs", None)
+
+
 def validate(model: RestorationModel, dataset: Dataset, spec: TaskSpec, loss_fn: Any,
              device: torch.device, batch_size: int) -> dict[str, float]:  # fmt: skip
     """Mean loss terms, PSNR and SSIM over the fixed validation set.
@@ -92,7 +98,7 @@ def validate(model: RestorationModel, dataset: Dataset, spec: TaskSpec, loss_fn:
         for batch in DataLoader(dataset, batch_size=batch_size):
             x, y = batch["input"].to(device), batch["target"].to(device)
             pred = model(x, _context(batch, device)).float()
-            terms = loss_fn(pred, y)
+            terms = loss_fn(pred, y, loss_inputs(model))
             if uses_stages(spec.losses):
                 staged = staged_loss(model.stages, y, spec.losses)
                 terms["total"] = terms["total"] + staged.pop("total")
@@ -233,7 +239,7 @@ def train(
         x, y = batch["input"].to(dev, non_blocking=True), batch["target"].to(dev, non_blocking=True)
         with autocast():
             pred = model(x, _context(batch, dev))
-        terms = loss_fn(pred.float(), y)
+        terms = loss_fn(pred.float(), y, loss_inputs(model))
         if staged_losses:
             staged = staged_loss(model.stages, y, spec.losses)
             terms["total"] = terms["total"] + staged.pop("total")

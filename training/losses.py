@@ -2,13 +2,14 @@
 
 ``build_loss({"smooth_l1": 2.5, "ms_ssim": 0.5})`` returns a callable giving the weighted total and
 each term, so the loop logs them separately. Structural terms enter as ``1 - SSIM`` (a loss that is
-0 for a perfect output). There is no perceptual loss: it needs ImageNet weights, which cannot be
-downloaded here or on users' machines.
+0 for a perfect output). ``FUSION_LOSSES`` compare no target: they read the tensors a network keeps
+in its ``loss_inputs`` (NiteDR's fusion stage, which has no ground truth). There is no perceptual
+loss: it needs ImageNet weights, which cannot be downloaded here or on users' machines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -126,16 +127,81 @@ def staged_loss(stages: dict[str, torch.Tensor], target: torch.Tensor,
     return terms
 
 
-def build_loss(weights: dict[str, float]) -> Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]:
-    """``loss(pred, target) -> {"total": ..., name: ...}`` for the weighted sum of named terms
-    (``STAGED_LOSSES`` are left to :func:`staged_loss`)."""
-    unknown = set(weights) - set(LOSSES) - set(STAGED_LOSSES)
-    if unknown:
-        raise KeyError(f"unknown losses {sorted(unknown)}; known: {', '.join((*LOSSES, *STAGED_LOSSES))}")
-    plain = [name for name in weights if name in LOSSES]
+def _unit(y: torch.Tensor) -> torch.Tensor:
+    return (y.float() + 1.0) / 2.0
 
-    def loss(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        terms = {name: LOSSES[name](pred.float(), target.float()) for name in plain}
+
+def fusion_ssim(t: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """NiteDR's fuser: 1 - SSIM of the fused Y, averaged over the visible and the infrared Y."""
+    fused = _unit(t["fused_y"])
+    return 1.0 - 0.5 * (ssim(fused, _unit(t["visible_y"])) + ssim(fused, _unit(t["infrared_y"])))
+
+
+def fusion_mse(t: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """NiteDR's fuser: MSE of the fused Y (in [-1, 1]), averaged over the visible and infrared Y."""
+    fused = t["fused_y"].float()
+    return 0.5 * (F.mse_loss(fused, t["visible_y"].float()) + F.mse_loss(fused, t["infrared_y"].float()))
+
+
+def sci_fidelity(t: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """SCI's fidelity (Ma et al., CVPR 2022): the illumination stays close to the image it lights."""
+    return F.mse_loss(t["illumination"].float(), t["fused"].float())
+
+
+#: Colour distance scale of ``sci_smooth``'s edge weights, on [0, 1] images.
+SMOOTH_SIGMA = 0.1
+
+
+def sci_smooth(t: Mapping[str, torch.Tensor], sigma: float = SMOOTH_SIGMA) -> torch.Tensor:
+    """SCI's smoothness: the illumination's L1 differences to its 24 neighbours in a 5x5 window,
+    each weighted by ``exp(-|c_p - c_q|^2 / (2 sigma^2))`` of the lit image's YCrCb colours ``c``, so
+    the illumination is smooth inside regions and may step at the image's edges."""
+    from .archs.nitedr_fusion import rgb_to_ycrcb
+
+    light, image = t["illumination"].float(), rgb_to_ycrcb(t["fused"].float().clamp(0.0, 1.0)).detach()
+    height, width = light.shape[-2:]
+    terms = []
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            if (dy, dx) <= (0, 0):  # each unordered pair of neighbours once (12 offsets x 2 = 24)
+                continue
+            ys, yd = slice(max(dy, 0), height + min(dy, 0)), slice(max(-dy, 0), height + min(-dy, 0))
+            xs, xd = slice(max(dx, 0), width + min(dx, 0)), slice(max(-dx, 0), width + min(-dx, 0))
+            weight = torch.exp(-((image[..., ys, xs] - image[..., yd, xd]) ** 2).sum(1) / (2 * sigma**2))
+            terms.append((weight * (light[..., ys, xs] - light[..., yd, xd]).abs().sum(1)).mean())
+    return torch.stack(terms).mean()
+
+
+#: Losses on the tensors a network keeps in ``loss_inputs`` (no target).
+FUSION_LOSSES: dict[str, Callable[[Mapping[str, torch.Tensor]], torch.Tensor]] = {
+    "fusion_ssim": fusion_ssim,
+    "fusion_mse": fusion_mse,
+    "sci_fidelity": sci_fidelity,
+    "sci_smooth": sci_smooth,
+}
+
+
+def build_loss(weights: dict[str, float]) -> Callable[..., dict[str, torch.Tensor]]:
+    """``loss(pred, target, loss_inputs=None) -> {"total": ..., name: ...}`` for the weighted sum of
+    named terms; ``FUSION_LOSSES`` need ``loss_inputs`` (the network's ``loss_inputs``) and
+    ``STAGED_LOSSES`` are left to :func:`staged_loss`."""
+    unknown = set(weights) - set(LOSSES) - set(FUSION_LOSSES) - set(STAGED_LOSSES)
+    if unknown:
+        known = ", ".join([*LOSSES, *FUSION_LOSSES, *STAGED_LOSSES])
+        raise KeyError(f"unknown losses {sorted(unknown)}; known: {known}")
+
+    def loss(pred: torch.Tensor, target: torch.Tensor,
+             loss_inputs: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:  # fmt: skip
+        terms = {}
+        for name in weights:
+            if name in LOSSES:
+                terms[name] = LOSSES[name](pred.float(), target.float())
+            elif name in STAGED_LOSSES:
+                continue
+            elif loss_inputs is None:
+                raise ValueError(f"loss {name!r} reads the network's loss_inputs, which it does not keep")
+            else:
+                terms[name] = FUSION_LOSSES[name](loss_inputs)
         zero = pred.new_zeros((), dtype=torch.float32)
         terms["total"] = sum((weights[name] * value for name, value in terms.items()), zero)
         return terms

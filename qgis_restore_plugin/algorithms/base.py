@@ -66,6 +66,7 @@ OPTION_PARAMETERS: dict[str, str] = {
     "batch_size": "BATCH_SIZE",
     "bands": "BANDS",
     "mask_output": "MASK_OUTPUT",
+    "stage_outputs": "DERAINED",
     "strength": "STRENGTH",
     "black_level": "BLACK_LEVEL",
     "allow_large": "ALLOW_LARGE",

@@ -99,5 +99,5 @@ def test_schema_versions_one_and_two_are_read_and_a_context_needs_two(tmp_path: 
     assert ModelCard.from_json(old.to_json()).schema_version == 1  # cards shipped before the context
     with pytest.raises(ModelCardError, match="a scene context needs schema_version 2"):
         ModelCard.from_json(dataclasses.replace(context_card, schema_version=1).to_json())
-    with pytest.raises(ModelCardError, match="schema_version 3 is not supported"):
-        ModelCard.from_json(dataclasses.replace(context_card, schema_version=3).to_json())
+    with pytest.raises(ModelCardError, match="schema_version 4 is not supported"):
+        ModelCard.from_json(dataclasses.replace(context_card, schema_version=4).to_json())

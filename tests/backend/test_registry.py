@@ -65,7 +65,7 @@ def test_add_search_path_and_shipped_dir(tmp_path: Path, models: dict[str, Path]
     write_index(tmp_path, [{"file": "fuse.onnx", "task": "derain_fuse", "name": "fuse"}])
     registry.add_search_path(tmp_path)
     try:
-        assert registry.resolve_model("derain_fuse").name == "fuse"
+        assert registry.resolve_model("derain_fuse", "fuse").name == "fuse"  # derain_fuse ships defaults
     finally:
         registry._extra_paths.remove(tmp_path.resolve())
     assert registry.shipped_models_dir().parts[-2:] == ("resources", "models")

@@ -38,3 +38,14 @@ def test_writes_checksums_keeps_defaults_and_checks(script, tmp_path: Path, mode
 def test_the_shipped_index_is_current(script, capsys) -> None:
     # the export script writes the index by the same rules, so shipping a model keeps this true
     assert script.main(["--check"]) == 0, capsys.readouterr().err
+
+
+def test_each_stage_of_a_staged_task_gets_a_default(script, tmp_path: Path) -> None:
+    from tests.support import tiny_models
+
+    tiny_models.derain_stage_model(tmp_path / "a-derain.onnx", name="a-derain")
+    tiny_models.fuse_model(tmp_path / "b-fuse.onnx", name="b-fuse", stage="fuse")
+    tiny_models.fuse_model(tmp_path / "c-fuse.onnx", name="c-fuse", stage="fuse")
+    entries = {e["file"]: e for e in script.build_index(tmp_path)["models"]}
+    assert entries["a-derain.onnx"]["default"] and entries["b-fuse.onnx"]["default"]
+    assert not entries["c-fuse.onnx"]["default"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -181,10 +182,40 @@ def test_derain_fuse_takes_visible_and_infrared(qgis_app, models_dir, scene, tmp
     infrared = make_raster(tmp_path / "ir.tif", np.full((1, ROWS, COLS), 0.8, np.float32))
     out = tmp_path / "fused.tif"
     result, fb = run("restore:derain_fuse", {"VISIBLE": str(scene), "INFRARED": str(infrared),
-                                             "OUTPUT": str(out)})
+                                             "MODEL": "test-derain-fuse", "OUTPUT": str(out)})
     assert result is not None, fb.errors
     assert_same_grid(out, scene)
     np.testing.assert_allclose(read(out)[0], (read(scene)[0] + 0.8) / 2, atol=1e-5)
+
+
+def test_derain_fuse_runs_its_two_stages_and_keeps_the_derained_image(qgis_app, scene, tmp_path,
+                                                                      monkeypatch):
+    from qgis_restore_plugin import _backend
+    from tests.support import tiny_models
+    from tests.support.rasters import make_raster
+
+    registry = _backend.module("registry")
+    folder = tmp_path / "models"
+    folder.mkdir()
+    tiny_models.derain_stage_model(folder / "derain.onnx", name="stage-derain")
+    tiny_models.fuse_model(folder / "fuse.onnx", name="stage-fuse", stage="fuse")
+    (folder / "index.json").write_text(json.dumps({"models": [
+        {"file": "derain.onnx", "task": "derain_fuse", "name": "stage-derain", "default": True},
+        {"file": "fuse.onnx", "task": "derain_fuse", "name": "stage-fuse", "default": True}]}))
+    monkeypatch.setenv("RESTORE_MODELS_PATH", str(folder))
+    monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path / "none")
+    monkeypatch.setattr(registry, "user_models_dir", lambda: tmp_path / "none")
+    infrared = make_raster(tmp_path / "ir.tif", np.full((1, ROWS, COLS), 0.8, np.float32))
+    out, derained = tmp_path / "fused.tif", tmp_path / "derained.tif"
+    result, fb = run("restore:derain_fuse", {"VISIBLE": str(scene), "INFRARED": str(infrared),
+                                             "OUTPUT": str(out), "DERAINED": str(derained)})
+    assert result is not None, fb.errors
+    assert result["DERAINED"] == str(derained)
+    visible = read(scene)[0]
+    np.testing.assert_allclose(read(derained)[0], visible * 0.5, atol=1e-5)
+    np.testing.assert_allclose(read(out)[0], (visible * 0.5 + 0.8) / 2, atol=1e-5)
+    assert_same_grid(out, scene)
+    assert not list(tmp_path.glob(".*.tif"))  # the temporary stage raster is gone
 
 
 def test_fill_gaps_fills_nodata_and_writes_the_mask(qgis_app, models_dir, tmp_path):

@@ -19,11 +19,20 @@ SAMPLES = REPO_ROOT / "resources" / "samples"
 MODELS = REPO_ROOT / "resources" / "models"
 
 
-def _shipped_tasks() -> list[tuple[str, str, str]]:
+def _rasters(sample: str | dict[str, str]) -> dict[str, str]:
+    """Algorithm parameter -> sample raster: one raster is the INPUT; a task with several inputs
+    names each parameter (derain_fuse: VISIBLE and INFRARED, the first one the image to restore)."""
+    return {"INPUT": sample} if isinstance(sample, str) else dict(sample)
+
+
+def _shipped_tasks() -> list[tuple[str, dict[str, str], str]]:
     index = json.loads((SAMPLES / "index.json").read_text())
     models = json.loads((MODELS / "index.json").read_text())["models"]
-    defaults = {m["task"]: m["name"] for m in models if m.get("default")}
-    return [(task, sample, defaults[task]) for task, sample in index.items() if task in defaults]
+    defaults: dict[str, str] = {}
+    for m in models:
+        if m.get("default"):
+            defaults.setdefault(m["task"], m["name"])
+    return [(task, _rasters(sample), defaults[task]) for task, sample in index.items() if task in defaults]
 
 
 pytestmark = [
@@ -36,17 +45,18 @@ def test_the_samples_index_names_existing_rasters_of_known_tasks():
     from backend.tasks import TASKS
 
     for task, sample in json.loads((SAMPLES / "index.json").read_text()).items():
-        assert task in TASKS and (SAMPLES / sample).is_file()
+        assert task in TASKS and all((SAMPLES / raster).is_file() for raster in _rasters(sample).values())
 
 
-@pytest.mark.parametrize(("task", "sample", "model"), _shipped_tasks())
-def test_qgis_process_restores_the_shipped_sample_on_its_grid(task, sample, model, tmp_path):
+@pytest.mark.parametrize(("task", "rasters", "model"), _shipped_tasks())
+def test_qgis_process_restores_the_shipped_sample_on_its_grid(task, rasters, model, tmp_path):
     from training.metrics import lab_cast
 
-    source = SAMPLES / sample
+    source = SAMPLES / next(iter(rasters.values()))
     out = tmp_path / f"{task}.tif"
     env = qgis_process_env(enabled_profile(tmp_path / "profile"), RESTORE_MODELS_PATH="")
-    proc = qgis_process("run", f"restore:{task}", "--", f"INPUT={source}", f"MODEL={model}", "DEVICE=0",
+    inputs = [f"{parameter}={SAMPLES / raster}" for parameter, raster in rasters.items()]
+    proc = qgis_process("run", f"restore:{task}", "--", *inputs, f"MODEL={model}", "DEVICE=0",
                         f"OUTPUT={out}", env=env, cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     restored, geotransform, projection = read(out)

@@ -13,7 +13,15 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from backend.model_card import ModelCard, Normalization, SceneContext, TensorSpec, TileSpec
+from backend.model_card import (
+    SCHEMA_VERSION,
+    STAGE_SCHEMA_VERSION,
+    ModelCard,
+    Normalization,
+    SceneContext,
+    TensorSpec,
+    TileSpec,
+)
 from backend.package import embed_card
 
 OPSET = 17
@@ -46,10 +54,11 @@ def _save(graph: onnx.GraphProto, card: ModelCard, path: str | os.PathLike[str])
 
 
 def _card(task: str, name: str, inputs: tuple[TensorSpec, ...], outputs: tuple[TensorSpec, ...],
-          tile: TileSpec | None, architecture: str) -> ModelCard:
+          tile: TileSpec | None, architecture: str, stage: str = "") -> ModelCard:
     return ModelCard(task=task, name=name, version="0.0.1", architecture=architecture, inputs=inputs,
                      outputs=outputs, tile=tile or TileSpec(multiple=8, default_size=64, overlap=8),
-                     description="test double", licence="CC0-1.0")
+                     description="test double", licence="CC0-1.0", stage=stage,
+                     schema_version=STAGE_SCHEMA_VERSION if stage else SCHEMA_VERSION)
 
 
 def identity_model(path: str | os.PathLike[str], task: str = "dehaze", bands: int = 3,
@@ -181,8 +190,9 @@ def reference_fill_model(path: str | os.PathLike[str], fill: float = 0.5,
 
 
 def fuse_model(path: str | os.PathLike[str], bands: int = 3, normalization: Normalization = UNIT,
-               tile: TileSpec | None = None, name: str = "test-fuse") -> Path:
-    """derain_fuse: ``restored = (optical + infrared) / 2`` (infrared broadcast over the bands)."""
+               tile: TileSpec | None = None, name: str = "test-fuse", stage: str = "") -> Path:
+    """derain_fuse: ``restored = (optical + infrared) / 2`` (infrared broadcast over the bands); with
+    ``stage="fuse"`` the fusion stage of the task's two stages."""
     nodes = [helper.make_node("Add", ["optical", "infrared"], ["sum"]),
              helper.make_node("Mul", ["sum", "half"], ["restored"])]
     inits = [numpy_helper.from_array(np.array(0.5, np.float32), "half")]
@@ -193,7 +203,19 @@ def fuse_model(path: str | os.PathLike[str], bands: int = 3, normalization: Norm
                  (TensorSpec("optical", "optical", names, normalization),
                   TensorSpec("infrared", "infrared", ("thermal1",), normalization)),
                  (TensorSpec("restored", "optical", names, like="optical", range=normalization.range),),
-                 tile, "fuse")
+                 tile, "fuse", stage)
+    return _save(graph, card, path)
+
+
+def derain_stage_model(path: str | os.PathLike[str], factor: float = 0.5, name: str = "test-derain") -> Path:
+    """derain_fuse's first stage (visible only): ``restored = factor * optical``."""
+    nodes = [helper.make_node("Mul", ["optical", "factor"], ["restored"])]
+    inits = [numpy_helper.from_array(np.array(factor, np.float32), "factor")]
+    graph = helper.make_graph(nodes, "derain", [_value_info("optical", 3)], [_value_info("restored", 3)],
+                              initializer=inits)
+    names = band_names(3)
+    card = _card("derain_fuse", name, (TensorSpec("optical", "optical", names, UNIT),),
+                 (TensorSpec("restored", "optical", names, like="optical"),), None, "scale", "derain")
     return _save(graph, card, path)
 
 

@@ -25,7 +25,7 @@ SMALL = {"features": 8, "blocks": 2, "attention_blocks": [1]}
 
 
 def _export(tmp_path: Path, variant: str, seed: int) -> Path:
-    spec = get_spec("decloud", variant)
+    spec = get_spec("decloud", variant=variant)
     torch.manual_seed(seed)
     net, cfg = build_arch("aca_crnet", SMALL, in_channels=spec.in_channels, out_channels=spec.out_channels)
     model = RestorationModel(net, spec).eval()
@@ -87,4 +87,4 @@ def test_the_sar_variant_cannot_be_trained_here_and_says_why() -> None:
     from training.data.recipes import get_recipe
 
     with pytest.raises(KeyError, match="SEN12MS-CR"):
-        get_recipe(get_spec("decloud", "s2_sar").data)
+        get_recipe(get_spec("decloud", variant="s2_sar").data)

@@ -32,7 +32,7 @@ def _checkpoint(tmp_path, task: str):
     return path, spec, model
 
 
-@pytest.mark.parametrize("task", ["dehaze", "derain_fuse", "fill_gaps"])
+@pytest.mark.parametrize("task", ["dehaze", "derain_fuse.fuse", "fill_gaps"])
 def test_export_round_trip_matches_pytorch(tmp_path, task):
     ckpt, spec, model = _checkpoint(tmp_path, task)
     out = tmp_path / "models" / f"{task}_tiny.onnx"
@@ -41,12 +41,13 @@ def test_export_round_trip_matches_pytorch(tmp_path, task):
     card = read_card(out)
     assert card == validate_package(out)
     assert ModelCard.from_json(card.to_json()) == card
-    assert card.task == task and card.name == f"{task}_tiny"
+    assert card.task == spec.task and card.stage == spec.stage and card.name == f"{task}_tiny"
     assert card.architecture.startswith("Tiny two-layer CNN (")
     assert [i.name for i in card.inputs] == [s.name for s in spec.inputs]
     assert card.outputs[0].like == spec.inputs[0].name and card.outputs[0].range == spec.output_range
     assert card.metrics["val_psnr_synthetic_db"] == 21.5 and card.parameters == report.parameters
-    assert card.training_data and "--task " + task in card.training_recipe
+    stage = f" --stage {spec.stage}" if spec.stage else ""
+    assert card.training_data and f"--task {spec.task}{stage}:" in card.training_recipe
     # Our own check at another size, independent of export's: dynamic H and W.
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)

@@ -7,14 +7,14 @@ import pytest
 
 from backend.package import read_card
 from backend.registry import read_index, shipped_models_dir
-from training.specs import SPEC_VARIANTS, TASK_SPECS
+from training.specs import SPEC_VARIANTS, get_spec
 
 SHIPPED = [entry["file"] for entry in read_index(shipped_models_dir())]
 
 
 def _spec_for(card):
     """The task's spec, or its variant whose inputs have the card's bands."""
-    specs = [TASK_SPECS[card.task], *SPEC_VARIANTS.get(card.task, {}).values()]
+    specs = [get_spec(card.task, card.stage or None), *SPEC_VARIANTS.get(card.task, {}).values()]
     bands = [tuple(s.bands) for s in card.inputs]
     matches = [s for s in specs if [tuple(i.bands) for i in s.inputs] == bands]
     assert matches, f"{card.name}: no spec of {card.task!r} has inputs {bands}"

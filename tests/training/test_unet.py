@@ -1,4 +1,4 @@
-"""The residual U-Net (decloud, derain_fuse, fill_gaps): its size, any-size input, ONNX export."""
+"""The residual U-Net (decloud, fill_gaps): its size, any-size input, ONNX export."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_the_residual_adds_the_first_out_channels_input_bands():
         assert torch.allclose(with_residual(x) - without(x), x[:, :3], atol=1e-6)
 
 
-@pytest.mark.parametrize("task, presets", [("fill_gaps", ("lite", "full")), ("derain_fuse", ("lite",))])
+@pytest.mark.parametrize("task, presets", [("fill_gaps", ("lite", "full"))])
 def test_export_and_onnx_runtime_matches_pytorch_at_any_size(tmp_path, task, presets):
     spec = get_spec(task)
     for preset in presets:

@@ -170,15 +170,29 @@ class NiteDRFusion(nn.Module):
     def fuse(self, derained: torch.Tensor, infrared: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The fused RGB before balancing (what the fuser's losses see) and the infrared as YCrCb
         in [-1, 1] (what the BalanceModule reads)."""
+        fused, infrared_ycrcb, _ = self._fuse(derained, infrared)
+        return fused, infrared_ycrcb
+
+    def _fuse(self, derained: torch.Tensor, infrared: torch.Tensor) -> tuple[torch.Tensor, ...]:
         visible = rgb_to_ycrcb(derained) * 2.0 - 1.0
         chroma = torch.zeros_like(infrared).expand(-1, 2, -1, -1)  # a grey image's Cr, Cb
         infrared_ycrcb = torch.cat([infrared * 2.0 - 1.0, chroma], dim=1)
         fused_y = self.fuser(visible[:, :1], infrared_ycrcb[:, :1])
         fused = ycrcb_to_rgb((torch.cat([fused_y, visible[:, 1:]], dim=1) + 1.0) / 2.0)
-        return fused, infrared_ycrcb
+        self.loss_inputs = {"fused_y": fused_y, "visible_y": visible[:, :1],
+                            "infrared_y": infrared_ycrcb[:, :1]}
+        return fused, infrared_ycrcb, fused_y
 
     def forward(self, derained: torch.Tensor, infrared: torch.Tensor | None = None) -> torch.Tensor:
+        """The balanced fused RGB. Also keeps the tensors the stage's losses read in
+        ``self.loss_inputs`` (fused, visible and infrared Y in [-1, 1], the fused RGB before
+        balancing, the illumination; ``training.losses.FUSION_LOSSES``). In training the balance
+        module reads the fused image detached, so its SCI losses train it alone and the fuser's
+        losses the fuser alone, as the authors train them (two optimisers)."""
         if infrared is None:  # both stacked: RGB then infrared
             derained, infrared = derained[:, :3], derained[:, 3:4]
-        fused, infrared_ycrcb = self.fuse(derained, infrared)
-        return self.balance(fused, infrared_ycrcb)[0]
+        fused, infrared_ycrcb, _ = self._fuse(derained, infrared)
+        balance_in = fused.detach() if self.training else fused
+        out, illumination = self.balance(balance_in, infrared_ycrcb)
+        self.loss_inputs.update(fused=balance_in, illumination=illumination)
+        return out

@@ -44,6 +44,8 @@ RECIPES: dict[str, Recipe] = {
     "clouds_rgb": Recipe("clouds", CLEAN_SCENES),
     "clouds_s2": Recipe("clouds", CLEAN_SCENES),
     "night_rain": Recipe("night_rain", pairs="roadscene_rain", synthesize_pairs=True, pair_share=1.0),
+    # The fusion stage of derain_fuse: the clean visible at night (a perfect de-rainer's output) + IR.
+    "night_fuse": Recipe("night_scene", pairs="roadscene_rain", synthesize_pairs=True, pair_share=1.0),
     "gaps_rgb": Recipe("gaps", CLEAN_SCENES),
 }
 

@@ -16,7 +16,7 @@ from .clouds import CloudConfig, synthesize_clouds
 from .dust import DustConfig, synthesize_dust
 from .gaps import GapConfig, synthesize_gaps
 from .haze import CIRRUS_DIR, HazeConfig, synthesize_haze
-from .rain import NightRainConfig, synthesize_night_rain
+from .rain import NightRainConfig, synthesize_night_rain, synthesize_night_scene
 from .rs_haze import RSHazeConfig, synthesize_rs_haze
 
 
@@ -42,6 +42,7 @@ SYNTHESES: dict[str, SynthesisEntry] = {
     "dust": SynthesisEntry(synthesize_dust, DustConfig),
     "clouds": SynthesisEntry(synthesize_clouds, CloudConfig),
     "night_rain": SynthesisEntry(synthesize_night_rain, NightRainConfig),
+    "night_scene": SynthesisEntry(synthesize_night_scene, NightRainConfig),
     "gaps": SynthesisEntry(synthesize_gaps, GapConfig),
 }
 

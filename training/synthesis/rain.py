@@ -94,3 +94,24 @@ def synthesize_night_rain(
         inputs["infrared"] = clean["infrared"].astype(np.float32)
     target = (gain * np.power(np.clip(base, 0, 1), gamma)).astype(np.float32)
     return Degradation(inputs=inputs, target=target, info={"streaks": streaks, "gain": gain, "gamma": gamma})
+
+
+def synthesize_night_scene(
+    clean: Mapping[str, np.ndarray], rng: np.random.Generator, config: NightRainConfig, bands: tuple[str, ...]
+) -> Degradation:
+    """The fusion stage's pair: the clean scene at a night exposure (the night of
+    :func:`synthesize_night_rain`: gain and gamma, no rain, no noise; what a perfect de-rainer gives)
+    as the optical input and the target, ``clean['infrared']`` as is.
+
+    The fusion stage has no ground truth (its losses compare the output with both inputs); the target
+    is the night visible image, so validation PSNR measures how much of the visible image survives.
+    """
+    base = clean.get("target", clean["optical"])
+    gain, gamma = rng.uniform(*config.gain), rng.uniform(*config.gamma)
+    dark = (gain * np.power(np.clip(base, 0, 1), gamma)).astype(np.float32)
+    if config.quantize:
+        dark = (np.round(dark * 255.0) / 255.0).astype(np.float32)
+    inputs = {"optical": dark}
+    if "infrared" in clean:
+        inputs["infrared"] = clean["infrared"].astype(np.float32)
+    return Degradation(inputs=inputs, target=dark.copy(), info={"gain": gain, "gamma": gamma})
