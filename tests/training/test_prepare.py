@@ -47,7 +47,11 @@ def test_clamped_outputs_clip_the_target_and_gaps_become_zero():
     known[10:12] = False
     np.testing.assert_array_equal(x[8], known)
     assert (x[5:8, ~known] == 0).all() and x[5:8, known].max() > 0.9  # stretched on its own statistics
-    clamped = dataclasses.replace(get_spec("decloud"), clamp_output=True)
+    from training.config import PERCENTILE_01
+
+    decloud = get_spec("decloud")  # with a percentile stretch of the degraded input (not its own)
+    stretched = dataclasses.replace(decloud.inputs[0], normalization=PERCENTILE_01)
+    clamped = dataclasses.replace(decloud, clamp_output=True, inputs=(stretched,), output_range=(0.0, 1.0))
     _, y, _ = prepare_pair(Degradation(inputs={"optical": 0.5 * clean + 0.5}, target=clean), clamped)
     assert y.min() == 0.0 and y.max() <= 1.0  # the clean darks fall below the hazy stretch: clipped
 
