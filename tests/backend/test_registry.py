@@ -48,7 +48,9 @@ def test_task_mismatch(folder: Path) -> None:
         registry.resolve_model("dehaze", "fill")
 
 
-def test_nothing_installed_says_where_to_put_a_model(isolated_models: Path) -> None:
+def test_nothing_installed_says_where_to_put_a_model(isolated_models: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "shipped_models_dir", lambda: tmp_path)  # every task ships a model now
     with pytest.raises(ModelNotFoundError, match="no model is installed for task 'decloud'.*qgis-restore"):
         registry.resolve_model("decloud")
 

@@ -167,9 +167,11 @@ def test_decloud_uses_the_optional_sar_layer(qgis_app, models_dir, scene, tmp_pa
 
     sar = make_raster(tmp_path / "sar.tif", np.full((2, ROWS, COLS), 0.4, np.float32))
     with_sar, without_sar = tmp_path / "with.tif", tmp_path / "without.tif"
-    result, fb = run("restore:decloud", {"INPUT": str(scene), "SAR": str(sar), "OUTPUT": str(with_sar)})
+    model = {"MODEL": "test-decloud"}  # the test model, not the shipped default
+    params = {"INPUT": str(scene), "SAR": str(sar), "OUTPUT": str(with_sar), **model}
+    result, fb = run("restore:decloud", params)
     assert result is not None, fb.errors
-    result, fb = run("restore:decloud", {"INPUT": str(scene), "OUTPUT": str(without_sar)})
+    result, fb = run("restore:decloud", {"INPUT": str(scene), "OUTPUT": str(without_sar), **model})
     assert result is not None, fb.errors
     optical = read(scene)[0]
     np.testing.assert_allclose(read(with_sar)[0], optical + 0.25 * 0.4, atol=1e-5)
