@@ -13,7 +13,8 @@ class DecloudAlgorithm(RestoreAlgorithmBase):
     )
     WHAT = (
         "Removes clouds and their shadows (ACA-CRNet): thin cirrus veils are lifted and the ground under "
-        "thick cumulus is filled in from its surroundings. Clear ground should come back unchanged. "
+        "thick cumulus is filled in from its surroundings. The shipped RGB model also changes cloud-free "
+        "ground (docs/MODELS.md): restrict it to the cloudy area with Extent or Polygons. "
         "With a co-registered SAR image, which sees through clouds, a model that takes SAR (none "
         "ships yet) reconstructs thick clouds from it. The network's attention compares every pair "
         "of positions in a tile, so its memory grows with the fourth power of the tile size: keep "
