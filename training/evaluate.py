@@ -318,11 +318,13 @@ def evaluate_unlabelled(task: str, model: str | Path | None, images: Iterable[tu
 CLEAR = "clear"
 
 
+def _means(rows: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    return {m: {k: float(np.mean([r[m][k] for r in rows])) for k in rows[0][m]} for m in rows[0]}
+
+
 def headline_means(regions: list[dict]) -> dict[str, dict[str, float]]:
     """Mean of every score of every method over the regions that have something to restore."""
-    scored = [r for r in regions if r.get("kind") != CLEAR] or regions
-    first = scored[0]["scores"]
-    return {m: {k: float(np.mean([r["scores"][m][k] for r in scored])) for k in first[m]} for m in first}
+    return _means([r["scores"] for r in regions if r.get("kind") != CLEAR] or [r["scores"] for r in regions])
 
 
 def kind_tables(regions: list[dict]) -> str:
@@ -334,12 +336,9 @@ def kind_tables(regions: list[dict]) -> str:
     lines = ["### By kind of degradation", "", "| kind | regions | " + " | ".join(methods) + " |",
              "|---|---|" + "---|" * len(methods)]  # fmt: skip
     for kind in kinds:
-        rows = [r for r in regions if r.get("kind") == kind]
-        cells = []
-        for m in methods:
-            mean_psnr = float(np.mean([r["scores"][m]["psnr"] for r in rows]))
-            mean_ssim = float(np.mean([r["scores"][m]["ssim"] for r in rows]))
-            cells.append(f"{mean_psnr:.2f} / {mean_ssim:.3f}")
+        rows = [r["scores"] for r in regions if r.get("kind") == kind]
+        means = _means(rows)
+        cells = [f"{means[m]['psnr']:.2f} / {means[m]['ssim']:.3f}" for m in methods]
         lines.append(f"| {kind} | {len(rows)} | " + " | ".join(cells) + " |")
     return "\n".join(lines + ["", "PSNR (dB) / SSIM per kind.", ""])
 
@@ -434,10 +433,6 @@ NITEDR_PAPER = {"psnr": 64.71, "ssim": 0.491, "ms_ssim": 0.889, "mi": 2.96, "vif
                 "fmi_pixel": 0.862, "qabf": 0.460}  # fmt: skip
 FUSION_COLUMNS = {"psnr": "PSNR", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "mi": "MI", "vif": "VIF", "cc": "CC",
                   "fmi_pixel": "FMI_pixel", "qabf": "Qabf"}  # fmt: skip
-
-
-def _means(rows: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    return {m: {k: float(np.mean([r[m][k] for r in rows])) for k in rows[0][m]} for m in rows[0]}
 
 
 def evaluate_stages(task: str, model: str | Path | None, items: Iterable[tuple[str, Degradation]],

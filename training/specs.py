@@ -37,6 +37,9 @@ DECLOUD_NORMALIZATION = Normalization(mode="scale", high=99.5, per_band=False, r
 #: to [0, 1] (its VH range [-32.5, 0] dB to [-0.3, 1]); one fixed gain keeps the VV/VH ratio.
 SAR_DB_NORMALIZATION = Normalization(mode="fixed", scale=1.0 / 25.0, offset=1.0)
 
+NITEDR_CITATION = ("NiteDR: Shi et al., Nighttime image de-raining with infrared fusion, IEEE TMM 2024 "
+                   "(arXiv 2402.18172; github.com/CidanShi/NiteDR-Nighttime-Image-De-raining)")
+
 _LITE = TrainConfig(steps=3000, batch_size=4, crop=128, lr=2e-4, val_every=250, val_samples=32)
 _FULL = TrainConfig(steps=100_000, batch_size=8, crop=256, lr=1e-4, val_every=2000, val_samples=128)
 
@@ -128,8 +131,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
         tile=TileSpec(multiple=8, default_size=512, overlap=32),
         description="NiteDR stage 1: CLformer (CleanNet) de-raining of a night visible image; its output "
         "feeds the fusion stage (derain_fuse.fuse) or is written alone as the de-rained image.",
-        citation="NiteDR: Shi et al., Nighttime image de-raining with infrared fusion, IEEE TMM 2024 "
-        "(arXiv 2402.18172; github.com/CidanShi/NiteDR-Nighttime-Image-De-raining)",
+        citation=NITEDR_CITATION,
     ),
     "derain_fuse.fuse": TaskSpec(
         task="derain_fuse",
@@ -148,8 +150,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
         tile=TileSpec(multiple=1, default_size=512, overlap=16),
         description="NiteDR stage 2: FusionNet (dense luminance fuser + balance module) fusion of the "
         "de-rained visible image with the co-registered infrared image.",
-        citation="NiteDR: Shi et al., Nighttime image de-raining with infrared fusion, IEEE TMM 2024 "
-        "(arXiv 2402.18172); balance module after SCI (Ma et al., CVPR 2022)",
+        citation=NITEDR_CITATION + "; balance module after SCI (Ma et al., CVPR 2022)",
     ),
     "fill_gaps": TaskSpec(
         task="fill_gaps",
