@@ -82,7 +82,7 @@ def _mismatch(path: Path, actual: str, expected: str) -> NoReturn:
     raise ModelIntegrityError(
         f"model {path} has sha256 {actual[:12]}..., but its index says {str(expected)[:12]}...: "
         "the file is corrupt or was replaced; reinstall it or regenerate the index with "
-        "scripts/update_model_index.py")
+        "python -m scripts.update_model_index")
 
 
 def package_sha256(path: str | os.PathLike[str]) -> str:

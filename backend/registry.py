@@ -107,10 +107,10 @@ def read_index(folder: Path) -> list[dict]:
             _check_entry(entry, k)
     except RecursionError:
         raise ModelIntegrityError(f"model index {index} is malformed (nested too deeply); regenerate it "
-                                  "with scripts/update_model_index.py") from None
+                                  "with python -m scripts.update_model_index") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelIntegrityError(f"model index {index} is malformed ({exc}); regenerate it with "
-                                  "scripts/update_model_index.py") from None
+                                  "python -m scripts.update_model_index") from None
     return entries
 
 

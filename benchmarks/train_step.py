@@ -1,6 +1,6 @@
 """Training cost of HSMR-Net's two configurations: one optimiser step of each on the same batch.
 
-One step is what ``scripts/train_dehaze_hsmr.py`` does per batch: forward, 2.5 SmoothL1 +
+One step is what ``python -m training train --task dehaze --config lite-1.1.0`` does per batch: forward, 2.5 SmoothL1 +
 0.5 (1 - MS-SSIM), backward, gradient clipping, Adam. Both configurations run in the same process
 on the same random batch (8 x 128 px by default, the recipe's), with batch norm and the windowed
 channel attention of the shipped model, so the ratio of the two times holds on any machine even

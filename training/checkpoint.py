@@ -38,7 +38,7 @@ def save_checkpoint(path: Path, *, spec: TaskSpec, train_config: TrainConfig, ar
 def load_checkpoint(path: str | Path, *, trusted: bool = False) -> dict[str, Any]:
     """The raw checkpoint dict; ``FileNotFoundError``/``ValueError`` name the problem.
 
-    Checkpoints in the older format of ``scripts/train_dehaze_hsmr.py``'s own loop (``spec`` and
+    Checkpoints in the older format of the former dehaze script's own loop (``spec`` and
     ``state_dict``, no ``format``) are read too, and come back under this format's keys.
     Only tensors and plain data are unpickled (``weights_only``): a checkpoint is a pickle, and a
     full unpickle runs whatever code the file names. ``trusted=True`` lifts that for a file you made.

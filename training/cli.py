@@ -1,4 +1,4 @@
-"""``python -m training {train,export,evaluate,tile-sweep,archs,figures,realism}``: the commands
+"""``python -m training {train,export,card,evaluate,tile-sweep,archs,figures,realism}``: the commands
 the Makefile runs."""
 
 from __future__ import annotations
@@ -23,39 +23,30 @@ def _threads(value: int | None) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .data.recipes import build_dataset
-    from .data.unlabelled import build_unlabelled
-    from .loop import train
-    from .specs import get_spec
+    from .chain import plan, run_config
+    from .specs import get_config, get_spec
 
     _threads(args.threads)
     spec = get_spec(args.task, args.stage, variant=args.variant)
     if args.arch:
         spec = dataclasses.replace(spec, arch=args.arch)
-    cfg = spec.train_config(args.config).replace(
-        steps=args.steps, batch_size=args.batch_size, crop=args.crop, lr=args.lr,
-        schedule=args.schedule, minutes=args.minutes, val_every=args.val_every,
-        val_samples=args.val_samples, seed=args.seed,
-    )  # fmt: skip
-    arch_config = json.loads(args.arch_config) if args.arch_config else spec.arch_config[args.config]
+    named = get_config(spec.key, args.config)
+    overrides = {"steps": args.steps, "batch_size": args.batch_size, "crop": args.crop, "lr": args.lr,
+                 "schedule": args.schedule, "minutes": args.minutes, "val_every": args.val_every,
+                 "val_samples": args.val_samples, "seed": args.seed}  # fmt: skip
+    arch_config = args.arch_config
+    if arch_config and arch_config.startswith("{"):
+        arch_config = json.loads(arch_config)
+    stages = plan(spec, named, overrides, arch_config)
     out = Path(args.out) if args.out else default_run_dir(spec.key, args.config)
     root = Path(args.data) if args.data else default_data_root()
-    print(f"task {spec.key}: arch {spec.arch} ({arch_config}), data {spec.data} from {root}")
-    print(f"config {args.config}: {cfg}")
-    train_set = build_dataset(spec, root, "train", crop=cfg.crop, length=cfg.steps * cfg.batch_size,
-                              seed=cfg.seed, train=True)  # fmt: skip
-    val_set = build_dataset(spec, root, "val", crop=cfg.crop, length=cfg.val_samples, seed=cfg.seed + 10_000,
-                            train=False)  # fmt: skip
-    unlabelled = build_unlabelled(spec, root, crop=cfg.crop, length=cfg.steps * cfg.batch_size,
-                                  seed=cfg.seed + 20_000)  # fmt: skip
-    if spec.unlabelled:
-        print(f"semi-supervised branch {spec.unsupervised} on {spec.unlabelled}: "
-              + ("on" if unlabelled is not None else "no unlabelled images found, supervised only"))
-    result = train(spec, cfg, train_set=train_set, val_set=val_set, out_dir=out, arch_config=arch_config,
-                   device=args.device, resume=args.resume, progress=not args.no_progress,
-                   stop_after=args.stop_after, unlabelled_set=unlabelled)  # fmt: skip
+    init = Path(args.init) if args.init else None
+    result = run_config(args.config, stages, root=root, out=out, init=init, note=named.note,
+                        device=args.device, resume=args.resume, progress=not args.no_progress,
+                        stop_after=args.stop_after)  # fmt: skip
     print(f"done: {result.steps} steps in {result.seconds:.0f} s, best val PSNR {result.best_psnr:.2f} dB")
-    print(f"checkpoints: {out / 'best.pt'} {out / 'last.pt'}; curve: {out / 'curve.png'}")
+    print(f"checkpoints: {result.out_dir / 'best.pt'} {result.out_dir / 'last.pt'}; curve: "
+          f"{result.out_dir / 'curve.png'}")
     return 0
 
 
@@ -67,6 +58,17 @@ def cmd_export(args: argparse.Namespace) -> int:
                                metrics_json=args.metrics)  # fmt: skip
     print(f"wrote {report.path} ({report.parameters} parameters)")
     print(f"ONNX Runtime vs PyTorch on random input: max abs difference {report.max_abs_diff:.3g}")
+    return 0
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    from .export import recard_package
+    from .specs import get_spec
+
+    spec = get_spec(args.task, args.stage, variant=args.variant)
+    metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
+    card = recard_package(args.package, spec, config=args.config, steps=args.steps, metrics=metrics)
+    print(f"rewrote the card of {args.package} ({card.name} {card.version}): {card.training_recipe}")
     return 0
 
 
@@ -145,8 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", help="a variant of the task's spec (e.g. decloud's 's2': 13 bands)")
     p.add_argument("--stage", help="for a task that runs in stages (derain_fuse: derain, fuse): the "
                    "stage whose model to train")
-    p.add_argument("--config", default="lite", choices=("lite", "full"))
-    p.add_argument("--out", help="run folder (default runs/<task>[.<stage>]-<config>)")
+    p.add_argument("--config", default="lite",
+                   help="lite, full or a named config of the task (training/specs.py NAMED_CONFIGS, e.g. "
+                        "dehaze's lite-1.1.0, the shipped model's four stages)")
+    p.add_argument("--init", help="start the (first) stage from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--out", help="run folder (default runs/<task>[.<stage>]-<config>; earlier stages of a "
+                   "named config in its stage<k> subfolders)")
     p.add_argument("--data", help="shared data root (default $RESTORE_SHARED_DATA or ../shared/data)")
     p.add_argument("--steps", type=int)
     p.add_argument("--batch-size", type=int)
@@ -154,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate decay (default: the spec's)")
     p.add_argument("--minutes", type=float,
-                   help="wall-clock budget: the schedule follows the clock and --steps becomes a cap")
+                   help="wall-clock budget (of all stages together, shared as their own budgets are): the "
+                        "schedule follows the clock and --steps becomes a cap")
     p.add_argument("--val-every", type=int)
     p.add_argument("--val-samples", type=int)
     p.add_argument("--seed", type=int)
@@ -175,6 +182,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", help="JSON file of evaluation metrics to put in the card")
     p.add_argument("--threads", type=int)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("card", help="rewrite a package's model card from its spec and named config "
+                       "(weights untouched), e.g. with new metrics")
+    p.add_argument("package")
+    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--variant", help="a variant of the task's spec")
+    p.add_argument("--stage", help="the stage of a task that runs in stages")
+    p.add_argument("--config", default="lite", help="the config that trained it (lite, full or a named one)")
+    p.add_argument("--steps", type=int, nargs="+", required=True,
+                   help="the step of the checkpoint kept from each stage of the config")
+    p.add_argument("--metrics", help="JSON file of metrics to put in the card (default: keep the card's)")
+    p.set_defaults(func=cmd_card)
 
     p = sub.add_parser("evaluate", help="restore test regions through the engine; PSNR/SSIM/SAM vs baselines")
     p.add_argument("--task", required=True, choices=list(TASKS))

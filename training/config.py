@@ -1,8 +1,11 @@
-"""Typed configuration: how to train (``TrainConfig``) and what a task's model is (``TaskSpec``).
+"""Typed configuration: how to train (``TrainConfig``), what a task's model is (``TaskSpec``), and a
+named training configuration of a task (``NamedConfig``, one or more ``Stage`` runs).
 
 A ``TaskSpec`` says everything export needs to write the model card (inputs, bands, normalisation,
 output range, tiling) and everything training needs to make data (synthesis, data sources, losses).
 Both are frozen dataclasses saved inside every checkpoint, so ``export`` needs only the checkpoint.
+A ``NamedConfig`` is a recipe as data: ``python -m training train --task T --config NAME`` applies
+each of its stages to the task spec and runs them in order, each from the previous one's weights.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.model_card import Normalization, TensorSpec, TileSpec
+from backend.model_card import Normalization, SceneContext, TensorSpec, TileSpec
 
 #: Learning-rate schedules of ``TrainConfig.schedule``.
 SCHEDULES = ("step", "cosine")
@@ -97,6 +100,8 @@ class TaskSpec:
     arch_config: dict[str, Any] = field(default_factory=lambda: {"lite": "lite", "full": "full"})
     #: Range the network's output covers, in the space of the ``like`` input's normalisation.
     output_range: tuple[float, float] = (0.0, 1.0)
+    #: Name of the restored output in the card and the ONNX graph.
+    output_name: str = "restored"
     #: Clamp the exported output to ``output_range`` (tanh heads that may overshoot the target).
     clamp_output: bool = True
     #: Also write a mask output of the reconstructed pixels (fill_gaps).
@@ -170,3 +175,64 @@ class TaskSpec:
         for key in ("lite", "full"):
             data[key] = TrainConfig.from_dict(data[key])
         return cls(**data)
+
+
+#: The presets every task has: ``TaskSpec.lite`` / ``TaskSpec.full`` and the architecture's presets.
+PRESETS = ("lite", "full")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training run of a named config: what it changes in the task spec's ``base`` preset.
+
+    ``train`` overrides ``TrainConfig`` fields, ``arch`` the architecture preset's fields,
+    ``synthesis`` the spec's synthesis config (``TaskSpec.synthesis``); ``bands`` replaces the bands
+    of the first input and of the output; ``scene_context`` feeds the network these percentiles of
+    each band of the whole raster (``backend.model_card.SceneContext``). ``new_blocks`` are
+    parameter-name prefixes that the previous stage's weights may lack (a block added here).
+    """
+
+    base: str = "lite"
+    train: dict[str, Any] = field(default_factory=dict)
+    arch: dict[str, Any] = field(default_factory=dict)
+    synthesis: dict[str, Any] = field(default_factory=dict)
+    bands: tuple[str, ...] | None = None
+    scene_context: tuple[float, ...] = ()
+    new_blocks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.base not in PRESETS:
+            raise ValueError(f"a stage's base must be one of {PRESETS}, got {self.base!r}")
+
+    def apply(self, spec: TaskSpec) -> tuple[TaskSpec, TrainConfig, Any]:
+        """The spec, schedule and architecture config this stage trains."""
+        first, *rest = spec.inputs
+        if self.bands is not None:
+            first = dataclasses.replace(first, bands=tuple(self.bands))
+        if self.scene_context:
+            first = dataclasses.replace(first, context=SceneContext(f"{first.name}_context",
+                                                                    tuple(self.scene_context)))
+        spec = dataclasses.replace(
+            spec, inputs=(first, *rest), output_bands=tuple(self.bands or spec.output_bands),
+            synthesis={**spec.synthesis, **self.synthesis},
+        )  # fmt: skip
+        train = spec.train_config(self.base)
+        train = dataclasses.replace(train, **{k: tuple(map(tuple, v)) if k == "lr_scales" else v
+                                              for k, v in self.train.items()})  # fmt: skip
+        arch = spec.arch_config[self.base]
+        if self.arch:
+            arch = {"preset": arch, **self.arch} if isinstance(arch, str) else {**arch, **self.arch}
+        return spec, train, arch
+
+
+@dataclass(frozen=True)
+class NamedConfig:
+    """A task's named training recipe: its stages, run in order, each fine-tuning the weights of the
+    previous one's best checkpoint. ``note`` goes into the model card's recipe."""
+
+    stages: tuple[Stage, ...]
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.stages:
+            raise ValueError("a named config needs at least one stage")

@@ -24,7 +24,7 @@ from backend.package import embed_card, validate_package
 
 from .archs import describe_arch
 from .checkpoint import load_checkpoint, model_from_checkpoint
-from .config import TaskSpec, TrainConfig
+from .config import PRESETS, TaskSpec, TrainConfig
 from .data.prepare import like_input
 from .data.recipes import recipe_sources
 from .data.unlabelled import UNLABELLED_CITATIONS
@@ -52,33 +52,63 @@ def _schedule(cfg: TrainConfig) -> str:
     return decay + scales + budget
 
 
-def build_card(spec: TaskSpec, *, name: str, version: str, arch: str, arch_config: dict[str, Any],
-               train_config: TrainConfig, steps: int, parameters: int,
-               metrics: dict[str, Any] | None = None) -> ModelCard:  # fmt: skip
-    """The model card of a trained ``spec`` (validated by ``embed_card``)."""
-    outputs = [TensorSpec(name="restored", role="optical", bands=spec.output_bands, range=spec.output_range,
-                          like=like_input(spec).name)]  # fmt: skip
-    if spec.mask_output:
-        outputs.append(TensorSpec(name="mask", role="mask", bands=("mask",), range=(0.0, 1.0)))
-    tc = train_config
-    recipe = (
-        f"python -m training train --task {spec.task}" + (f" --stage {spec.stage}" if spec.stage else "")
-        + f": arch {arch} {json.dumps(arch_config, sort_keys=True)}"
-        f"; {steps} steps, batch {tc.batch_size}, crop {tc.crop}, Adam lr {tc.lr} ({_schedule(tc)}), losses "
-        f"{json.dumps(spec.losses, sort_keys=True)}, adversarial {train_config.adversarial_weight}, "
+def _stage_text(entry: dict[str, Any], *, with_synthesis: bool) -> str:
+    """One run of a recipe: architecture, steps (of the checkpoint kept) and schedule."""
+    tc = TrainConfig.from_dict(entry["train_config"])
+    arch = json.dumps(entry["arch_config"], sort_keys=True)
+    text = (f"arch {entry['arch']} {arch}; {entry['step']} steps, "
+            f"batch {tc.batch_size}, crop {tc.crop}, Adam lr {tc.lr} ({_schedule(tc)})")
+    if with_synthesis and entry.get("synthesis"):
+        text += f", synthesis {json.dumps(entry['synthesis'], sort_keys=True)}"
+    return text
+
+
+def recipe_text(spec: TaskSpec, stages: list[dict[str, Any]], config: str = "lite", note: str = "") -> str:
+    """The card's ``training_recipe``: the command, every stage (``training.chain.chain_entry``,
+    first run first, the exported one last), then what all stages share."""
+    command = (f"python -m training train --task {spec.task}"
+               + (f" --stage {spec.stage}" if spec.stage else "")
+               + ("" if config == "lite" else f" --config {config}"))
+    named = config not in PRESETS
+    if len(stages) == 1:
+        body = _stage_text(stages[0], with_synthesis=named)
+    else:
+        body = (f"{len(stages)} stages, each from the previous stage's best checkpoint: "
+                + "; ".join(f"({k}) {_stage_text(e, with_synthesis=named)}" for k, e in enumerate(stages, 1)))
+    last = TrainConfig.from_dict(stages[-1]["train_config"])
+    return (
+        f"{command}: {body}, losses {json.dumps(spec.losses, sort_keys=True)}, "
+        f"adversarial {last.adversarial_weight}, "
         + (f"unsupervised {json.dumps(spec.unsupervised, sort_keys=True)} on {spec.unlabelled!r}, "
            if spec.unlabelled else "")
-        + f"data recipe {spec.data!r}, seed {train_config.seed}"
-    )
+        + f"data recipe {spec.data!r}, seed {last.seed}" + (f" ({note})" if note else "")
+    )  # fmt: skip
+
+
+def build_card(spec: TaskSpec, *, name: str, version: str, arch: str, arch_config: dict[str, Any],
+               training_recipe: str, parameters: int, metrics: dict[str, Any] | None = None) -> ModelCard:
+    """The model card of a trained ``spec`` (validated by ``embed_card``)."""
+    outputs = [TensorSpec(name=spec.output_name, role="optical", bands=spec.output_bands,
+                          range=spec.output_range, like=like_input(spec).name)]  # fmt: skip
+    if spec.mask_output:
+        outputs.append(TensorSpec(name="mask", role="mask", bands=("mask",), range=(0.0, 1.0)))
     return ModelCard(
         task=spec.task, name=name, version=version, architecture=describe_arch(arch, arch_config),
         inputs=spec.inputs,
         outputs=tuple(outputs), tile=spec.tile, citation=spec.citation, description=spec.description,
         training_data=recipe_sources(spec.data) + UNLABELLED_CITATIONS.get(spec.unlabelled or "", ()),
-        training_recipe=recipe, licence=spec.licence,
+        training_recipe=training_recipe, licence=spec.licence,
         metrics=dict(metrics or {}), parameters=parameters, stage=spec.stage,
         schema_version=STAGE_SCHEMA_VERSION if spec.stage else SCHEMA_VERSION,
     )  # fmt: skip
+
+
+def checkpoint_recipe(payload: dict[str, Any], spec: TaskSpec) -> str:
+    """The recipe of a checkpoint: the stages it records (``chain``), then its own."""
+    own = {"arch": payload["arch"], "arch_config": payload["arch_config"],
+           "train_config": payload["train_config"], "synthesis": spec.synthesis, "step": int(payload["step"])}
+    stages = [*payload.get("chain", []), own]
+    return recipe_text(spec, stages, payload.get("config", "lite"), payload.get("note", ""))
 
 
 def input_names(spec: TaskSpec) -> list[str]:
@@ -101,7 +131,7 @@ def _random_inputs(spec: TaskSpec, size: tuple[int, int], seed: int) -> list[tor
 
 def export_model(model: RestorationModel, spec: TaskSpec, out: Path, *, card: ModelCard) -> ExportReport:
     """Trace, embed ``card``, validate, and check ORT against PyTorch; the graph's outputs take the
-    card's names (a task's exporter names them, e.g. ``restored`` or the dehaze package's ``clear``)."""
+    card's names (``TaskSpec.output_name``, and ``mask``)."""
     wrapper = ExportModel(model, spec).eval()
     m = spec.tile.multiple
     trace_size = (8 * m, 8 * m)
@@ -158,11 +188,47 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, *, name: str | No
         metrics.setdefault("val_psnr_synthetic_db", round(float(payload["best_psnr"]), 3))
     parameters = sum(p.numel() for p in model.net.parameters())
     if "train_config" not in payload:
-        raise ValueError(f"{checkpoint} was written by scripts/train_dehaze_hsmr.py's former loop and "
-                         "holds no training config: export it with scripts/export_dehaze_hsmr.py")
+        raise ValueError(f"{checkpoint} was written by the former dehaze script's loop and holds no training "
+                         "config, so its recipe is unknown: train with python -m training train")
     card = build_card(
         spec, name=name or out.stem, version=version, arch=payload["arch"],
-        arch_config=payload["arch_config"], train_config=TrainConfig.from_dict(payload["train_config"]),
-        steps=int(payload["step"]), parameters=parameters, metrics=metrics,
+        arch_config=payload["arch_config"],
+        training_recipe=checkpoint_recipe(payload, spec), parameters=parameters, metrics=metrics,
     )  # fmt: skip
     return export_model(model, spec, out, card=card)
+
+
+def recard_package(package: str | Path, spec: TaskSpec, *, config: str, steps: list[int],
+                   metrics: dict[str, Any] | None = None, note: str = "") -> ModelCard:  # fmt: skip
+    """Rewrite the card of a package trained by ``config``'s stages (``steps``: the step of the
+    checkpoint kept from each) from the spec, as export writes it; the weights are not touched.
+    The card keeps its name and version, and its metrics unless ``metrics`` replaces them. The
+    network the config builds must have the package's parameter count, or nothing is written."""
+    from backend.package import read_card
+
+    from .archs import build_arch, count_parameters
+    from .chain import chain_entry, plan
+    from .specs import get_config
+
+    package = Path(package)
+    old = read_card(package)
+    named = get_config(spec.key, config)
+    stages = plan(spec, named)
+    if len(steps) != len(stages):
+        raise ValueError(f"config {config!r} has {len(stages)} stages: give one step count each, "
+                         f"got {len(steps)}")
+    last = stages[-1]
+    parameters = count_parameters(build_arch(last.spec.arch, last.arch_config)[0])
+    if old.task != spec.task or old.parameters != parameters:
+        raise ValueError(f"{package} ({old.task}, {old.parameters} parameters) is not a model of config "
+                         f"{config!r} of {spec.key!r} ({parameters} parameters)")
+    entries = [chain_entry(stage, step) for stage, step in zip(stages, steps, strict=True)]
+    card = build_card(last.spec, name=old.name, version=old.version, arch=last.spec.arch,
+                      arch_config=last.arch_config, parameters=parameters,
+                      training_recipe=recipe_text(last.spec, entries, config, note or named.note),
+                      metrics=old.metrics if metrics is None else metrics)  # fmt: skip
+    with tempfile.TemporaryDirectory(dir=package.parent) as tmp:
+        written = embed_card(onnx.load(str(package)), card, Path(tmp) / package.name)
+        validate_package(written)
+        written.replace(package)
+    return card

@@ -50,6 +50,8 @@ class TrainResult:
     best_psnr: float
     last_val: dict[str, float]
     seconds: float
+    #: The run reached its end (steps or budget), rather than stopping early (``stop_after``).
+    finished: bool = True
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -190,7 +192,7 @@ def train(
         unsup_fn = build_unsupervised_loss(spec.unsupervised, like_input(spec).normalization.range,
                                            spec.output_range)  # fmt: skip
 
-    step, best_psnr, spent = 0, -math.inf, 0.0
+    step, best_psnr, spent, finished = 0, -math.inf, 0.0, False
     if resume and last_path.exists():
         state = load_checkpoint(last_path)
         model.net.load_state_dict(state["model"])
@@ -304,6 +306,6 @@ def train(
             break
     bar.close()
     logger.close()
-    if not last_val and last_path.exists():  # resumed a finished run: nothing left to do
-        last_val = {"psnr": best_psnr}
-    return TrainResult(out_dir, step, best_psnr, last_val, time.time() - started)
+    if step == start_step and last_path.exists():  # resumed a finished run: nothing left to do
+        last_val, finished = {"psnr": best_psnr}, True
+    return TrainResult(out_dir, step, best_psnr, last_val, time.time() - started, finished)

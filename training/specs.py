@@ -11,7 +11,7 @@ import dataclasses
 from backend.model_card import Normalization, TensorSpec, TileSpec
 from backend.tasks import VALIDITY_BAND
 
-from .config import PERCENTILE_01, TaskSpec, TrainConfig
+from .config import PERCENTILE_01, PRESETS, NamedConfig, Stage, TaskSpec, TrainConfig
 from .data.scenes import S2_BANDS
 
 RGB = ("red", "green", "blue")
@@ -19,7 +19,7 @@ RGB = ("red", "green", "blue")
 #: Dehaze: a joint gain anchored at zero (raster 0 -> 0, the hazy raster's 99.5 % -> 0.8), not a
 #: percentile stretch: a stretch maps the hazy raster's darkest pixels to the bottom of the range and
 #: so removes the additive haze floor, the cue of how much haze there is (with a stretch
-#: the lite model plateaued below the dark channel prior; see scripts/train_dehaze_hsmr.py). The
+#: the lite model plateaued below the dark channel prior; docs/MODELS.md). The
 #: output range equals the input range: identity mapping, 0.8 leaves headroom for brighter clean pixels.
 DEHAZE_NORMALIZATION = Normalization(mode="scale", high=99.5, per_band=False, range=(0.0, 0.8))
 
@@ -56,11 +56,16 @@ TASK_SPECS: dict[str, TaskSpec] = {
         lite=_LITE,
         full=_FULL.replace(batch_size=4, adversarial_weight=0.0005),
         output_range=DEHAZE_NORMALIZATION.range,
+        output_name="clear",
         clamp_output=False,
-        # 160 px of overlap: a tiled run matches a single tile (scripts/check_tile_invariance.py).
+        # 160 px of overlap: a tiled run matches a single tile (python -m training analyze tile-invariance).
         tile=TileSpec(multiple=8, default_size=640, overlap=160),
-        description="HSMR-Net dehazing of RGB imagery, trained on synthetic haze over clean scenes.",
-        citation="HSMR-Net (xushouyi1/HSMR-Net); haze synthesis after RS-Haze (Song et al., TIP 2023)",
+        description="Removes haze from rasters of any dtype (uint8 photos, uint16 digital numbers): one "
+        "gain for all bands (the whole raster's 99.5th percentile to 0.8), HSMR-Net, and the inverse gain. "
+        "Trained on synthetic haze only; see docs/MODELS.md for held-out and real-scene results.",
+        citation="Xu et al., HSMR-Net: Hierarchical Slice Information Interaction and Multi-layer Decoding "
+        "Collaborative Reconstruction dehazing network (reference code: github.com/xushouyi1/HSMR-Net); "
+        "haze synthesis after RS-Haze (Song et al., TIP 2023)",
     ),
     "desand": TaskSpec(
         task="desand",
@@ -211,7 +216,63 @@ SPEC_VARIANTS: dict[str, dict[str, TaskSpec]] = {
 }
 
 
-def get_spec(task: str, stage: str | None = None, *, variant: str | None = None) -> TaskSpec:
+#: The schedule of every stage of the dehaze chain: batch 8 x 128 px, Adam with a cosine decay over the
+#: stage's wall-clock budget (the step count is only a cap), a ten times larger rate for a scene block
+#: a stage adds (zero-initialised, it must catch up with fine-tuned weights).
+_DEHAZE_STAGE = {"batch_size": 8, "crop": 128, "schedule": "cosine", "steps": 100_000,
+                 "lr_scales": (("scene.", 10.0),), "val_every": 250, "val_samples": 32, "log_every": 25}
+_WINDOW = {"attention_window": 15}
+_THIN_HAZE = {"light_share": 0.15}
+
+#: Named training configs beside the ``lite`` and ``full`` presets, by spec key and name:
+#: ``python -m training train --task T --config NAME`` runs the stages of one.
+NAMED_CONFIGS: dict[str, dict[str, NamedConfig]] = {
+    "dehaze": {
+        # The shipped dehaze-hsmr-lite 1.1.0: four CPU stages (two threads), each from the previous
+        # stage's best checkpoint (docs/MODELS.md, "dehaze-hsmr-lite").
+        "lite-1.1.0": NamedConfig(
+            stages=(
+                Stage(train={**_DEHAZE_STAGE, "minutes": 95.0, "lr": 4e-4}),
+                Stage(train={**_DEHAZE_STAGE, "minutes": 80.0, "lr": 2e-4}, arch=_WINDOW,
+                      synthesis={**_THIN_HAZE, "nodata_share": 0.25}),
+                Stage(train={**_DEHAZE_STAGE, "minutes": 32.0, "lr": 1e-4}, arch=_WINDOW,
+                      synthesis=_THIN_HAZE),
+                Stage(train={**_DEHAZE_STAGE, "minutes": 45.0, "lr": 1e-4}, arch=_WINDOW,
+                      synthesis={**_THIN_HAZE, "airlight_angstrom": (0.0, 2.0)}),
+            ),
+            note="the shipped weights were trained with these settings by the former dehaze script, whose "
+            "validation crops were drawn with other seeds",
+        ),
+    },
+}
+
+
+def config_names(key: str) -> tuple[str, ...]:
+    """The configs ``train --config`` takes for the spec ``key``: the presets and its named ones."""
+    return (*PRESETS, *NAMED_CONFIGS.get(key, {}))
+
+
+def get_config(key: str, name: str) -> NamedConfig:
+    """The named config ``name`` of the spec ``key`` (a preset is one stage of it); raises
+    ``KeyError`` listing the known ones."""
+    if name in PRESETS:
+        return NamedConfig(stages=(Stage(base=name),))
+    if name not in NAMED_CONFIGS.get(key, {}):
+        raise KeyError(f"spec {key!r} has no config {name!r}; known: {', '.join(config_names(key))}")
+    return NAMED_CONFIGS[key][name]
+
+
+def get_spec(task: str, stage: str | None = None, *, variant: str | None = None,
+             config: str | None = None) -> TaskSpec:  # fmt: skip
+    """``_get_spec``; with ``config``, the spec that config's last stage trains (its synthesis,
+    bands and scene context)."""
+    spec = _get_spec(task, stage, variant=variant)
+    if config is None:
+        return spec
+    return get_config(spec.key, config).stages[-1].apply(spec)[0]
+
+
+def _get_spec(task: str, stage: str | None = None, *, variant: str | None = None) -> TaskSpec:
     """The spec of ``task`` (of its ``stage``, for a task that runs in stages; ``task`` may also be
     the key ``"task.stage"``), or of its ``variant`` (``SPEC_VARIANTS``); raises ``KeyError``
     listing the known ones."""

@@ -251,7 +251,7 @@ def test_remapped_weights_start_as_the_old_network_on_the_old_bands(head):
     for parameter in old.head.parameters():  # the affine head starts at zero: make it do something
         torch.nn.init.normal_(parameter, std=0.05)
     new = HSMRNet(dataclasses.replace(config, in_channels=4, out_channels=4)).eval()
-    new.load_state_dict(remap_bands(old.state_dict(), [2, 1, 0, 0], [False, False, False, True], head))
+    new.load_state_dict(remap_bands(old.state_dict(), [2, 1, 0, 0], [False, False, False, True], config))
     rgb = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         expected = old(rgb)

@@ -43,25 +43,20 @@ def test_card_reports_measured_metrics():
         assert {"hazy", "dcp", "hsmr"} <= set(metrics[test_set])
 
 
-def test_model_removes_synthetic_haze_from_a_held_out_region(shared_data):
-    """A held-out test block, hazed as in the evaluation: at least 6 dB better than the input
-    (measured 16.0 -> 28.2 dB; docs/MODELS.md)."""
-    from training.data.scenes import CLEAN_SCENES, RGB, load_scene
-    from training.data.split import split_scene
+def test_model_removes_synthetic_haze_from_a_held_out_region(shared_data, tmp_path):
+    """A held-out test block, hazed as the evaluation hazes it and restored through the engine: at
+    least 6 dB better than the input (docs/MODELS.md)."""
+    from training.data.recipes import evaluation_regions
+    from training.evaluate import restore_with_engine
     from training.metrics import psnr
-    from training.synthesis.haze import CIRRUS_DIR, HazeConfig, synthesize_haze
+    from training.specs import get_spec
 
-    scene = load_scene(CLEAN_SCENES[0], shared_data)
-    blocks = split_scene(scene.name, *scene.image.shape[1:])["test"]
-    index, block = next((i, b) for i, b in enumerate(blocks) if (b.y0, b.x0) == (768, 512))
-    clean = scene.image[:, block.y0 : block.y1, block.x0 : block.x1]
-    config = HazeConfig(cirrus_dir=str(shared_data / CIRRUS_DIR))
-    rng = np.random.default_rng([0, index, 3])  # the evaluation's draw for this block
-    hazy = synthesize_haze({"optical": clean}, rng, config, RGB).inputs["optical"]
-    # The evaluation's runner: whole-block statistics (and scene context, if the card has one), ORT.
-    restored = np.clip(_script("eval_dehaze_hsmr").HSMR(MODEL)(hazy), 0, 1)
+    spec = get_spec("dehaze")
+    name, deg = next((n, d) for n, d in evaluation_regions(spec, shared_data) if n.endswith("_y768_x512"))
+    hazy = deg.inputs["optical"]
+    restored = np.clip(restore_with_engine("dehaze", MODEL, deg, tmp_path), 0, 1)
     assert restored.shape == hazy.shape
-    assert psnr(restored, clean) > psnr(hazy, clean) + 6.0
+    assert psnr(restored, deg.target) > psnr(hazy, deg.target) + 6.0, name
 
 
 def test_scale_normalization_keeps_the_haze_floor():
@@ -123,57 +118,53 @@ def test_default_tiling_matches_a_single_tile_on_the_sample(tmp_path):
     assert diff["p99_abs"] < 0.01 and diff["mean_abs"] < 0.002, diff
 
 
-def _script(name: str):
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-def _save(path, net, config, spec, args) -> None:
-    """A checkpoint as the train script's loop writes it (weights, spec, command line)."""
+def _checkpoint(path, stage, net=None) -> None:
+    """A checkpoint of the dehaze spec changed by ``stage`` (a ``training.config.Stage``), as the
+    training loop writes it; random weights unless ``net`` is given."""
+    from training.archs import build_arch
+    from training.chain import plan, stage_metadata
     from training.checkpoint import save_checkpoint
-    from training.config import TrainConfig
+    from training.config import NamedConfig
     from training.model import RestorationModel
+    from training.specs import get_spec
 
-    save_checkpoint(path, spec=spec, train_config=TrainConfig(), arch_config=config,
-                    model=RestorationModel(net, spec), step=10, best_psnr=float("nan"),
-                    args={k: str(v) for k, v in vars(args).items()})  # fmt: skip
+    (planned,) = plan(get_spec("dehaze"), NamedConfig(stages=(stage,)))
+    built, config = build_arch("hsmr", planned.arch_config)
+    save_checkpoint(path, spec=planned.spec, train_config=planned.train_config, arch_config=config,
+                    model=RestorationModel(net or built, planned.spec), step=10, best_psnr=float("nan"),
+                    **stage_metadata("test", "", 1, [], None))  # fmt: skip
 
 
 def test_a_checkpoint_with_a_scene_context_exports_and_runs_through_the_engine(tmp_path):
-    # Training script spec -> export script package -> engine: the context percentiles travel in the
-    # card, the engine computes them over the raster, and the graph's second input receives them.
-    import argparse
-    import dataclasses
-
+    # A config's scene context -> export -> engine: the context percentiles travel in the card, the
+    # engine computes them over the raster, and the graph's second input receives them.
     import torch
 
     from backend.normalization import compute_stats, context_vector, denormalize, normalize
     from backend.pipeline import RestoreJob, restore
     from tests.support.rasters import make_raster, read_raster
-    from training.archs.hsmr import HSMRConfig, HSMRNet
+    from training.archs import build_arch
+    from training.archs.hsmr import HSMRNet
+    from training.chain import plan
+    from training.config import NamedConfig, Stage
+    from training.export import export_checkpoint
+    from training.specs import get_spec
 
-    train, export = _script("train_dehaze_hsmr"), _script("export_dehaze_hsmr")
     torch.manual_seed(0)
-    config = dataclasses.replace(HSMRConfig.lite(attention_window=15), context_features=6)
-    model = HSMRNet(config)
+    stage = Stage(arch={"attention_window": 15}, scene_context=(1.0, 50.0), new_blocks=("scene.",))
+    (planned,) = plan(get_spec("dehaze"), NamedConfig(stages=(stage,)))
+    model, _ = build_arch("hsmr", planned.arch_config)
+    assert isinstance(model, HSMRNet) and model.config.context_features == 6
     torch.nn.init.normal_(model.head[1].weight, std=0.02)
     torch.nn.init.normal_(model.scene.mlp[2].weight, std=0.1)
-    args = argparse.Namespace(minutes=1.0, threads=1, lr=1e-4, scene_context=[1.0, 50.0], region=384,
-                              batch=8, crop=128)
     checkpoint = tmp_path / "best.pt"
-    _save(checkpoint, model, config, train.dehaze_spec((1.0, 50.0)), args)
+    _checkpoint(checkpoint, stage, model)
     package = tmp_path / "dehaze-context.onnx"
-    assert export.main([str(checkpoint), "--out", str(package), "--tile-size", "64", "--overlap", "16"]) == 0
+    export_checkpoint(checkpoint, package)
 
     card = validate_package(package)
     assert card.inputs[0].context.percentiles == (1.0, 50.0)
-    assert "--scene-context 1.0 50.0 --region 384" in card.training_recipe
+    assert card.inputs[0].context.name == "hazy_context"
     data = np.random.default_rng(0).integers(500, 9000, size=(3, 80, 80)).astype(np.uint16)
     make_raster(tmp_path / "in.tif", data)
     # One tile that is exactly the raster (no halo, no padding): the engine feeds what torch sees.
@@ -196,29 +187,27 @@ def test_a_checkpoint_with_a_scene_context_exports_and_runs_through_the_engine(t
 
 def test_a_multispectral_checkpoint_exports_with_its_bands_and_is_picked_for_a_4_band_raster(
         tmp_path, monkeypatch):
-    import argparse
-    import dataclasses
+    import subprocess
+    import sys
 
     from backend import registry
     from backend.pipeline import RestoreJob, restore
     from tests.support.rasters import make_raster
-    from training.archs.hsmr import HSMRConfig, HSMRNet
+    from training.config import Stage
     from training.data.scenes import BGRN
+    from training.export import export_checkpoint
 
-    train, export = _script("train_dehaze_hsmr"), _script("export_dehaze_hsmr")
-    config = dataclasses.replace(HSMRConfig.lite(attention_window=15), in_channels=4, out_channels=4)
-    args = argparse.Namespace(minutes=1.0, threads=1, lr=1e-4, bands=list(BGRN), batch=8, crop=128)
     checkpoint = tmp_path / "best.pt"
-    _save(checkpoint, HSMRNet(config), config, train.dehaze_spec(bands=BGRN), args)
+    _checkpoint(checkpoint, Stage(arch={"attention_window": 15}, bands=BGRN))
     folder = tmp_path / "models"
     folder.mkdir()
     package = folder / "dehaze-bgrn.onnx"
-    assert export.main([str(checkpoint), "--out", str(package), "--name", "dehaze-bgrn", "--index"]) == 0
+    export_checkpoint(checkpoint, package)
+    subprocess.run([sys.executable, "-m", "scripts.update_model_index", "--dir", str(folder)], cwd=REPO_ROOT,
+                   check=True, capture_output=True)  # fmt: skip
 
     card = validate_package(package)
     assert card.inputs[0].bands == card.outputs[0].bands == BGRN
-    assert "4-band rasters (blue, green, red, nir, in that order)" in card.description
-    assert "--bands blue green red nir" in card.training_recipe
     # the only dehaze model of its index, so its default there; next to the shipped RGB default,
     # it runs for a 4-band raster and the RGB one for an RGB raster
     assert json.loads((folder / "index.json").read_text())["models"][0]["default"] is True
@@ -231,19 +220,27 @@ def test_a_multispectral_checkpoint_exports_with_its_bands_and_is_picked_for_a_4
                               device="cpu")).model == "dehaze-hsmr-lite"
 
 
-def test_the_train_script_trains_on_the_rs_haze_recipe_and_the_card_names_it(shared_data, tmp_path):
-    # Two steps of the real script on the shared scenes with every sample by the RS-Haze recipe,
-    # then the export: the flag reaches the card's recipe.
-    train, export = _script("train_dehaze_hsmr"), _script("export_dehaze_hsmr")
+def test_a_named_config_trains_on_the_rs_haze_recipe_and_the_card_names_it(shared_data, tmp_path):
+    # Two steps of a one-stage config with every sample by the RS-Haze recipe, then the export: the
+    # synthesis reaches the crops (engine-like normalisation) and the card's recipe.
+    from training.chain import plan, run_config
+    from training.config import NamedConfig, Stage
+    from training.data.recipes import build_dataset
+    from training.export import export_checkpoint
+    from training.specs import get_spec
+
+    config = NamedConfig(stages=(Stage(train={"steps": 2, "batch_size": 2, "crop": 64, "val_every": 100,
+                                              "val_samples": 2},
+                                       arch={"attention_window": 15}, synthesis={"rs_haze_share": 1.0}),))
+    (stage,) = plan(get_spec("dehaze"), config)
     out = tmp_path / "run"
-    assert train.main(["--data", str(shared_data), "--out", str(out), "--steps", "2", "--batch", "2",
-                       "--crop", "64", "--val-every", "100", "--attention-window", "15",
-                       "--rs-haze", "1.0"]) == 0  # fmt: skip
-    _, _, data, _ = train.make_datasets(shared_data, 64, 4, 0, rs_haze=1.0)
-    assert np.percentile(data[0]["input"].numpy(), 99.5) == pytest.approx(0.8, abs=0.01)  # engine-like
+    run_config("rs-test", [stage], root=shared_data, out=out, progress=False)
+    crops = build_dataset(stage.spec, shared_data, "train", crop=64, length=4, seed=0, train=True)
+    assert np.percentile(crops[0]["input"].numpy(), 99.5) == pytest.approx(0.8, abs=0.01)
     package = tmp_path / "dehaze-rs.onnx"
-    assert export.main([str(out / "best.pt"), "--out", str(package)]) == 0
-    assert "--rs-haze 1.0" in validate_package(package).training_recipe
+    export_checkpoint(out / "best.pt", package)
+    recipe = validate_package(package).training_recipe
+    assert "--config rs-test" in recipe and '"rs_haze_share": 1.0' in recipe
 
 
 def test_headroom_separates_a_global_error_from_a_local_one():

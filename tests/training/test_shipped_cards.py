@@ -3,6 +3,9 @@ normalisation and output range (a card written by hand or by an old script would
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from backend.package import read_card
@@ -31,3 +34,34 @@ def test_the_card_of_a_shipped_model_agrees_with_its_spec(file):
                                                                     declared.normalization)
     main = next(o for o in card.outputs if o.role != "mask")
     assert tuple(main.bands) == tuple(spec.output_bands) and tuple(main.range) == tuple(spec.output_range)
+
+
+def test_export_of_the_shipped_dehaze_recipe_writes_the_shipped_card(tmp_path):
+    """The shipped dehaze card is what ``python -m training export`` writes for a checkpoint of its
+    named config (``lite-1.1.0``, four stages): nothing in it was written by hand."""
+    import dataclasses
+
+    from training.archs import build_arch
+    from training.chain import chain_entry, plan, stage_metadata
+    from training.checkpoint import save_checkpoint
+    from training.export import export_checkpoint
+    from training.model import RestorationModel
+    from training.specs import get_config
+
+    shipped = read_card(shipped_models_dir() / "dehaze-hsmr-lite.onnx")
+    named = get_config("dehaze", "lite-1.1.0")
+    stages = plan(get_spec("dehaze"), named)
+    steps = [int(s) for s in re.findall(r"; (\d+) steps", shipped.training_recipe)]
+    assert len(steps) == len(stages) == 4
+    chain = [chain_entry(stage, step) for stage, step in zip(stages[:-1], steps[:-1], strict=True)]
+    last = stages[-1]
+    net, config = build_arch(last.spec.arch, last.arch_config)
+    checkpoint = tmp_path / "best.pt"
+    save_checkpoint(checkpoint, spec=last.spec, train_config=last.train_config, arch_config=config,
+                    model=RestorationModel(net, last.spec), step=steps[-1], best_psnr=float("nan"),
+                    **stage_metadata("lite-1.1.0", named.note, 4, chain, tmp_path / "stage3" / "best.pt"))
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps(shipped.metrics))
+    report = export_checkpoint(checkpoint, tmp_path / "dehaze-hsmr-lite.onnx", version=shipped.version,
+                               metrics_json=str(metrics))  # fmt: skip
+    assert dataclasses.asdict(report.card) == dataclasses.asdict(shipped)

@@ -361,3 +361,28 @@ def test_the_other_date_is_the_same_place_in_another_radiometry_with_its_own_gap
     changed = other_date(clean, np.random.default_rng(2), replace(config, reference_change_probability=1.0,
                                                                   reference_gap_probability=0.0))
     assert np.isfinite(changed).all() and changed.min() >= 0.0
+
+
+def test_the_haze_recipe_with_no_variation_is_the_plain_haze_draw_for_draw():
+    from training.synthesis.haze_recipe import HazeRecipeConfig, synthesize_haze_recipe
+
+    clean = {"optical": np.random.default_rng(0).uniform(0.1, 0.9, (3, 48, 48)).astype(np.float32)}
+    plain = synthesize_haze(clean, np.random.default_rng(7), HazeConfig(), RGB)
+    recipe = synthesize_haze_recipe(clean, np.random.default_rng(7), HazeRecipeConfig(), RGB)
+    assert np.array_equal(plain.inputs["optical"], recipe.inputs["optical"])
+
+
+def test_the_haze_recipes_variations_change_what_they_say():
+    from training.synthesis.haze_recipe import HazeRecipeConfig, synthesize_haze_recipe
+
+    clean = {"optical": np.random.default_rng(0).uniform(0.1, 0.9, (3, 48, 48)).astype(np.float32)}
+
+    def draws(config: HazeRecipeConfig, n: int = 12) -> list:
+        return [synthesize_haze_recipe(clean, np.random.default_rng(k), config, RGB) for k in range(n)]
+
+    thick = np.mean([d.info["transmission"].mean() for d in draws(HazeRecipeConfig())])
+    thin = np.mean([d.info["transmission"].mean() for d in draws(HazeRecipeConfig(light_share=1.0))])
+    assert thin > 0.8 > thick
+    assert all(np.isnan(d.inputs["optical"]).any() for d in draws(HazeRecipeConfig(nodata_share=1.0)))
+    gained = draws(HazeRecipeConfig(band_gain_share=1.0, band_gain_ratio=4.0))
+    assert any(not np.allclose(d.target, clean["optical"]) for d in gained)  # the reference too

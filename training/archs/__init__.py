@@ -8,6 +8,7 @@ needs. Checkpoints store the name and ``asdict(config)``, so export rebuilds the
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,22 +27,26 @@ class ArchEntry:
     paper: str = ""
     #: Spatial multiple the network's input must have (the card's ``tile.multiple``).
     multiple: int = 1
+    #: ``remap_bands(state, sources, fresh, config)``: trained weights for another band set (band
+    #: ``i`` from old band ``sources[i]``, ``fresh[i]`` if it is new), for fine-tuning; None: cannot.
+    remap_bands: Callable[..., dict] | None = None
 
 
 ARCHS: dict[str, ArchEntry] = {}
 
 
 def register_arch(name: str, config_cls: type, model_cls: type, title: str = "", *, paper: str = "",
-                  multiple: int = 1) -> None:  # fmt: skip
+                  multiple: int = 1, remap_bands: Callable[..., dict] | None = None) -> None:  # fmt: skip
     """Make ``name`` buildable; registering the same pair twice is harmless."""
-    entry = ArchEntry(config_cls, model_cls, title or name, paper, multiple)
+    entry = ArchEntry(config_cls, model_cls, title or name, paper, multiple, remap_bands)
     if ARCHS.get(name, entry) != entry:
         raise ValueError(f"architecture {name!r} is already registered to {ARCHS[name].model_cls}")
     ARCHS[name] = entry
 
 
 def make_config(name: str, config: Any = "lite", **channels: int) -> Any:
-    """The config dataclass of ``name`` from a preset name, a dict or an instance.
+    """The config dataclass of ``name`` from a preset name, a dict or an instance. A dict with a
+    ``"preset"`` key is that preset with the dict's other fields changed.
 
     ``channels`` (``in_channels``, ``out_channels``, ``context_features``) override the preset where
     the config has them, so one preset serves RGB and multi-input tasks; a scene context for an
@@ -54,6 +59,9 @@ def make_config(name: str, config: Any = "lite", **channels: int) -> Any:
         if config not in ("lite", "full"):
             raise ValueError(f"architecture preset must be 'lite' or 'full', got {config!r}")
         config = getattr(cls, config)()
+    elif isinstance(config, dict) and "preset" in config:
+        changes = {k: v for k, v in config.items() if k != "preset"}
+        config = dataclasses.replace(make_config(name, config["preset"]), **changes)
     elif isinstance(config, dict):
         config = cls(**config)
     fields = {f.name for f in dataclasses.fields(cls)}
@@ -97,7 +105,7 @@ def arch_summary(name: str, in_channels: int = 3, out_channels: int = 3) -> dict
 
 def _register_builtin() -> None:
     from .hsmr import MULTIPLE as HSMR_MULTIPLE
-    from .hsmr import HSMRConfig, HSMRNet
+    from .hsmr import HSMRConfig, HSMRNet, remap_bands
     from .msff import MULTIPLE as MSFF_MULTIPLE
     from .msff import MSFFConfig, MSFFNet
     from .tiny import TinyConfig, TinyNet
@@ -107,6 +115,7 @@ def _register_builtin() -> None:
     register_arch("unet", UNetConfig, UNet, "Residual U-Net", paper="none (the project's placeholder)",
                   multiple=4)  # fmt: skip
     register_arch("hsmr", HSMRConfig, HSMRNet, "HSMR-Net", multiple=HSMR_MULTIPLE,
+                  remap_bands=remap_bands,
                   paper="HSMR-Net, hierarchical slice information interaction dehazing "
                         "(Xu et al.; github.com/xushouyi1/HSMR-Net)")  # fmt: skip
     register_arch("msff", MSFFConfig, MSFFNet, "SSDIE-Net MSFF", multiple=MSFF_MULTIPLE,

@@ -431,7 +431,7 @@ class HSMRNet(nn.Module):
 
 
 def remap_bands(state: dict[str, torch.Tensor], sources: Sequence[int], fresh: Sequence[bool],
-                head: str) -> dict[str, torch.Tensor]:
+                config: HSMRConfig) -> dict[str, torch.Tensor]:
     """Weights of a trained HSMR-Net for another set of bands: a warm start, not a new model.
 
     Band ``i`` of the new network takes the stem column and head rows of old band ``sources[i]``;
@@ -444,9 +444,9 @@ def remap_bands(state: dict[str, torch.Tensor], sources: Sequence[int], fresh: S
     columns = [torch.zeros_like(stem[:, 0]) if new else stem[:, k]
                for k, new in zip(sources, fresh, strict=True)]
     out["down1.0.1.weight"] = torch.stack(columns, dim=1)
-    old = state["head.1.weight"].shape[0] // (2 if head == "affine" else 1)
+    old = state["head.1.weight"].shape[0] // (2 if config.head == "affine" else 1)
     rows = list(sources)
-    if head == "affine":  # (k, b) halves: gains of every band, then offsets
+    if config.head == "affine":  # (k, b) halves: gains of every band, then offsets
         rows = rows + [old + k for k in sources]
     for key in ("head.1.weight", "head.1.bias"):
         out[key] = state[key][rows].clone()

@@ -15,7 +15,8 @@ from .base import Degradation, Synthesiser
 from .clouds import CloudConfig, synthesize_clouds
 from .dust import DustConfig, synthesize_dust
 from .gaps import GapConfig, synthesize_gaps
-from .haze import CIRRUS_DIR, HazeConfig, synthesize_haze
+from .haze import CIRRUS_DIR
+from .haze_recipe import HazeRecipeConfig, synthesize_haze_recipe
 from .rain import NightRainConfig, synthesize_night_rain, synthesize_night_scene
 from .rs_haze import RSHazeConfig, synthesize_rs_haze
 
@@ -37,7 +38,7 @@ def _haze_defaults(root: Path) -> dict[str, Any]:
 
 
 SYNTHESES: dict[str, SynthesisEntry] = {
-    "haze": SynthesisEntry(synthesize_haze, HazeConfig, _haze_defaults),
+    "haze": SynthesisEntry(synthesize_haze_recipe, HazeRecipeConfig, _haze_defaults),
     "rs_haze": SynthesisEntry(synthesize_rs_haze, RSHazeConfig, _haze_defaults),
     "dust": SynthesisEntry(synthesize_dust, DustConfig),
     "clouds": SynthesisEntry(synthesize_clouds, CloudConfig),
