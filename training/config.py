@@ -123,13 +123,23 @@ class TaskSpec:
     #: qualitative figure and checks against its degradation mask.
     real_scene: str | None = None
     #: For a task that runs in stages (``backend.tasks.Task.stages``): the stage this spec trains
-    #: (its key in ``training.specs.TASK_SPECS`` is ``task.stage``, the card's ``stage``).
+    #: (the card's ``stage``).
     stage: str = ""
+    #: Another model of the task beside its default spec, e.g. another band set (decloud's ``s2``):
+    #: each variant ships as its own package, and the engine picks among them by band count.
+    variant: str = ""
+
+    def __post_init__(self) -> None:
+        if self.stage and self.variant:
+            raise ValueError(f"spec of {self.task!r}: a stage ({self.stage!r}) has no variants "
+                             f"(got {self.variant!r})")
 
     @property
     def key(self) -> str:
-        """``task`` or ``task.stage``: the spec's key in ``TASK_SPECS`` and in run folder names."""
-        return f"{self.task}.{self.stage}" if self.stage else self.task
+        """``task``, ``task.stage`` or ``task.variant``: the spec's key in ``training.specs.TASK_SPECS``,
+        in ``NAMED_CONFIGS`` and in run folder names."""
+        name = self.stage or self.variant
+        return f"{self.task}.{name}" if name else self.task
 
     def train_config(self, name: str) -> TrainConfig:
         """The ``lite`` or ``full`` schedule."""

@@ -187,33 +187,37 @@ TASK_SPECS: dict[str, TaskSpec] = {
 }
 
 
-#: Further models of a task beside its default spec, by task and variant name: another band set
-#: (``python -m training train --task decloud --variant s2``). The engine picks among a task's
-#: installed models by band count, so each variant ships as its own package.
-SPEC_VARIANTS: dict[str, dict[str, TaskSpec]] = {
-    "decloud": {
-        "s2": dataclasses.replace(
-            TASK_SPECS["decloud"],
-            inputs=(TensorSpec("cloudy", "optical", S2_BANDS, DECLOUD_NORMALIZATION),),
-            output_bands=S2_BANDS,
-            data="clouds_s2",
-            description="ACA-CRNet cloud and cloud-shadow removal of Sentinel-2 L1C's 13 bands (B1-B12 "
-            "with B8A, resampled to one grid), trained on synthetic cumulus, cirrus and clear skies.",
-        ),
-        # The paper's SEN12MS-CR configuration: Sentinel-1 VV, VH first, then the 13 optical bands.
-        # No co-registered Sentinel-1 data is at hand, so its recipe has no data: the variant is
-        # built, exported and run end to end with random weights only (tests/training/test_decloud_sar.py).
-        "s2_sar": dataclasses.replace(
-            TASK_SPECS["decloud"],
-            inputs=(TensorSpec("sar", "sar", ("vv", "vh"), SAR_DB_NORMALIZATION),
-                    TensorSpec("cloudy", "optical", S2_BANDS, DECLOUD_NORMALIZATION)),
-            output_bands=S2_BANDS,
-            data="sen12ms_cr",
-            description="ACA-CRNet cloud removal of Sentinel-2 L1C's 13 bands guided by Sentinel-1 VV, VH "
-            "backscatter in dB (the paper's SEN12MS-CR configuration).",
-        ),
-    },
-}
+_VARIANTS = (
+    # Decloud on Sentinel-2 L1C's 13 bands (python -m training train --task decloud --variant s2).
+    dataclasses.replace(
+        TASK_SPECS["decloud"],
+        variant="s2",
+        inputs=(TensorSpec("cloudy", "optical", S2_BANDS, DECLOUD_NORMALIZATION),),
+        output_bands=S2_BANDS,
+        data="clouds_s2",
+        description="ACA-CRNet cloud and cloud-shadow removal of Sentinel-2 L1C's 13 bands (B1-B12 "
+        "with B8A, resampled to one grid), trained on synthetic cumulus, cirrus and clear skies.",
+    ),
+    # The paper's SEN12MS-CR configuration: Sentinel-1 VV, VH first, then the 13 optical bands.
+    # No co-registered Sentinel-1 data is at hand, so its recipe has no data: the variant is
+    # built, exported and run end to end with random weights only (tests/training/test_decloud_sar.py).
+    dataclasses.replace(
+        TASK_SPECS["decloud"],
+        variant="s2_sar",
+        inputs=(TensorSpec("sar", "sar", ("vv", "vh"), SAR_DB_NORMALIZATION),
+                TensorSpec("cloudy", "optical", S2_BANDS, DECLOUD_NORMALIZATION)),
+        output_bands=S2_BANDS,
+        data="sen12ms_cr",
+        description="ACA-CRNet cloud removal of Sentinel-2 L1C's 13 bands guided by Sentinel-1 VV, VH "
+        "backscatter in dB (the paper's SEN12MS-CR configuration).",
+    ),
+)
+TASK_SPECS.update({spec.key: spec for spec in _VARIANTS})
+
+
+def variants(task: str) -> tuple[str, ...]:
+    """The variant names of ``task`` (``--variant``)."""
+    return tuple(spec.variant for spec in TASK_SPECS.values() if spec.task == task and spec.variant)
 
 
 #: The schedule of every stage of the dehaze chain: batch 8 x 128 px, Adam with a cosine decay over the
@@ -273,20 +277,22 @@ def get_spec(task: str, stage: str | None = None, *, variant: str | None = None,
 
 
 def _get_spec(task: str, stage: str | None = None, *, variant: str | None = None) -> TaskSpec:
-    """The spec of ``task`` (of its ``stage``, for a task that runs in stages; ``task`` may also be
-    the key ``"task.stage"``), or of its ``variant`` (``SPEC_VARIANTS``); raises ``KeyError``
-    listing the known ones."""
+    """The spec of ``task``, of its ``stage`` (a task that runs in stages must name one) or of its
+    ``variant``: ``TASK_SPECS[key]`` for the key ``task``, ``task.stage`` or ``task.variant``
+    (``task`` may be that key itself). Raises ``KeyError`` listing the known ones."""
     from backend.tasks import TASKS
 
-    if "." in task and stage is None:
-        task, stage = task.split(".", 1)
-    if variant is not None:
-        variants = SPEC_VARIANTS.get(task, {})
-        if variant not in variants:
-            known = ", ".join(variants) or "none"
-            raise KeyError(f"task {task!r} has no variant {variant!r}; known: {known}")
-        return variants[variant]
+    if "." in task and stage is None and variant is None:
+        task, name = task.split(".", 1)
+        stage, variant = (name, None) if name not in variants(task) else (None, name)
     stages = TASKS[task].stages if task in TASKS else ()
+    if stage and variant:
+        raise KeyError(f"name a stage or a variant of {task!r}, not both")
+    if variant:
+        if variant not in variants(task):
+            known = ", ".join(variants(task)) or "none"
+            raise KeyError(f"task {task!r} has no variant {variant!r}; known: {known}")
+        return TASK_SPECS[f"{task}.{variant}"]
     if stages and not stage:
         raise KeyError(f"task {task!r} runs in stages ({', '.join(stages)}): name one (--stage)")
     if stage and stage not in stages:

@@ -10,14 +10,14 @@ import pytest
 
 from backend.package import read_card
 from backend.registry import read_index, shipped_models_dir
-from training.specs import SPEC_VARIANTS, get_spec
+from training.specs import TASK_SPECS, get_spec
 
 SHIPPED = [entry["file"] for entry in read_index(shipped_models_dir())]
 
 
 def _spec_for(card):
     """The task's spec, or its variant whose inputs have the card's bands."""
-    specs = [get_spec(card.task, card.stage or None), *SPEC_VARIANTS.get(card.task, {}).values()]
+    specs = [s for s in TASK_SPECS.values() if s.task == card.task and s.stage == card.stage]
     bands = [tuple(s.bands) for s in card.inputs]
     matches = [s for s in specs if [tuple(i.bands) for i in s.inputs] == bands]
     assert matches, f"{card.name}: no spec of {card.task!r} has inputs {bands}"
