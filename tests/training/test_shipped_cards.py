@@ -65,3 +65,27 @@ def test_export_of_the_shipped_dehaze_recipe_writes_the_shipped_card(tmp_path):
     report = export_checkpoint(checkpoint, tmp_path / "dehaze-hsmr-lite.onnx", version=shipped.version,
                                metrics_json=str(metrics))  # fmt: skip
     assert dataclasses.asdict(report.card) == dataclasses.asdict(shipped)
+
+
+def test_a_card_is_rewritten_without_touching_the_weights(tmp_path):
+    import dataclasses
+    import shutil
+
+    import onnx
+
+    from training.export import recard_package
+
+    package = tmp_path / "dehaze-hsmr-lite.onnx"
+    shutil.copy(shipped_models_dir() / "dehaze-hsmr-lite.onnx", package)
+    shipped = read_card(package)
+    steps = [int(s) for s in re.findall(r"; (\d+) steps", shipped.training_recipe)]
+    card = recard_package(package, get_spec("dehaze"), config="lite-1.1.0", steps=steps,
+                          metrics={"psnr": 1.0})
+    assert read_card(package) == card and card.metrics == {"psnr": 1.0}
+    assert dataclasses.replace(card, metrics=shipped.metrics) == shipped
+    assert onnx.load(str(package)).graph == onnx.load(str(shipped_models_dir() / package.name)).graph
+    with pytest.raises(ValueError, match="is not a model of config"):
+        recard_package(package, get_spec("desand"), config="lite", steps=[1])
+    with pytest.raises(ValueError, match="4 stages"):
+        recard_package(package, get_spec("dehaze"), config="lite-1.1.0", steps=[1])
+    assert read_card(package) == card  # a refused rewrite changes nothing
