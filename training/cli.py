@@ -71,9 +71,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_task
+    from .evaluate import evaluate_task, set_engine_threads
 
     _threads(args.threads)
+    set_engine_threads(args.threads)
     root = Path(args.data) if args.data else default_data_root()
     report = evaluate_task(args.task, model=args.model, data_root=root, out_dir=Path(args.out),
                            limit=args.limit, figures=not args.no_figures, variant=args.variant)  # fmt: skip
@@ -184,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="docs/evaluation", help="folder for the table and figures")
     p.add_argument("--limit", type=int, help="evaluate at most this many test regions")
     p.add_argument("--no-figures", action="store_true")
-    p.add_argument("--threads", type=int)
+    p.add_argument("--threads", type=int, help="CPU threads of torch and of the engine's ONNX Runtime")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("tile-sweep", help="tile size vs quality, speed and memory on the test regions")
