@@ -1,5 +1,5 @@
-"""``python -m training {train,export,evaluate,tile-sweep,archs,figures,realism}``: the commands
-the Makefile runs."""
+"""``python -m training {train,export,evaluate,tile-sweep,archs,figures,realism,analyze}``: the
+commands the Makefile runs."""
 
 from __future__ import annotations
 
@@ -135,8 +135,19 @@ def cmd_realism(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .analyses import ANALYSES
+    from .evaluate import set_engine_threads
+
+    _threads(args.threads)
+    set_engine_threads(args.threads)
+    return ANALYSES[args.name][0](args.args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from backend.tasks import TASKS
+
+    from .analyses import ANALYSES
 
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -217,6 +228,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=20)
     p.add_argument("--out", default="docs/figures", help="folder for the clouds figure")
     p.set_defaults(func=cmd_realism)
+
+    p = sub.add_parser("analyze", help="one-off measurements behind the docs: "
+                       + "; ".join(f"{name}: {text}" for name, (_, text) in ANALYSES.items()))
+    p.add_argument("name", choices=list(ANALYSES))
+    p.add_argument("args", nargs=argparse.REMAINDER, help="the analysis's own arguments (NAME --help)")
+    p.add_argument("--threads", type=int, help="CPU threads of torch and the engine (before NAME)")
+    p.set_defaults(func=cmd_analyze)
     return parser
 
 

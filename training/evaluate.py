@@ -34,6 +34,7 @@ from backend.tiling import single_tile_length
 from .baselines import BASELINES
 from .config import TaskSpec
 from .metrics import colour_cast, crushed_share, lab_cast, psnr, sam, ssim, ssim_on
+from .paths import REPO_ROOT
 from .readers import as_unit, read_raster
 from .synthesis.base import Degradation
 
@@ -79,6 +80,14 @@ class EvalReport:
     means: dict[str, dict[str, float]]
     regions: list[dict[str, object]] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the repository when inside it: no machine's folders in a published JSON."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def write_geotiff(path: Path, array: np.ndarray, nodata: float | None = None) -> Path:
@@ -228,7 +237,8 @@ def evaluate_items(
     table_path = out_dir / f"{task}{suffix}.md"
     table_path.write_text(markdown)
     (out_dir / f"{task}{suffix}.json").write_text(json.dumps(
-        {"task": task, "model": info.name, "model_path": str(info.path), "means": means, "regions": regions},
+        {"task": task, "model": info.name, "model_path": shown_path(info.path), "means": means,
+         "regions": regions},
         indent=2))  # fmt: skip
     return EvalReport(task, info.name, markdown, table_path, means, regions, figure_paths)
 

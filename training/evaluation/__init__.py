@@ -18,11 +18,13 @@ from ..synthesis.base import Degradation
 from .base import Check, CheckContext, CheckResult, EngineModel
 from .card import dehaze_card_metrics
 from .held_out import band_gain, clear, held_out_figure, rs_recipe
+from .multispectral import multispectral_bands
 from .real_hazy import real_hazy_scenes
-from .rs_haze_pair import rs_haze_pair
+from .rs_haze_pair import rs_haze_sample
 
 EXTRA_CHECKS: dict[str, tuple[Check, ...]] = {
-    "dehaze": (held_out_figure, clear, band_gain, rs_recipe, rs_haze_pair, real_hazy_scenes),
+    "dehaze": (held_out_figure, clear, band_gain, rs_recipe, rs_haze_sample, real_hazy_scenes,
+               multispectral_bands),
 }
 
 #: The card's summary of ``<task>.json`` (with the command that produced it), by task.

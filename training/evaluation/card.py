@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ..evaluate import INPUT_METHOD
+from .multispectral import RGB_METHOD
 
 #: Digits of each score in the card.
 DIGITS = {"psnr": 2, "ssim": 4, "cast": 2, "crushed": 4}
 #: Short names the dehaze card has always used for its methods: the hazy input, the dark channel
-#: prior and the model (HSMR-Net).
-DEHAZE_METHODS = {INPUT_METHOD: "hazy", "dark channel prior + guided filter": "dcp"}
+#: prior and the model (HSMR-Net), and the RGB model beside a multispectral one.
+DEHAZE_METHODS = {INPUT_METHOD: "hazy", "dark channel prior + guided filter": "dcp", RGB_METHOD: "rgb_model"}
 
 
 def _short(means: dict[str, dict[str, float]], model: str) -> dict[str, dict[str, float]]:
@@ -33,4 +34,6 @@ def dehaze_card_metrics(results: dict, command: str) -> dict:
     for variant in ("max", "minmax", "none"):
         if variant in checks.get("rs_haze", {}):
             out[f"rs_haze_{variant}"] = _short(checks["rs_haze"][variant]["whole_tile"], model)
+    if "multispectral" in checks:  # a multispectral model: its true-colour bands
+        out["synthetic_test_rgb_bands"] = _short(checks["multispectral"]["true_colour_mean"], model)
     return out

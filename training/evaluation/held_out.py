@@ -9,6 +9,7 @@ own fixed seed per region: ``[seed, n, 7]`` for the gains, ``[seed, n, 11]`` for
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -64,11 +65,15 @@ def band_gain(ctx: CheckContext) -> CheckResult:
                           "applied to the degraded input and the reference alike.")  # fmt: skip
 
 
-def _other_recipe(ctx: CheckContext, n: int, deg: Degradation) -> tuple[Degradation, dict]:
+def other_recipe(clean: np.ndarray, n: int, root: Path, bands: tuple[str, ...], seed: int = 0) -> Degradation:
+    """The ``n``-th clean region degraded by ``OTHER_RECIPE`` with its fixed seed."""
     entry = SYNTHESES[OTHER_RECIPE]
-    config = entry.make_config(ctx.data_root)
-    rng = np.random.default_rng([ctx.seed, n, 11])
-    other = entry.synth({"optical": deg.target}, rng, config, ctx.model.bands)
+    rng = np.random.default_rng([seed, n, 11])
+    return entry.synth({"optical": clean}, rng, entry.make_config(root), bands)
+
+
+def _other_recipe(ctx: CheckContext, n: int, deg: Degradation) -> tuple[Degradation, dict]:
+    other = other_recipe(deg.target, n, ctx.data_root, ctx.model.bands, ctx.seed)
     return with_optical(deg, other.inputs["optical"], other.target), {}
 
 

@@ -153,13 +153,16 @@ def real_hazy_scenes(ctx: CheckContext) -> CheckResult:
     if ctx.model.bands != RGB:
         return CheckResult("real", {}, f"### Real hazy scenes\n\nThe real scenes are RGB; the model takes "
                            f"{', '.join(ctx.model.bands)}: skipped.\n\n")  # fmt: skip
-    out = {}
+    out, names = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         if (ctx.data_root / LANDSAT_HAZY).is_file():
             out[LANDSAT] = landsat(ctx, Path(tmp))
+            names += ["real_landsat", "seams_landsat"]
         if (ctx.data_root / REAL_AERIAL_DIR).is_dir():
             out["real_hazy_aerial"] = aerial(ctx, Path(tmp))
-    return CheckResult("real", out, _markdown(out, ctx.model.method))
+            names += ["real_aerial"]
+    figures = tuple(ctx.out_dir / f"{ctx.task}_{n}.png" for n in names) if ctx.figures else ()
+    return CheckResult("real", out, _markdown(out, ctx.model.method), figures)
 
 
 def _markdown(out: dict, model: str) -> str:

@@ -42,7 +42,7 @@ def rs_haze_tile(root: Path, bands: tuple[str, ...]) -> tuple[np.ndarray, dict[s
     return clean, {v: _read_png(base / "result" / TILE / stem, stem, bands) for v, stem in stems.items()}
 
 
-def rs_haze_pair(ctx: CheckContext) -> CheckResult:
+def rs_haze_sample(ctx: CheckContext) -> CheckResult:
     """Whole tile and held-out block of each variant, and the model's strengths on the whole tile."""
     if not (ctx.data_root / RS_HAZE / "data" / TILE).is_dir():
         return CheckResult("rs_haze", {}, f"### RS-Haze sample pair\n\nNot in {ctx.data_root}: skipped.\n\n")
