@@ -1,7 +1,7 @@
 """Training cost of HSMR-Net's two configurations: one optimiser step of each on the same batch.
 
-One step is what ``python -m training train --task dehaze --config lite-1.1.0`` does per batch: forward, 2.5 SmoothL1 +
-0.5 (1 - MS-SSIM), backward, gradient clipping, Adam. Both configurations run in the same process
+One step is what ``python -m training train --task dehaze --config lite-1.1.0`` does per batch:
+forward, 2.5 SmoothL1 + 0.5 (1 - MS-SSIM), backward, gradient clipping, Adam. Both configurations run in the same process
 on the same random batch (8 x 128 px by default, the recipe's), with batch norm and the windowed
 channel attention of the shipped model, so the ratio of the two times holds on any machine even
 though the seconds do not. Each figure is the median of ``--repeat`` steps after one warm-up step.

@@ -1,5 +1,5 @@
-"""``python -m training {train,export,card,evaluate,tile-sweep,archs,figures,realism}``: the commands
-the Makefile runs."""
+"""``python -m training {train,export,card,evaluate,tile-sweep,archs,figures,realism,analyze}``: the
+commands the Makefile runs."""
 
 from __future__ import annotations
 
@@ -73,9 +73,10 @@ def cmd_card(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_task
+    from .evaluate import evaluate_task, set_engine_threads
 
     _threads(args.threads)
+    set_engine_threads(args.threads)
     root = Path(args.data) if args.data else default_data_root()
     report = evaluate_task(args.task, model=args.model, data_root=root, out_dir=Path(args.out),
                            limit=args.limit, figures=not args.no_figures, variant=args.variant)  # fmt: skip
@@ -136,8 +137,19 @@ def cmd_realism(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .analyses import ANALYSES
+    from .evaluate import set_engine_threads
+
+    _threads(args.threads)
+    set_engine_threads(args.threads)
+    return ANALYSES[args.name][0](args.args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from backend.tasks import TASKS
+
+    from .analyses import ANALYSES
 
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -203,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="docs/evaluation", help="folder for the table and figures")
     p.add_argument("--limit", type=int, help="evaluate at most this many test regions")
     p.add_argument("--no-figures", action="store_true")
-    p.add_argument("--threads", type=int)
+    p.add_argument("--threads", type=int, help="CPU threads of torch and of the engine's ONNX Runtime")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("tile-sweep", help="tile size vs quality, speed and memory on the test regions")
@@ -235,6 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=20)
     p.add_argument("--out", default="docs/figures", help="folder for the clouds figure")
     p.set_defaults(func=cmd_realism)
+
+    p = sub.add_parser("analyze", help="one-off measurements behind the docs: "
+                       + "; ".join(f"{name}: {text}" for name, (_, text) in ANALYSES.items()))
+    p.add_argument("name", choices=list(ANALYSES))
+    p.add_argument("args", nargs=argparse.REMAINDER, help="the analysis's own arguments (NAME --help)")
+    p.add_argument("--threads", type=int, help="CPU threads of torch and the engine (before NAME)")
+    p.set_defaults(func=cmd_analyze)
     return parser
 
 

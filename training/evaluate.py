@@ -6,8 +6,11 @@ with a fixed seed, or the test images of real pairs) the degraded inputs are wri
 output raster is read back and compared with the ground truth in the unit domain [0, 1]: PSNR
 (data range 1), SSIM (Gaussian 11x11) and SAM (degrees). Outputs are clipped to [0, 1] first, the
 range of the ground truth. The baselines of ``training.baselines`` and the degraded input itself
-(gaps filled with the band mean) are scored the same way. Writes ``<task>.md`` (table),
-``<task>.json`` (every number) and side-by-side figures ``<task>_<region>.png`` (two per source).
+(gaps filled with the band mean) are scored the same way, with a task's own scores beside them
+(``EXTRA_METRICS``: dehaze adds its colour cast and crushed shadows). Writes ``<task>.md`` (table),
+``<task>.json`` (every number) and side-by-side figures ``<task>_<region>.png`` (two per source);
+a task's further checks (``training.evaluation.EXTRA_CHECKS``) add their sections, numbers and
+figures to the same files.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +32,9 @@ from backend.registry import resolve_model
 from backend.tiling import single_tile_length
 
 from .baselines import BASELINES
-from .metrics import lab_cast, psnr, sam, ssim, ssim_on
+from .config import TaskSpec
+from .metrics import colour_cast, crushed_share, lab_cast, psnr, sam, ssim, ssim_on
+from .paths import REPO_ROOT
 from .readers import as_unit, read_raster
 from .synthesis.base import Degradation
 
@@ -39,6 +44,26 @@ NODATA = -9999.0
 INPUT_METHOD = "degraded input"
 #: Side-by-side figures per source (scene or pair set) of the test regions.
 FIGURES_PER_SOURCE = 2
+#: A band at or below this value (of the unit domain) counts as clipped to black (``crushed``).
+CRUSHED_BLACK = 1e-3
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+#: Scores a task reports beside PSNR/SSIM/SAM, each of the prediction (clipped to [0, 1]) and the
+#: target. Dehaze: the colour cast against the reference (degrees between the mean colours) and the
+#: share of pixels with a band clipped to black, which over-dehazing leaves in shadows.
+EXTRA_METRICS: dict[str, dict[str, Metric]] = {
+    "dehaze": {"cast": colour_cast, "crushed": lambda pred, target: crushed_share(pred, CRUSHED_BLACK)},
+}
+
+#: ONNX Runtime's CPU threads for every engine run of the evaluation (``None``: one per core).
+_engine_threads: int | None = None
+
+
+def set_engine_threads(threads: int | None) -> None:
+    """Cap the CPU threads of the engine runs that follow (``--threads``)."""
+    global _engine_threads
+    _engine_threads = threads
 
 
 def region_source(name: str) -> str:
@@ -55,6 +80,14 @@ class EvalReport:
     means: dict[str, dict[str, float]]
     regions: list[dict[str, object]] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the repository when inside it: no machine's folders in a published JSON."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def write_geotiff(path: Path, array: np.ndarray, nodata: float | None = None) -> Path:
@@ -100,11 +133,12 @@ def input_baseline(deg: Degradation) -> np.ndarray:
     return image
 
 
-def score(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> dict[str, float]:
-    """PSNR/SSIM/SAM of ``pred`` clipped to [0, 1] against ``target``; with a gap ``mask`` (1, H, W)
-    also PSNR and SSIM on the gap pixels alone (``psnr_gaps``, ``ssim_gaps``: what was
-    reconstructed). A target with NaN (real imagery with gaps of its own) is scored on its known
-    gap pixels only, its own gaps taken as equal in both for the SSIM windows."""
+def score(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None,
+          extra: Mapping[str, Metric] | None = None) -> dict[str, float]:  # fmt: skip
+    """PSNR/SSIM/SAM (and the ``extra`` metrics) of ``pred`` clipped to [0, 1] against ``target``;
+    with a gap ``mask`` (1, H, W) also PSNR and SSIM on the gap pixels alone (``psnr_gaps``,
+    ``ssim_gaps``: what was reconstructed). A target with NaN (real imagery with gaps of its own) is
+    scored on its known gap pixels only, its own gaps taken as equal in both for the SSIM windows."""
     pred = np.clip(np.nan_to_num(pred, nan=0.0), 0.0, 1.0)
     known = np.isfinite(target).all(axis=0)
     out: dict[str, float] = {}
@@ -112,6 +146,7 @@ def score(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) 
         out = {"psnr": psnr(pred, target), "ssim": ssim(pred, target)}
         if target.shape[0] > 1:
             out["sam"] = sam(pred, target)
+        out.update({name: metric(pred, target) for name, metric in (extra or {}).items()})
     if mask is not None:
         gaps = (mask[0] > 0) & known
         truth = np.where(known, target, pred)
@@ -121,21 +156,23 @@ def score(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) 
 
 
 def restore_file(task: str, model: Path, inputs: Mapping[str, Path], out: Path, *,
-                 tile_size: int | None = None, device: str = "auto",
-                 black_level: float = 0.0) -> tuple[np.ndarray, int]:  # fmt: skip
+                 tile_size: int | None = None, device: str = "auto", black_level: float = 0.0,
+                 strength: float = 1.0) -> tuple[np.ndarray, int]:  # fmt: skip
     """Run the engine on ``inputs`` (role -> raster) as users do, with float output.
 
     Returns the output as float32 and the number of tiles the run took.
     """
     result = restore(RestoreJob(task, {role: str(p) for role, p in inputs.items()}, str(out),
                                 model=str(model), device=device, tile_size=tile_size, float_output=True,
-                                black_level=black_level))  # fmt: skip
+                                black_level=black_level, strength=strength,
+                                threads=_engine_threads))  # fmt: skip
     return read_raster(result.output), result.tiles
 
 
-def restore_with_engine(task: str, model: Path, deg: Degradation, workdir: Path) -> np.ndarray:
-    """Run ``backend.pipeline.restore`` on the region's rasters; return the output as float32."""
-    return restore_file(task, model, write_inputs(deg, workdir), workdir / "restored.tif")[0]
+def restore_with_engine(task: str, model: Path, deg: Degradation, workdir: Path, **options) -> np.ndarray:
+    """Run ``backend.pipeline.restore`` on the region's rasters (``options``: those of
+    ``restore_file``); return the output as float32."""
+    return restore_file(task, model, write_inputs(deg, workdir), workdir / "restored.tif", **options)[0]
 
 
 def single_tile_size(tile: TileSpec, height: int, width: int) -> int:
@@ -185,7 +222,7 @@ def evaluate_items(
         results = {m: r for m, r in ((m, fn(deg)) for m, fn in methods.items()) if r is not None}
         with tempfile.TemporaryDirectory() as tmp:
             results[model_method] = restore_with_engine(task, info.path, deg, Path(tmp))
-        scores = {m: score(r, deg.target, deg.mask) for m, r in results.items()}
+        scores = {m: score(r, deg.target, deg.mask, EXTRA_METRICS.get(task)) for m, r in results.items()}
         regions.append({"region": name, "shape": list(deg.target.shape), "scores": scores,
                         **({"kind": str(deg.info["kind"])} if "kind" in deg.info else {})})  # fmt: skip
         source = region_source(name)
@@ -200,29 +237,47 @@ def evaluate_items(
     table_path = out_dir / f"{task}{suffix}.md"
     table_path.write_text(markdown)
     (out_dir / f"{task}{suffix}.json").write_text(json.dumps(
-        {"task": task, "model": info.name, "model_path": str(info.path), "means": means, "regions": regions},
+        {"task": task, "model": info.name, "model_path": shown_path(info.path), "means": means,
+         "regions": regions},
         indent=2))  # fmt: skip
     return EvalReport(task, info.name, markdown, table_path, means, regions, figure_paths)
 
 
-METRIC_TITLES = {"sam": "SAM (deg)", "psnr_gaps": "PSNR gaps", "ssim_gaps": "SSIM gaps"}
+METRIC_TITLES = {"sam": "SAM (deg)", "psnr_gaps": "PSNR gaps", "ssim_gaps": "SSIM gaps", "cast": "cast (deg)",
+                 "crushed": "crushed (%)"}  # fmt: skip
+
+
+def format_metric(name: str, value: float) -> str:
+    """A score as the tables print it: SSIM to 3 decimals, shares in per cent, the rest to 2."""
+    if name.startswith("ssim"):
+        return f"{value:.3f}"
+    return f"{100 * value:.2f}" if name == "crushed" else f"{value:.2f}"
+
+
+def means_rows(means: dict[str, dict[str, float]]) -> list[str]:
+    """A Markdown table of mean scores: one row per method, one column per metric."""
+    metrics = list(next(iter(means.values())))
+    lines = ["| method | " + " | ".join(METRIC_TITLES.get(m, m.upper()) for m in metrics) + " |",
+             "|" + "---|" * (len(metrics) + 1)]  # fmt: skip
+    for method, values in means.items():
+        lines.append(f"| {method} | " + " | ".join(format_metric(m, values[m]) for m in metrics) + " |")
+    return lines
 
 
 def render_table(task: str, model: str, means: dict[str, dict[str, float]], count: int, command: str,
                  title: str = "") -> str:  # fmt: skip
     metrics = list(next(iter(means.values())))
-    header = "| method | " + " | ".join(METRIC_TITLES.get(m, m.upper()) for m in metrics) + " |"
     lines = [f"## {task}: {model} on {count} test region(s){f' ({title})' if title else ''}", ""]
     if command:
         lines += [f"Reproduce: `{command}`", ""]
-    lines += [header, "|" + "---|" * (len(metrics) + 1)]
-    for method, values in means.items():
-        cells = [f"{values[m]:.2f}" if not m.startswith("ssim") else f"{values[m]:.3f}" for m in metrics]
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    lines += means_rows(means)
     lines += ["", "PSNR in dB (data range 1) and SSIM on the unit-domain images, SAM in degrees; "
               "higher PSNR/SSIM and lower SAM are better."]  # fmt: skip
     if "psnr_gaps" in metrics:
         lines += ["PSNR gaps / SSIM gaps: on the reconstructed (gap) pixels alone."]
+    if "cast" in metrics:
+        lines += ["Cast: degrees between the mean colours of the result and the reference; crushed: share of "
+                  f"pixels with a band at or below {CRUSHED_BLACK:g} (shadows clipped to black)."]
     lines.append("")
     return "\n".join(lines)
 
@@ -234,39 +289,22 @@ def side_by_side(path: Path, deg: Degradation, results: dict[str, np.ndarray],
     With ``scores`` ``None`` the image has no ground truth (``deg.target`` is the input itself):
     the panels are titled with their CIELAB cast, shown without a stretch, and the truth panel is
     left out."""
-    import matplotlib
+    from .figures import Panel, common_stretch, panel_grid
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    lo, hi = np.nanpercentile(deg.target, [1, 99]) if scores is not None else (0.0, 1.0)  # photos as they are
-
-    def show(ax, image: np.ndarray, title: str, stretch: tuple[float, float] | None = None) -> None:
-        low, high = (lo, hi) if stretch is None else stretch
-        rgb = np.clip((np.nan_to_num(image[:3], nan=0.0) - low) / max(float(high - low), 1e-6), 0, 1)
-        ax.imshow(np.moveaxis(rgb, 0, -1) if rgb.shape[0] == 3 else rgb[0], cmap="gray")
-        ax.set_title(title, fontsize=8)
-        ax.axis("off")
-
-    panels = [(deg.inputs["optical"], "input", None)]
+    stretch = common_stretch([deg.target], percentiles=(1, 99)) if scores is not None else (0.0, 1.0)
+    row = [Panel(deg.inputs["optical"], "input", stretch)]
     if "reference" in deg.inputs:  # another date: its own radiometry, its own stretch
         reference = deg.inputs["reference"]
-        panels.append((reference, "reference date", tuple(np.nanpercentile(reference, [1, 99]))))
+        row.append(Panel(reference, "reference date", common_stretch([reference], percentiles=(1, 99))))
     if scores is None:
-        panels += [(r, f"{m}\ncast {lab_cast(np.clip(np.nan_to_num(r[:3]), 0, 1)):.1f}", None)
-                   for m, r in results.items() if m != INPUT_METHOD]  # fmt: skip
+        row += [Panel(r, f"{m}\ncast {lab_cast(np.clip(np.nan_to_num(r[:3]), 0, 1)):.1f}", stretch)
+                for m, r in results.items() if m != INPUT_METHOD]  # fmt: skip
     else:
         key = "_gaps" if "psnr_gaps" in next(iter(scores.values())) else ""
-        panels += [(r, f"{m}\n{scores[m]['psnr' + key]:.2f} dB / {scores[m]['ssim' + key]:.3f}", None)
-                   for m, r in results.items() if m != INPUT_METHOD]  # fmt: skip
-        panels.append((deg.target, "ground truth", None))
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.9))
-    for ax, (image, title, stretch) in zip(np.atleast_1d(axes), panels, strict=True):
-        show(ax, image, title, stretch)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+        row += [Panel(r, f"{m}\n{scores[m]['psnr' + key]:.2f} dB / {scores[m]['ssim' + key]:.3f}", stretch)
+                for m, r in results.items() if m != INPUT_METHOD]  # fmt: skip
+        row.append(Panel(deg.target, "ground truth", stretch))
+    return panel_grid(path, [row], dpi=110)
 
 
 def evaluate_unlabelled(task: str, model: str | Path | None, images: Iterable[tuple[str, np.ndarray]],
@@ -318,13 +356,15 @@ def evaluate_unlabelled(task: str, model: str | Path | None, images: Iterable[tu
 CLEAR = "clear"
 
 
-def _means(rows: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+def mean_scores(rows: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Per method, the mean of each score over ``rows`` (method -> score -> value)."""
     return {m: {k: float(np.mean([r[m][k] for r in rows])) for k in rows[0][m]} for m in rows[0]}
 
 
 def headline_means(regions: list[dict]) -> dict[str, dict[str, float]]:
     """Mean of every score of every method over the regions that have something to restore."""
-    return _means([r["scores"] for r in regions if r.get("kind") != CLEAR] or [r["scores"] for r in regions])
+    scored = [r["scores"] for r in regions if r.get("kind") != CLEAR]
+    return mean_scores(scored or [r["scores"] for r in regions])
 
 
 def kind_tables(regions: list[dict]) -> str:
@@ -337,7 +377,7 @@ def kind_tables(regions: list[dict]) -> str:
              "|---|---|" + "---|" * len(methods)]  # fmt: skip
     for kind in kinds:
         rows = [r["scores"] for r in regions if r.get("kind") == kind]
-        means = _means(rows)
+        means = mean_scores(rows)
         cells = [f"{means[m]['psnr']:.2f} / {means[m]['ssim']:.3f}" for m in methods]
         lines.append(f"| {kind} | {len(rows)} | " + " | ".join(cells) + " |")
     return "\n".join(lines + ["", "PSNR (dB) / SSIM per kind.", ""])
@@ -406,26 +446,11 @@ def real_scene_check(task: str, spec, model: str | Path | None, data_root: Path,
 
 def _real_scene_figure(path: Path, unit_in: np.ndarray, unit_out: np.ndarray, mask: np.ndarray,
                        name: str) -> Path:  # fmt: skip
-    import matplotlib
+    from .figures import Panel, panel_grid
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    def rgb(image: np.ndarray) -> np.ndarray:
-        if image.shape[0] >= 3:
-            return np.moveaxis(np.clip(image[:3], 0, 1), 0, -1)
-        return np.clip(image[0], 0, 1)
-
-    panels = [(rgb(unit_in), "real input"), (mask, "QA mask (cloud, cirrus)"), (rgb(unit_out), name)]
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
-    for ax, (image, title) in zip(axes, panels, strict=True):
-        ax.imshow(image, cmap="gray")
-        ax.set_title(title, fontsize=8)
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    row = [Panel(unit_in, "real input"), Panel(mask.astype(np.float32), "QA mask (cloud, cirrus)"),
+           Panel(unit_out, name)]  # fmt: skip
+    return panel_grid(path, [row], cell=(11 / 3, 3.8))
 
 
 #: NiteDR's own fusion row on the 40 RoadScene-rain test pairs (paper / README Table II; seed_models.md §4).
@@ -481,7 +506,7 @@ def evaluate_stages(task: str, model: str | Path | None, items: Iterable[tuple[s
             figure_paths.append(side_by_side(out_dir / f"{task}_{name}.png", deg, shown, scores))
     if not regions:
         raise ValueError(f"no test regions to evaluate for task {task!r}")
-    derain_means, fusion_means = _means(derain_rows), _means(fusion_rows)
+    derain_means, fusion_means = mean_scores(derain_rows), mean_scores(fusion_rows)
     lines = [f"## {task}: {result.model if stage_models else info.name} on {len(regions)} test pair(s)", ""]
     if command:
         lines += [f"Reproduce: `{command}`", ""]
@@ -507,26 +532,26 @@ def evaluate_stages(task: str, model: str | Path | None, items: Iterable[tuple[s
 
 def evaluate_task(task: str, *, model: str | None, data_root: Path, out_dir: Path, limit: int | None = None,
                   figures: bool = True, variant: str | None = None) -> EvalReport:  # fmt: skip
-    """``python -m training evaluate --task T``: the recipe's test regions from ``data_root``; a task
-    that runs in stages takes its first stage's recipe and is scored by ``evaluate_stages``."""
+    """``python -m training evaluate --task T``: the recipe's test regions from ``data_root`` (in the
+    bands of ``model``'s card); a task that runs in stages takes its first stage's recipe and is
+    scored by ``evaluate_stages``; the checks of ``training.evaluation.EXTRA_CHECKS`` follow."""
     import itertools
 
     from backend.tasks import get_task
 
     from .data.recipes import evaluation_regions
     from .data.unlabelled import UNLABELLED_SOURCES
+    from .evaluation import run_checks
     from .specs import get_spec
 
     stages = get_task(task).stages
-    spec = get_spec(task, stages[0] if stages else None, variant=variant)
+    spec = spec_for_model(get_spec(task, stages[0] if stages else None, variant=variant), model)
     command = f"python -m training evaluate --task {task}" + (f" --variant {variant}" if variant else "") + (
         f" --model {model}" if model else "") + (
         f" --limit {limit}" if limit else "")  # fmt: skip
     if any(s.role == "reference" for s in spec.inputs):
         return _evaluate_with_reference(spec, model, data_root, out_dir, limit, figures, command)
-    items = evaluation_regions(spec, data_root)
-    if limit:
-        items = itertools.islice(items, limit)
+    items = list(itertools.islice(evaluation_regions(spec, data_root), limit))
     if stages:
         return evaluate_stages(task, model, items, out_dir, figures=figures, command=command)
     report = evaluate_items(task, model, items, out_dir, figures=figures, command=command)
@@ -537,6 +562,7 @@ def evaluate_task(task: str, *, model: str | None, data_root: Path, out_dir: Pat
         extra += passthrough_table(task, report.model, model, clean, out_dir)
     if spec.real_scene:
         extra += real_scene_check(task, spec, model, data_root, out_dir, figures=figures)
+    extra += run_checks(task, model, items, data_root, out_dir, figures=figures, limit=limit, command=command)
     if extra:
         report.markdown += extra
         report.table_path.write_text(report.markdown)
@@ -546,6 +572,18 @@ def evaluate_task(task: str, *, model: str | None, data_root: Path, out_dir: Pat
             evaluate_unlabelled(task, model, real[:limit] if limit else real, out_dir, command=command,
                                 figures=FIGURES_PER_SOURCE if figures else 0)  # fmt: skip
     return report
+
+
+def spec_for_model(spec: TaskSpec, model: str | Path | None) -> TaskSpec:
+    """``spec`` with the bands of ``model``'s card where the card takes other bands than the spec (a
+    4-band dehaze model): its test regions are then drawn in those bands."""
+    if model is None or len(spec.inputs) != 1:
+        return spec
+    bands = tuple(resolve_model(spec.task, model).card.inputs[0].bands)
+    if bands == tuple(spec.inputs[0].bands):
+        return spec
+    return dataclasses.replace(spec, inputs=(dataclasses.replace(spec.inputs[0], bands=bands),),
+                               output_bands=bands)
 
 
 def _without_reference(items: Iterable[tuple[str, Degradation]]) -> list[tuple[str, Degradation]]:

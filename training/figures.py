@@ -1,12 +1,17 @@
-"""``python -m training figures``: example degradations of a real clean scene, one PNG per kind.
+"""Figures: the panel grid every comparison figure is drawn with, and ``python -m training figures``.
 
-Each figure shows the clean crop, three draws of the synthesis (seeds 0-2 after ``--seed``) and
-the spatial parameter of the first draw (transmission, cloud cover, gap mask, streaks).
-Writes ``docs/figures/synthesis_<kind>.png``.
+``panel_grid`` draws rows of panels (input, methods, reference), each panel mapped to the display
+by a linear stretch that its caller usually shares across a row (``common_stretch``), so contrast
+and brightness changes between the panels show. ``python -m training figures`` writes example
+degradations of a real clean scene, one PNG per kind: the clean crop, three draws of the synthesis
+(seeds 0-2 after ``--seed``) and the spatial parameter of the first draw (transmission, cloud cover,
+gap mask, streaks), as ``docs/figures/synthesis_<kind>.png``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +26,74 @@ RGB = ("red", "green", "blue")
 CROP = ("sentinel2_virginia", 900, 700, 256)
 _MAPS = {"haze": "transmission", "rs_haze": "transmission", "dust": "transmission", "clouds": "cover",
          "night_rain": "streaks"}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One cell of a panel grid: a (C, H, W) or (H, W) image, shown in colour from its first three
+    bands (one band in ``cmap``) after mapping ``stretch`` linearly to [0, 1] (NaN as 0); pixels
+    outside ``valid`` are white."""
+
+    image: np.ndarray
+    title: str = ""
+    stretch: tuple[float, float] = (0.0, 1.0)
+    valid: np.ndarray | None = None
+    cmap: str = "gray"
+
+    def display(self) -> np.ndarray:
+        image = self.image[None] if self.image.ndim == 2 else self.image
+        lo, hi = self.stretch
+        shown = np.nan_to_num(image[:3].astype(np.float32), nan=0.0)
+        shown = np.clip((shown - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+        shown = np.moveaxis(shown, 0, -1) if shown.shape[0] == 3 else shown[0]
+        if self.valid is not None:
+            shown[~self.valid] = 1.0
+        return shown
+
+
+def common_stretch(images: Iterable[np.ndarray], valid: np.ndarray | None = None,
+                   percentiles: tuple[float, float] = (0.5, 99.5)) -> tuple[float, float]:  # fmt: skip
+    """One display stretch for several images: the lowest of their low percentiles and the highest
+    of their high ones, over the ``valid`` pixels (NaN ignored)."""
+    picked = (i[:, valid] if valid is not None else i for i in images)
+    bounds = np.array([np.nanpercentile(i, percentiles) for i in picked])
+    return float(bounds[:, 0].min()), float(bounds[:, 1].max())
+
+
+def panel_grid(path: Path, rows: Sequence[Sequence[Panel | None]], *, row_labels: Sequence[str] = (),
+               cell: tuple[float, float] = (2.6, 2.9), dpi: int = 100, title_size: int = 8,
+               suptitle: str = "") -> Path:  # fmt: skip
+    """Rows of panels as one PNG at ``path``; a ``None`` panel leaves its cell empty. With
+    ``row_labels`` each row is labelled at its left (and the panels keep a frame)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = max(len(r) for r in rows)
+    size = (cell[0] * columns, cell[1] * len(rows))
+    fig, axes = plt.subplots(len(rows), columns, figsize=size, squeeze=False)
+    for r, row in enumerate(rows):
+        for c in range(columns):
+            ax, panel = axes[r, c], row[c] if c < len(row) else None
+            if panel is None:
+                ax.axis("off")
+                continue
+            ax.imshow(panel.display(), cmap=panel.cmap)
+            ax.set_title(panel.title, fontsize=title_size)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if not row_labels:
+                ax.axis("off")
+        if row_labels:
+            axes[r, 0].set_ylabel(row_labels[r], fontsize=title_size)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
 
 
 def _clean_inputs(kind: str, root: Path) -> tuple[dict[str, np.ndarray], str]:
@@ -96,11 +169,6 @@ def slc_off_figure(root: Path, model: str | Path | None, out: Path) -> Path:
     No ground truth exists for these pixels: a visual check of what the tables score elsewhere."""
     import tempfile
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from .baselines.fillnodata import gdal_fill_nodata
     from .baselines.llhm import local_linear_fill
     from .data.real_gaps import _date, _unit
@@ -119,15 +187,11 @@ def slc_off_figure(root: Path, model: str | Path | None, out: Path) -> Path:
         single, _ = restore_file("fill_gaps", model, {"optical": image}, folder / "single.tif")
         both, _ = restore_file("fill_gaps", model, {"optical": image, "reference": ref}, folder / "both.tif")
     panels += [(single, "model, single date"), (both, "model with 2010-05-08")]
-    lo, hi = np.nanpercentile(target, [1, 99])
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.7 * len(panels), 3.0))
-    for ax, (array, title) in zip(axes, panels, strict=True):
-        low, high = (lo, hi) if array is not reference else np.nanpercentile(reference, [1, 99])
-        _show(ax, np.clip((np.nan_to_num(array[::-1], nan=low) - low) / (high - low), 0, 1), title)
-    fig.suptitle(f"Landsat-7 ETM+ SLC-off, Broken Hill (CC BY 3.0 AU), rows {y0}+{size} cols {x0}+{size}, "
-                 "bands 5-4-3; no ground truth for these gaps", fontsize=9)  # fmt: skip
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    stretch = tuple(np.nanpercentile(target, [1, 99]))
+    own = tuple(np.nanpercentile(reference, [1, 99]))  # another date: its own radiometry
+    # bands 5, 4, 3 as red, green, blue; gaps shown at the bottom of the stretch
+    row = [Panel(np.nan_to_num(a[::-1], nan=float((own if a is reference else stretch)[0])), title,
+                 own if a is reference else stretch) for a, title in panels]  # fmt: skip
+    return panel_grid(out, [row], cell=(2.7, 3.0), dpi=90,
+                      suptitle=f"Landsat-7 ETM+ SLC-off, Broken Hill (CC BY 3.0 AU), rows {y0}+{size} cols "
+                      f"{x0}+{size}, bands 5-4-3; no ground truth for these gaps")

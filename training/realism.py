@@ -107,29 +107,15 @@ def cloud_comparison(root: Path, out_dir: Path | None = None, draws: int = 6, se
 
 
 def _cloud_figure(real: np.ndarray, classes: dict[str, np.ndarray], examples: dict, out: Path) -> Path:
-    import matplotlib
+    from .figures import Panel, common_stretch, panel_grid
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    def rgb(image: np.ndarray) -> np.ndarray:
+    def rgb(image: np.ndarray, title: str) -> Panel:
         picked = image[[3, 2, 1]]  # red, green, blue of the real scene's band order
-        lo, hi = np.nanpercentile(picked, [1, 99])
-        return np.moveaxis(np.clip((picked - lo) / max(hi - lo, 1e-6), 0, 1), 0, -1)
+        return Panel(picked, title, common_stretch([picked], percentiles=(1, 99)))
 
-    qa = np.zeros(classes["cloud"].shape + (3,))
-    qa[classes["cirrus"]] = (0.3, 0.6, 1.0)
-    qa[classes["cloud"]] = (1.0, 1.0, 1.0)
-    panels = [(rgb(real), "real Landsat-8 L1 (B4, B3, B2)"), (qa, "its BQA: cloud (white), cirrus (blue)")]
-    for kind, deg in examples.items():
-        panels.append((rgb(deg.inputs["optical"]), f"synthetic {kind} over Sentinel-2"))
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4))
-    for ax, (image, title) in zip(axes, panels, strict=True):
-        ax.imshow(image)
-        ax.set_title(title, fontsize=8)
-        ax.axis("off")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    qa = np.zeros((3, *classes["cloud"].shape))
+    qa[:, classes["cirrus"]] = np.array([0.3, 0.6, 1.0])[:, None]
+    qa[:, classes["cloud"]] = 1.0
+    row = [rgb(real, "real Landsat-8 L1 (B4, B3, B2)"), Panel(qa, "its BQA: cloud (white), cirrus (blue)")]
+    row += [rgb(deg.inputs["optical"], f"synthetic {kind} over Sentinel-2") for kind, deg in examples.items()]
+    return panel_grid(out, [row], cell=(3.2, 3.4), dpi=90)

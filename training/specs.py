@@ -58,7 +58,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
         output_range=DEHAZE_NORMALIZATION.range,
         output_name="clear",
         clamp_output=False,
-        # 160 px of overlap: a tiled run matches a single tile (python -m training analyze tile-invariance).
+        # 160 px of overlap: a tiled run matches a single tile (python -m training analyze tile_invariance).
         tile=TileSpec(multiple=8, default_size=640, overlap=160),
         description="Removes haze from rasters of any dtype (uint8 photos, uint16 digital numbers): one "
         "gain for all bands (the whole raster's 99.5th percentile to 0.8), HSMR-Net, and the inverse gain. "

@@ -44,3 +44,15 @@ def test_bad_requests_exit_with_a_message(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
     assert main(["evaluate", "--task", "dehaze", "--model", str(tmp_path / "none.onnx")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_analyze_hands_the_rest_of_the_line_to_the_named_analysis(monkeypatch):
+    from training import analyses
+    from training.cli import build_parser
+
+    seen = []
+    monkeypatch.setitem(analyses.ANALYSES, "headroom", (lambda argv: seen.append(argv) or 0, "help"))
+    assert main(["analyze", "--threads", "1", "headroom", "--sets", "rs_haze_max", "--data", "x"]) == 0
+    assert seen == [["--sets", "rs_haze_max", "--data", "x"]]
+    with pytest.raises(SystemExit):  # only registered names
+        build_parser().parse_args(["analyze", "no_such_analysis"])

@@ -10,12 +10,14 @@ assuming grey, and reports the estimate's level relative to the truth.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
 
 from ..baselines.dcp import dark_channel, estimate_airlight
 from ..data.recipes import build_dataset
+from ..paths import default_data_root
 from ..specs import get_spec
 
 
@@ -42,14 +44,15 @@ def airlight_errors(root: Path, crop: int = 128, samples: int = 300, config: str
             "dcp_estimate": spread(estimated), "level": spread(level)}  # fmt: skip
 
 
-def add_arguments(parser) -> None:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training analyze airlight",
+                                     description=__doc__.splitlines()[0])  # fmt: skip
+    parser.add_argument("--data", type=Path, default=default_data_root())
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--config", default="lite-1.1.0", help="the dehaze config whose crops to draw")
-
-
-def run(args) -> dict:
-    result = airlight_errors(Path(args.data), args.crop, args.samples, args.config)
+    args = parser.parse_args(argv)
+    result = airlight_errors(args.data, args.crop, args.samples, args.config)
     for name in ("assume_grey", "dcp_estimate"):
         s = result[name]
         print(f"{name}: largest per-band colour error, median {s['median']:.3f}, "
@@ -57,4 +60,4 @@ def run(args) -> dict:
     s = result["level"]
     print(f"estimated / true airlight level: median {s['median']:.2f} (10th-90th percentile "
           f"{s['p10']:.2f}-{s['p90']:.2f})")
-    return result
+    return 0

@@ -7,6 +7,7 @@ again. ``--out`` saves the checkpoint with the new statistics, ready for ``pytho
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from .. import metrics
 from ..checkpoint import load_checkpoint, model_from_checkpoint
 from ..data.recipes import build_dataset
 from ..model import RestorationModel
+from ..paths import default_data_root
 from ..precise_bn import recompute_batch_norm_statistics
 
 
@@ -58,15 +60,16 @@ def precise_bn(checkpoint: Path, root: Path, *, batches: int = 100, batch_size: 
             "batches": batches}  # fmt: skip
 
 
-def add_arguments(parser) -> None:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training analyze precise_bn",
+                                     description=__doc__.splitlines()[0])  # fmt: skip
     parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--data", type=Path, default=default_data_root())
     parser.add_argument("--batches", type=int, default=100, help="training batches of 8 for the statistics")
     parser.add_argument("--seed", type=int, default=1234, help="of the crops (not the run's own validation)")
     parser.add_argument("--save", type=Path, help="save the checkpoint with the recomputed statistics")
-
-
-def run(args) -> dict:
-    result = precise_bn(args.checkpoint, Path(args.data), batches=args.batches, seed=args.seed, out=args.save)
+    args = parser.parse_args(argv)
+    result = precise_bn(args.checkpoint, args.data, batches=args.batches, seed=args.seed, out=args.save)
     print(f"{args.checkpoint} (step {result['step']}): validation PSNR {result['running']:.2f} dB with its "
           f"running statistics, {result['precise']:.2f} dB with statistics over {result['batches']} batches")
-    return result
+    return 0

@@ -1,46 +1,43 @@
 """Where a dehazer's error lies: in its global level per band, or in local structure.
 
-For each paired test set of ``scripts/eval_dehaze_hsmr.py`` (the held-out regions hazed by the
-training synthesis and by the RS-Haze recipe, and the RS-Haze tile's two hazy versions), the PSNR of
-the hazy input, the dark channel prior and a model package, as they are and after
-``training.metrics.best_affine``: the per-band gain and offset that fit the clean reference best. That
-fit is an oracle (it knows the reference). The gap it closes is error in the global level (how much
-haze was taken off each band, how much contrast was given back). The rest is local: structure, and
-haze that varies in space. The issue's target (the prior + 4 dB) is printed beside each set.
+For each paired test set of the dehaze evaluation (the held-out regions hazed by the training
+synthesis and by the RS-Haze recipe, and the RS-Haze tile's two hazy versions), the PSNR of the
+hazy input, the dark channel prior and a model package (through the engine), as they are and after
+``training.metrics.best_affine``: the per-band gain and offset that fit the clean reference best.
+That fit is an oracle (it knows the reference). The gap it closes is error in the global level (how
+much haze was taken off each band, how much contrast was given back). The rest is local: structure,
+and haze that varies in space. The issue's target (the prior + 4 dB) is printed beside each set.
 
 ``--scene-offset DRAWS`` asks how much of that global error the raster itself can tell: a per-band
 offset of the model's output, linear in percentiles of each band of the whole hazy raster (the
 statistics the engine's scene context computes), is fitted by ridge regression to the residual
 mean of each band on the train blocks (``DRAWS`` hazes of each, by the shipped model's last-stage
-recipe), its penalty chosen on the val blocks, and scored on every test set.
+synthesis), its penalty chosen on the val blocks, and scored on every test set.
 
-    .venv/bin/python scripts/check_dehaze_headroom.py --model resources/models/dehaze-hsmr-lite.onnx \
-        [--scene-offset 10]
+    python -m training analyze headroom --model resources/models/dehaze-hsmr-lite.onnx [--scene-offset 10]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
+from backend.model_card import SceneContext
+from backend.normalization import NormStats, compute_stats, context_vector, denormalize, normalize
 
-import eval_dehaze_hsmr as evaluation  # noqa: E402
-import train_dehaze_hsmr as recipe  # noqa: E402
-
-from backend.model_card import SceneContext  # noqa: E402
-from backend.normalization import NormStats, compute_stats, context_vector, denormalize, normalize  # noqa: E402
-from training.baselines.dcp import dark_channel_dehaze  # noqa: E402
-from training.data.scenes import CLEAN_SCENES, load_scenes, scene_blocks  # noqa: E402
-from training.metrics import best_affine, psnr  # noqa: E402
+from ..baselines.dcp import dark_channel_dehaze
+from ..data.scenes import CLEAN_SCENES, load_scenes, scene_blocks
+from ..evaluation.base import EngineModel
+from ..metrics import best_affine, psnr
+from ..paths import REPO_ROOT, default_data_root
+from ..specs import get_spec
+from ..synthesis import SYNTHESES
+from ..synthesis.base import Degradation
 
 #: The issue's bar: this many dB above the dark channel prior on each test set.
 TARGET_MARGIN_DB = 4.0
@@ -48,10 +45,14 @@ TARGET_MARGIN_DB = 4.0
 OFFSET_PERCENTILES = (0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0)
 #: Ridge penalties tried for the scene offset; the best on the val blocks is kept.
 PENALTIES = (1e-4, 1e-3, 1e-2, 1e-1)
-#: The shipped model's last training stage (docs/MODELS.md): thin haze, bluish airlights.
-LAST_STAGE = {"light_share": 0.15, "airlight_angstrom": (0.0, 2.0)}
-
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
+Synth = Callable[[dict[str, np.ndarray], np.random.Generator], Degradation]
+
+
+def last_stage_synthesis(root: Path, bands: tuple[str, ...]) -> Synth:
+    """The haze synthesis of the ``lite-1.1.0`` named config's last stage, the shipped model's."""
+    config = SYNTHESES["haze"].make_config(root, get_spec("dehaze", config="lite-1.1.0").synthesis)
+    return lambda clean, rng: SYNTHESES["haze"].synth(clean, rng, config, bands)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class OffsetSample:
 class SceneOffset:
     """A per-band offset of a model's result (in model units), linear in the raster's statistics."""
 
-    def __init__(self, model: evaluation.HSMR) -> None:
+    def __init__(self, model: EngineModel) -> None:
         self.model = model
         self.norm = model.input.normalization
         self.context = SceneContext("offset", OFFSET_PERCENTILES)
@@ -81,7 +82,7 @@ class SceneOffset:
         features = np.append(context_vector(self.norm, stats, len(hazy)), 1.0)
         result = np.clip(self.model(hazy) if result is None else result, 0.0, 1.0)
         return OffsetSample(features, normalize(result, self.norm, stats), normalize(clean, self.norm, stats),
-                            stats)
+                            stats)  # fmt: skip
 
     def fit(self, samples: list[OffsetSample], penalty: float) -> None:
         """Ridge regression of each band's mean residual on the features."""
@@ -105,9 +106,8 @@ class SceneOffset:
         return float(np.mean([psnr(r, self.back(s.clean, s)) for r, s in zip(results, samples, strict=True)]))
 
 
-def headroom(
-    model: Callable[[np.ndarray], np.ndarray], pairs: Pairs, offset: SceneOffset | None = None
-) -> dict:
+def headroom(model: Callable[[np.ndarray], np.ndarray], pairs: Pairs,
+             offset: SceneOffset | None = None) -> dict:  # fmt: skip
     """Mean PSNR over (hazy, clean) ``pairs`` of each method, as it is and after the oracle fit (and
     the model with a fitted scene ``offset``)."""
     methods = {"hazy": lambda x: x, "dcp": dark_channel_dehaze, "model": model}
@@ -126,21 +126,20 @@ def headroom(
     return out
 
 
-def recipe_samples(
-    offset: SceneOffset, root: Path, split: str, draws: int, seed: int
-) -> list[OffsetSample]:
-    """``draws`` hazes of each block of ``split`` by the shipped model's last-stage recipe."""
-    synth = recipe.haze_synthesis(root, bands=offset.model.bands, **LAST_STAGE)
+def recipe_samples(offset: SceneOffset, root: Path, split: str, draws: int, seed: int) -> list[OffsetSample]:
+    """``draws`` hazes of each block of ``split`` by the shipped model's last-stage synthesis."""
+    bands = offset.model.bands
+    synth = last_stage_synthesis(root, bands)
     rng = np.random.default_rng(seed)
     samples = []
-    for _, _, _, clean in scene_blocks(load_scenes(CLEAN_SCENES, root, offset.model.bands), split):
+    for _, _, _, clean in scene_blocks(load_scenes(CLEAN_SCENES, root, bands), split):
         for _ in range(draws):
             deg = synth({"optical": clean}, rng)
             samples.append(offset.sample(deg.inputs["optical"], deg.target))
     return samples
 
 
-def fit_scene_offset(model: evaluation.HSMR, root: Path, draws: int) -> tuple[SceneOffset, dict]:
+def fit_scene_offset(model: EngineModel, root: Path, draws: int) -> tuple[SceneOffset, dict]:
     """The scene offset fitted on the train blocks, its penalty chosen on the val blocks."""
     offset = SceneOffset(model)
     train = recipe_samples(offset, root, "train", draws, seed=1)
@@ -153,17 +152,32 @@ def fit_scene_offset(model: evaluation.HSMR, root: Path, draws: int) -> tuple[Sc
     offset.fit(train, best)
     return offset, {"train_samples": len(train), "val_samples": len(val), "penalty": best,
                     "val_psnr_without": round(offset.score(val, with_offset=False), 2),
-                    "val_psnr_by_penalty": {str(k): v for k, v in scores.items()}}
+                    "val_psnr_by_penalty": {str(k): v for k, v in scores.items()}}  # fmt: skip
 
 
-def paired_sets(root: Path, bands: tuple[str, ...]) -> dict[str, Callable[[], Pairs]]:
-    """The evaluation's paired sets, each as a function giving its (hazy, clean) pairs."""
-    clean, hazy = evaluation.rs_haze_tile(root, bands)
-    regions = evaluation.held_out_regions
-    sets = {
-        "synthetic_test": lambda: ((r.hazy, r.clean) for r in regions(root, bands)),
-        "synthetic_rs_recipe": lambda: ((r.rs_hazy, r.rs_clean) for r in regions(root, bands)),
-    }
+def paired_sets(root: Path, model: EngineModel) -> dict[str, Callable[[], Pairs]]:
+    """The evaluation's paired sets, each as a function giving its (hazy, clean) pairs: the held-out
+    regions as ``training.data.recipes.evaluation_regions`` draws them, the same regions by the
+    RS-Haze recipe, and the RS-Haze tile's hazy versions."""
+    from ..data.recipes import evaluation_regions
+    from ..evaluate import spec_for_model
+    from ..evaluation.held_out import other_recipe
+    from ..evaluation.rs_haze_pair import rs_haze_tile
+    from ..specs import get_spec
+
+    spec = spec_for_model(get_spec("dehaze"), model.path)
+
+    def regions() -> list[Degradation]:
+        return [deg for _, deg in evaluation_regions(spec, root)]
+
+    def rs_recipe() -> Pairs:
+        for n, deg in enumerate(regions()):
+            other = other_recipe(deg.target, n, root, model.bands)
+            yield other.inputs["optical"], other.target
+
+    clean, hazy = rs_haze_tile(root, model.bands)
+    sets = {"synthetic_test": lambda: ((d.inputs["optical"], d.target) for d in regions()),
+            "synthetic_rs_recipe": rs_recipe}  # fmt: skip
     for variant, image in hazy.items():
         sets[f"rs_haze_{variant}"] = lambda image=image: [(image, clean)]
     return sets
@@ -182,17 +196,18 @@ def table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m training analyze headroom",
+                                     description=__doc__.splitlines()[0])  # fmt: skip
     parser.add_argument("--model", type=Path, default=REPO_ROOT / "resources/models/dehaze-hsmr-lite.onnx")
-    parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=default_data_root())
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "figures" / "dehaze_headroom.json")
     parser.add_argument("--sets", nargs="+", help="only these test sets (default: all)")
     parser.add_argument("--scene-offset", type=int, metavar="DRAWS",
                         help="also fit and score a scene offset on DRAWS hazes of each train block")
     args = parser.parse_args(argv)
 
-    model = evaluation.HSMR(args.model)
-    sets = paired_sets(args.data, model.bands)
+    model = EngineModel("dehaze", args.model)
+    sets = paired_sets(args.data, model)
     unknown = set(args.sets or ()) - set(sets)
     if unknown:
         parser.error(f"unknown test sets {sorted(unknown)}; known: {sorted(sets)}")
@@ -208,7 +223,3 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print(f"wrote {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
