@@ -74,10 +74,9 @@ def band_sources(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[list[int],
     return [old.index(b) if b in old else nearest(b) for b in new], [b not in old for b in new]
 
 
-def initial_weights(path: Path, stage: PlannedStage) -> dict[str, Any]:
-    """The weights of checkpoint ``path`` for ``stage``'s network; from another band set they are
-    carried over band by band where the architecture can (``ArchEntry.remap_bands``)."""
-    checkpoint = load_checkpoint(path)
+def initial_weights(checkpoint: dict[str, Any], stage: PlannedStage, path: Path) -> dict[str, Any]:
+    """The weights of ``checkpoint`` (read from ``path``) for ``stage``'s network; from another band
+    set they are carried over band by band where the architecture can (``ArchEntry.remap_bands``)."""
     state = checkpoint["model"]
     old = tuple(checkpoint["task_spec"]["output_bands"])
     new = stage.spec.output_bands
@@ -112,26 +111,31 @@ def run_config(name: str, stages: list[PlannedStage], *, root: Path, out: Path, 
     recipe (``NamedConfig.note``). Returns the last stage run's result: a stage that
     stops early (``stop_after``) ends the call, and ``resume`` continues it, then the rest."""
     chain: list[dict[str, Any]] = []
+    start = init
+    previous = None if init is None else load_checkpoint(init)
     for k, stage in enumerate(stages, 1):
         last = k == len(stages)
         stage_out = out if last else out / f"stage{k}"
-        start = init if k == 1 else out / f"stage{k - 1}" / "best.pt"
         if not last and resume and (stage_out / DONE).exists():
             print(f"stage {k} of {len(stages)} of config {name!r} is done ({stage_out})")
         else:
             if len(stages) > 1:
                 print(f"stage {k} of {len(stages)} of config {name!r} -> {stage_out}")
-            result = _train_stage(name, note, stage, stage_out, root, start, chain, k, device=device,
-                                  resume=resume, progress=progress, stop_after=stop_after)  # fmt: skip
+            result = _train_stage(name, note, stage, stage_out, root, start, previous, chain, k,
+                                  device=device, resume=resume, progress=progress,
+                                  stop_after=stop_after)  # fmt: skip
             if last or not result.finished:
                 return result
             (stage_out / DONE).write_text("")
-        chain.append(chain_entry(stage, int(load_checkpoint(stage_out / "best.pt")["step"])))
+        start = stage_out / "best.pt"  # read once: its step for the chain, its weights for the next stage
+        previous = load_checkpoint(start)
+        chain.append(chain_entry(stage, int(previous["step"])))
     raise AssertionError("unreachable: the last stage returns")
 
 
 def _train_stage(name: str, note: str, stage: PlannedStage, out: Path, root: Path, start: Path | None,
-                 chain: list[dict[str, Any]], k: int, **options: Any) -> TrainResult:  # fmt: skip
+                 previous: dict[str, Any] | None, chain: list[dict[str, Any]], k: int,
+                 **options: Any) -> TrainResult:  # fmt: skip
     spec, cfg = stage.spec, stage.train_config
     print(f"task {spec.key}: arch {spec.arch} ({stage.arch_config}), data {spec.data} from {root}")
     print(f"config {name}: {cfg}")
@@ -144,7 +148,7 @@ def _train_stage(name: str, note: str, stage: PlannedStage, out: Path, root: Pat
     if spec.unlabelled:
         print(f"semi-supervised branch {spec.unsupervised} on {spec.unlabelled}: "
               + ("on" if unlabelled is not None else "no unlabelled images found, supervised only"))
-    init_state = initial_weights(start, stage) if start is not None else None
+    init_state = initial_weights(previous, stage, start) if previous is not None else None
     metadata = stage_metadata(name, note, k, chain, start)
     return train(spec, cfg, train_set=train_set, val_set=val_set, out_dir=out, arch_config=stage.arch_config,
                  unlabelled_set=unlabelled, init_state=init_state, init_new=stage.new_blocks,

@@ -109,8 +109,9 @@ def test_weights_from_another_band_set_are_carried_over_or_refused(tiny_data, tm
                                                       "batch_size": 2, "crop": 32}, arch={"ngf": 8}),)))
     run_config("rgb", rgb, root=tmp_path, out=tmp_path / "rgb", progress=False)
     (bgrn,) = plan(spec, NamedConfig(stages=(Stage(arch={"ngf": 8}, bands=("blue", "green", "red", "nir")),)))
-    state = chain.initial_weights(tmp_path / "rgb" / "best.pt", bgrn)
+    checkpoint = load_checkpoint(tmp_path / "rgb" / "best.pt")
+    state = chain.initial_weights(checkpoint, bgrn, tmp_path / "rgb" / "best.pt")
     assert state["down1.0.1.weight"].shape[1] == 4  # the stem takes four bands now
     tiny = dataclasses.replace(bgrn, spec=dataclasses.replace(bgrn.spec, arch="tiny"))
     with pytest.raises(ValueError, match="cannot carry weights across band sets"):
-        chain.initial_weights(tmp_path / "rgb" / "best.pt", tiny)
+        chain.initial_weights(checkpoint, tiny, tmp_path / "rgb" / "best.pt")
