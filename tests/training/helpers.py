@@ -46,3 +46,18 @@ def export_preset(tmp_path: Path, task: str, arch: str, preset: str) -> tuple[An
     save_checkpoint(ckpt, spec=spec, train_config=spec.lite, arch_config=cfg, model=model, step=1,
                     best_psnr=float("nan"))  # fmt: skip
     return export_checkpoint(ckpt, tmp_path / f"{task}-{arch}-{preset}.onnx"), model, net
+
+
+def save_planned(path: Path, planned: Any, /, *, net: torch.nn.Module | None = None, step: int = 10,
+                 **metadata: Any) -> torch.nn.Module:  # fmt: skip
+    """A checkpoint of a planned stage (``training.chain.PlannedStage``) as the training loop writes
+    it, with ``metadata`` beside the weights: random ones unless ``net`` is given. Returns the net."""
+    from training.checkpoint import save_checkpoint
+    from training.model import RestorationModel
+
+    built, config = build_arch(planned.spec.arch, planned.arch_config)
+    net = net if net is not None else built
+    save_checkpoint(path, spec=planned.spec, train_config=planned.train_config, arch_config=config,
+                    model=RestorationModel(net, planned.spec), step=step, best_psnr=float("nan"),
+                    **metadata)  # fmt: skip
+    return net

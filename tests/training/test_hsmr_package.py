@@ -11,6 +11,8 @@ import pytest
 from backend.package import read_card, sha256_file, validate_package
 from training.archs.hsmr import MULTIPLE
 
+from .helpers import save_planned
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODELS = REPO_ROOT / "resources" / "models"
 MODEL = MODELS / "dehaze-hsmr-lite.onnx"
@@ -121,18 +123,12 @@ def test_default_tiling_matches_a_single_tile_on_the_sample(tmp_path):
 def _checkpoint(path, stage, net=None) -> None:
     """A checkpoint of the dehaze spec changed by ``stage`` (a ``training.config.Stage``), as the
     training loop writes it; random weights unless ``net`` is given."""
-    from training.archs import build_arch
     from training.chain import plan, stage_metadata
-    from training.checkpoint import save_checkpoint
     from training.config import NamedConfig
-    from training.model import RestorationModel
     from training.specs import get_spec
 
     (planned,) = plan(get_spec("dehaze"), NamedConfig(stages=(stage,)))
-    built, config = build_arch("hsmr", planned.arch_config)
-    save_checkpoint(path, spec=planned.spec, train_config=planned.train_config, arch_config=config,
-                    model=RestorationModel(net or built, planned.spec), step=10, best_psnr=float("nan"),
-                    **stage_metadata("test", "", 1, [], None))  # fmt: skip
+    save_planned(path, planned, net=net, **stage_metadata("test", "", 1, [], None))
 
 
 def test_a_checkpoint_with_a_scene_context_exports_and_runs_through_the_engine(tmp_path):

@@ -12,6 +12,8 @@ from backend.package import read_card
 from backend.registry import read_index, shipped_models_dir
 from training.specs import TASK_SPECS, get_spec
 
+from .helpers import save_planned
+
 SHIPPED = [entry["file"] for entry in read_index(shipped_models_dir())]
 
 
@@ -41,11 +43,8 @@ def test_export_of_the_shipped_dehaze_recipe_writes_the_shipped_card(tmp_path):
     named config (``lite-1.1.0``, four stages): nothing in it was written by hand."""
     import dataclasses
 
-    from training.archs import build_arch
     from training.chain import chain_entry, plan, stage_metadata
-    from training.checkpoint import save_checkpoint
     from training.export import export_checkpoint
-    from training.model import RestorationModel
     from training.specs import get_config
 
     shipped = read_card(shipped_models_dir() / "dehaze-hsmr-lite.onnx")
@@ -54,12 +53,9 @@ def test_export_of_the_shipped_dehaze_recipe_writes_the_shipped_card(tmp_path):
     steps = [int(s) for s in re.findall(r"; (\d+) steps", shipped.training_recipe)]
     assert len(steps) == len(stages) == 4
     chain = [chain_entry(stage, step) for stage, step in zip(stages[:-1], steps[:-1], strict=True)]
-    last = stages[-1]
-    net, config = build_arch(last.spec.arch, last.arch_config)
     checkpoint = tmp_path / "best.pt"
-    save_checkpoint(checkpoint, spec=last.spec, train_config=last.train_config, arch_config=config,
-                    model=RestorationModel(net, last.spec), step=steps[-1], best_psnr=float("nan"),
-                    **stage_metadata("lite-1.1.0", named.note, 4, chain, tmp_path / "stage3" / "best.pt"))
+    save_planned(checkpoint, stages[-1], step=steps[-1],
+                 **stage_metadata("lite-1.1.0", named.note, 4, chain, tmp_path / "stage3" / "best.pt"))
     metrics = tmp_path / "metrics.json"
     metrics.write_text(json.dumps(shipped.metrics))
     report = export_checkpoint(checkpoint, tmp_path / "dehaze-hsmr-lite.onnx", version=shipped.version,

@@ -7,6 +7,8 @@ import torch
 from training.analyses.airlight import airlight_errors
 from training.analyses.precise_bn import precise_bn
 
+from ..helpers import save_planned
+
 
 def test_the_dcp_airlight_estimate_is_scored_against_assuming_grey(shared_data):
     bluish = airlight_errors(shared_data, crop=64, samples=6)
@@ -18,18 +20,14 @@ def test_the_dcp_airlight_estimate_is_scored_against_assuming_grey(shared_data):
 
 
 def test_precise_bn_changes_only_the_batch_norm_statistics(shared_data, tmp_path):
-    from training.archs import build_arch
     from training.chain import plan
-    from training.checkpoint import load_checkpoint, save_checkpoint
+    from training.checkpoint import load_checkpoint
     from training.config import NamedConfig, Stage
-    from training.model import RestorationModel
     from training.specs import get_spec
 
     (stage,) = plan(get_spec("dehaze"), NamedConfig(stages=(Stage(train={"crop": 32}, arch={"ngf": 8}),)))
     torch.manual_seed(0)
-    net, config = build_arch("hsmr", stage.arch_config)
-    save_checkpoint(tmp_path / "c.pt", spec=stage.spec, train_config=stage.train_config, arch_config=config,
-                    model=RestorationModel(net, stage.spec), step=3, best_psnr=float("nan"))  # fmt: skip
+    save_planned(tmp_path / "c.pt", stage, step=3)
     result = precise_bn(tmp_path / "c.pt", shared_data, batches=2, batch_size=2, out=tmp_path / "p.pt")
     assert result["step"] == 3 and result["batches"] == 2
     before, after = load_checkpoint(tmp_path / "c.pt")["model"], load_checkpoint(tmp_path / "p.pt")["model"]
